@@ -1,0 +1,102 @@
+/**
+ * @file common.h
+ * @brief Status codes, error messages, logging and version queries.
+ *
+ * Every fallible call of libcontextembed returns a ::ce_status. On failure the
+ * call leaves its output parameters untouched and stores a detailed message in
+ * a thread-local slot read with ce_last_error().
+ */
+#ifndef CONTEXTEMBED_COMMON_H
+#define CONTEXTEMBED_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#  if defined(CE_BUILDING_LIBRARY)
+#    define CE_API __declspec(dllexport)
+#  else
+#    define CE_API
+#  endif
+#elif defined(__GNUC__)
+#  define CE_API __attribute__((visibility("default")))
+#else
+#  define CE_API
+#endif
+
+/** Result of every fallible call. 0 is success; values never change meaning. */
+typedef enum ce_status {
+    CE_OK = 0,                   /**< success */
+    CE_ERR_INVALID_ARGUMENT = 1, /**< NULL where a value is required, bad enum, bad option value */
+    CE_ERR_OUT_OF_MEMORY = 2,    /**< an allocation failed */
+    CE_ERR_IO = 3,               /**< a file could not be opened, mapped or read */
+    CE_ERR_FORMAT = 4,           /**< a file is corrupt, truncated or inconsistent */
+    CE_ERR_UNSUPPORTED = 5,      /**< valid input this library does not handle (e.g. pytorch_model.bin) */
+    CE_ERR_INVALID_UTF8 = 6,     /**< text is not valid UTF-8 */
+    CE_ERR_TOO_LONG = 7,         /**< a sequence exceeds the model's maximum length */
+    CE_ERR_BUFFER_TOO_SMALL = 8, /**< a caller buffer's capacity is below what is needed */
+    CE_ERR_OUT_OF_RANGE = 9,     /**< an index (token id, layer, sequence) is out of range */
+    CE_ERR_NOT_FOUND = 10,       /**< a named thing (backend, tensor, file) does not exist */
+    CE_ERR_BACKEND = 11,         /**< a compute backend failed or was refused */
+    CE_ERR_STATE = 12,           /**< the call is not valid in the object's current state */
+} ce_status;
+
+/**
+ * @brief Static English description of a status code.
+ * @return a string with static lifetime, never NULL (unknown codes give "unknown status").
+ * Thread-safe.
+ */
+CE_API const char *ce_status_str(ce_status status);
+
+/**
+ * @brief Detailed message of the last failed call on this thread.
+ *
+ * Names the file, tensor or argument and what was expected. Never NULL; "" when
+ * nothing failed yet. Borrowed: valid until the next libcontextembed call on the
+ * same thread. Thread-safe (the slot is thread-local).
+ */
+CE_API const char *ce_last_error(void);
+
+/** Severity of a log message passed to a ::ce_log_fn. */
+typedef enum ce_log_level {
+    CE_LOG_DEBUG = 0,
+    CE_LOG_INFO = 1,
+    CE_LOG_WARNING = 2,
+    CE_LOG_ERROR = 3,
+} ce_log_level;
+
+/**
+ * @brief Log callback. @p message is borrowed for the duration of the call.
+ * May be called from any thread that calls into the library.
+ */
+typedef void (*ce_log_fn)(void *user_data, ce_log_level level, const char *message);
+
+/**
+ * @brief Install (or with NULL remove) the process-wide log callback.
+ *
+ * The library never prints; without a callback messages are dropped. Messages
+ * below @p min_level are not delivered. Thread-safe: the callback is swapped
+ * atomically, but a call already running may still use the previous one.
+ */
+CE_API void ce_set_log_callback(ce_log_fn callback, void *user_data, ce_log_level min_level);
+
+/** @brief Version string "MAJOR.MINOR.PATCH" of the loaded library (static). */
+CE_API const char *ce_version(void);
+
+/**
+ * @brief ABI version of the loaded library (::CE_ABI_VERSION it was built with).
+ * Bindings compare it with the version they were written for.
+ */
+CE_API uint32_t ce_abi_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CONTEXTEMBED_COMMON_H */

@@ -1,0 +1,86 @@
+/**
+ * @file model.h
+ * @brief Models: open a checkpoint directory, query its shape.
+ *
+ * A model is immutable once open. Any number of threads and sessions may use
+ * one model at once; free it only after every session on it is freed.
+ */
+#ifndef CONTEXTEMBED_MODEL_H
+#define CONTEXTEMBED_MODEL_H
+
+#include "common.h"
+#include "options.h"
+#include "tokenizer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An opaque, immutable, thread-safe model. */
+typedef struct ce_model ce_model;
+
+/**
+ * @brief Open a model directory.
+ *
+ * @p path is a Hugging Face checkpoint directory: `config.json` (its
+ * `model_type` picks the architecture), `model.safetensors` or shards listed in
+ * `model.safetensors.index.json`, and a tokenizer (`tokenizer.json`, else
+ * `vocab.txt`). Weights are memory-mapped read-only when their dtype (F32) and
+ * alignment allow, otherwise converted to float32 once here. Every tensor the
+ * config implies is checked for presence, shape and dtype.
+ *
+ * @param opts may be NULL (defaults); CE_OPT_BACKEND / CE_OPT_THREADS set here
+ *             become the defaults of sessions created on the model.
+ * @param out  on success a new model owned by the caller (ce_model_free());
+ *             untouched on failure, when ce_last_error() names the file, the
+ *             tensor and what was expected.
+ * Thread-safe.
+ */
+CE_API ce_status ce_model_open(const char *path, const ce_options *opts, ce_model **out);
+
+/**
+ * @brief Create a model with random weights from a config.json text, without
+ * any file (for benchmarks and tests). Weights are drawn from a fixed-seed
+ * generator (normal, std 0.02, as Hugging Face initialises). The model has no
+ * tokenizer. Ownership as for ce_model_open(). Thread-safe.
+ */
+CE_API ce_status ce_model_open_random(const char *config_json, size_t config_len, uint64_t seed,
+                                      const ce_options *opts, ce_model **out);
+
+/** @brief Free a model. Accepts NULL. No session on it may remain. */
+CE_API void ce_model_free(ce_model *model);
+
+/** Integer facts about a model, for ce_model_get_info(). */
+typedef enum ce_model_info {
+    CE_INFO_NUM_LAYERS = 0,        /**< transformer / LSTM layers */
+    CE_INFO_HIDDEN_SIZE = 1,       /**< width of each output vector */
+    CE_INFO_NUM_HEADS = 2,         /**< attention heads (0 when none) */
+    CE_INFO_VOCAB_SIZE = 3,        /**< rows of the token embedding */
+    CE_INFO_MAX_POSITIONS = 4,     /**< longest sequence, special tokens included */
+    CE_INFO_NUM_OUTPUT_LAYERS = 5, /**< selectable layers: embedding output + each layer */
+    CE_INFO_INTERMEDIATE_SIZE = 6, /**< feed-forward width */
+    CE_INFO_TYPE_VOCAB_SIZE = 7,   /**< token types (0 when none) */
+    CE_INFO_PARAMETERS = 8,        /**< number of weights */
+    CE_INFO_WEIGHT_BYTES = 9,      /**< bytes of float32 weights in use */
+} ce_model_info;
+
+/**
+ * @brief Read one integer fact into *value (untouched on failure).
+ * CE_ERR_INVALID_ARGUMENT for an unknown key. Thread-safe.
+ */
+CE_API ce_status ce_model_get_info(const ce_model *model, ce_model_info key, int64_t *value);
+
+/** @brief Architecture name ("bert", ...), static string; NULL for NULL. */
+CE_API const char *ce_model_architecture(const ce_model *model);
+
+/**
+ * @brief The model's tokenizer, borrowed: valid until ce_model_free(). NULL
+ * when the model has none (ce_model_open_random()) or @p model is NULL.
+ */
+CE_API const ce_tokenizer *ce_model_tokenizer(const ce_model *model);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CONTEXTEMBED_MODEL_H */

@@ -1,0 +1,76 @@
+/**
+ * @file options.h
+ * @brief Opaque, enum-keyed options for models and sessions (zstd's way).
+ *
+ * An options object is created, filled with typed setters and passed to
+ * ce_model_open() or ce_session_create(), which copy what they need: the object
+ * may be freed or reused right after. ce_option_bounds() tells the valid range
+ * of an integer option, so bindings never hard-code it.
+ */
+#ifndef CONTEXTEMBED_OPTIONS_H
+#define CONTEXTEMBED_OPTIONS_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An opaque set of options. */
+typedef struct ce_options ce_options;
+
+/** Option keys. Values never change meaning; new keys are appended. */
+typedef enum ce_option {
+    /** string: compute backend, "auto" (default), "ref", "blis" or a registered name */
+    CE_OPT_BACKEND = 0,
+    /** int: compute threads; 0 (default) = the number of online CPUs */
+    CE_OPT_THREADS = 1,
+    /** int (0/1): cut sequences longer than the model's maximum positions instead of failing
+     *  with CE_ERR_TOO_LONG (default 0) */
+    CE_OPT_TRUNCATE = 2,
+} ce_option;
+
+/**
+ * @brief Create an options object holding the defaults.
+ * On success *out is owned by the caller (free with ce_options_free()); on
+ * failure *out is untouched. Thread-safe.
+ */
+CE_API ce_status ce_options_create(ce_options **out);
+
+/** @brief Free an options object. Accepts NULL. */
+CE_API void ce_options_free(ce_options *opts);
+
+/**
+ * @brief Set an integer option. CE_ERR_INVALID_ARGUMENT when @p key is not an
+ * integer option, CE_ERR_OUT_OF_RANGE when @p value is outside ce_option_bounds().
+ * Not thread-safe on the same object.
+ */
+CE_API ce_status ce_options_set_int(ce_options *opts, ce_option key, int64_t value);
+
+/**
+ * @brief Set a string option (copied). CE_ERR_INVALID_ARGUMENT when @p key is not
+ * a string option or @p value is NULL or empty. Backend names are checked when
+ * the options are used, since backends can be registered later.
+ */
+CE_API ce_status ce_options_set_string(ce_options *opts, ce_option key, const char *value);
+
+/** @brief Read an integer option into *value. Untouched on failure. */
+CE_API ce_status ce_options_get_int(const ce_options *opts, ce_option key, int64_t *value);
+
+/**
+ * @brief Read a string option. *value is borrowed from @p opts, valid until the
+ * option is set again or @p opts is freed.
+ */
+CE_API ce_status ce_options_get_string(const ce_options *opts, ce_option key, const char **value);
+
+/**
+ * @brief Valid range [*min, *max] of an integer option. CE_ERR_INVALID_ARGUMENT
+ * for a string option or an unknown key. Thread-safe.
+ */
+CE_API ce_status ce_option_bounds(ce_option key, int64_t *min, int64_t *max);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CONTEXTEMBED_OPTIONS_H */

@@ -1,0 +1,140 @@
+/**
+ * @file tokenizer.h
+ * @brief Tokenizers: text to token ids with byte offsets, and back.
+ *
+ * A tokenizer is immutable once opened and safe to use from any number of
+ * threads at once. Encodings are plain result objects owned by the caller.
+ */
+#ifndef CONTEXTEMBED_TOKENIZER_H
+#define CONTEXTEMBED_TOKENIZER_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An opaque, immutable, thread-safe tokenizer. */
+typedef struct ce_tokenizer ce_tokenizer;
+/** An opaque encoding: ids, token types, offsets of one text or text pair. */
+typedef struct ce_encoding ce_encoding;
+
+/** Flags of ce_tokenizer_encode(), OR-ed together. */
+typedef enum ce_encode_flags {
+    /** add the model's special tokens ([CLS] A [SEP] (B [SEP]) for BERT) */
+    CE_ENCODE_ADD_SPECIAL = 1u << 0,
+    /** treat special-token strings in the text ("[MASK]", ...) as plain text;
+     *  by default they are recognised as Hugging Face does */
+    CE_ENCODE_SPECIAL_AS_TEXT = 1u << 1,
+} ce_encode_flags;
+
+/** Special token roles for ce_tokenizer_special_id(). */
+typedef enum ce_special_token {
+    CE_SPECIAL_UNK = 0,
+    CE_SPECIAL_CLS = 1,
+    CE_SPECIAL_SEP = 2,
+    CE_SPECIAL_PAD = 3,
+    CE_SPECIAL_MASK = 4,
+    CE_SPECIAL_BOS = 5,
+    CE_SPECIAL_EOS = 6,
+} ce_special_token;
+
+/**
+ * @brief Open a tokenizer from a file (tokenizer.json, vocab.txt) or from a
+ * model directory (tokenizer.json, else vocab.txt + tokenizer_config.json).
+ * On success *out is owned by the caller (ce_tokenizer_free()); on failure
+ * *out is untouched and ce_last_error() names the file and the problem.
+ * Thread-safe.
+ */
+CE_API ce_status ce_tokenizer_open(const char *path, ce_tokenizer **out);
+
+/** @brief Free a tokenizer (not while another thread uses it). Accepts NULL. */
+CE_API void ce_tokenizer_free(ce_tokenizer *tok);
+
+/** @brief Kind of tokenizer ("wordpiece", ...), static string; NULL for NULL. */
+CE_API const char *ce_tokenizer_kind(const ce_tokenizer *tok);
+
+/** @brief Number of ids (vocabulary plus added tokens); 0 for NULL. */
+CE_API size_t ce_tokenizer_vocab_size(const ce_tokenizer *tok);
+
+/**
+ * @brief Encode UTF-8 text, optionally a text pair.
+ *
+ * @param text      UTF-8 bytes, @p text_len of them (may hold NUL); NULL only when text_len is 0
+ * @param pair      second text of a pair, or NULL; its tokens get token type 1
+ * @param flags     ::ce_encode_flags
+ * @param max_length 0 for no limit; otherwise the encoding (special tokens included)
+ *                  is truncated to at most this many tokens, longest sequence first,
+ *                  as Hugging Face's "longest_first" strategy does
+ * @param out       on success, a new encoding owned by the caller (ce_encoding_free());
+ *                  untouched on failure
+ * @return CE_ERR_INVALID_UTF8 (with the byte offset in ce_last_error()) for invalid UTF-8.
+ * Thread-safe: any number of threads may encode with one tokenizer.
+ */
+CE_API ce_status ce_tokenizer_encode(const ce_tokenizer *tok, const char *text, size_t text_len,
+                                     const char *pair, size_t pair_len, uint32_t flags,
+                                     size_t max_length, ce_encoding **out);
+
+/** @brief Free an encoding. Accepts NULL. */
+CE_API void ce_encoding_free(ce_encoding *enc);
+
+/** @brief Number of tokens; 0 for NULL. */
+CE_API size_t ce_encoding_length(const ce_encoding *enc);
+
+/** @brief Token ids (length ce_encoding_length()). Borrowed from @p enc. */
+CE_API const int32_t *ce_encoding_ids(const ce_encoding *enc);
+
+/** @brief Token type ids (0 for the first text, 1 for the pair). Borrowed. */
+CE_API const int32_t *ce_encoding_type_ids(const ce_encoding *enc);
+
+/**
+ * @brief Which text each token came from: 0 first text, 1 pair, -1 an added
+ * special token. Borrowed.
+ */
+CE_API const int32_t *ce_encoding_sequence_ids(const ce_encoding *enc);
+
+/**
+ * @brief UTF-8 byte offsets: 2 values per token, [begin, end) in the text the
+ * token came from (see ce_encoding_sequence_ids()); added special tokens have
+ * [0, 0). Borrowed.
+ */
+CE_API const size_t *ce_encoding_offsets(const ce_encoding *enc);
+
+/**
+ * @brief The string of token @p id in the vocabulary (e.g. "##ing"). *token is
+ * borrowed from @p tok (not NUL-terminated necessarily: use *len).
+ * CE_ERR_OUT_OF_RANGE for an unknown id.
+ */
+CE_API ce_status ce_tokenizer_id_to_token(const ce_tokenizer *tok, int32_t id, const char **token,
+                                          size_t *len);
+
+/** @brief Id of a vocabulary string. CE_ERR_NOT_FOUND when absent. */
+CE_API ce_status ce_tokenizer_token_to_id(const ce_tokenizer *tok, const char *token, size_t len,
+                                          int32_t *id);
+
+/** @brief Id of a special token role. CE_ERR_NOT_FOUND when the tokenizer has none. */
+CE_API ce_status ce_tokenizer_special_id(const ce_tokenizer *tok, ce_special_token which,
+                                         int32_t *id);
+
+/** Flags of ce_tokenizer_decode(). */
+typedef enum ce_decode_flags {
+    /** leave out special tokens ([CLS], [PAD], <|endoftext|>, ...) */
+    CE_DECODE_SKIP_SPECIAL = 1u << 0,
+} ce_decode_flags;
+
+/**
+ * @brief Turn ids back into UTF-8 text as the tokenizer's decoder does.
+ *
+ * Writes at most @p capacity bytes to @p buf plus no terminator; *needed gets
+ * the full byte length. With a too small buffer (or buf NULL) returns
+ * CE_ERR_BUFFER_TOO_SMALL and sets only *needed. CE_ERR_OUT_OF_RANGE for an
+ * unknown id. Thread-safe.
+ */
+CE_API ce_status ce_tokenizer_decode(const ce_tokenizer *tok, const int32_t *ids, size_t n_ids,
+                                     uint32_t flags, char *buf, size_t capacity, size_t *needed);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CONTEXTEMBED_TOKENIZER_H */

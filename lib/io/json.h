@@ -1,0 +1,58 @@
+/* Internal: a JSON/YAML document tree, parsed with libyaml (JSON is YAML).
+ *
+ * Used for config.json, tokenizer.json, vocab.json, safetensors headers,
+ * options.json and contextembed.yaml. Nodes are immutable after parsing. */
+#ifndef CE_IO_JSON_H
+#define CE_IO_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "contextembed/common.h"
+
+typedef enum ce_json_type {
+    CE_JSON_NULL,
+    CE_JSON_BOOL,
+    CE_JSON_NUMBER,
+    CE_JSON_STRING,
+    CE_JSON_ARRAY,
+    CE_JSON_OBJECT,
+} ce_json_type;
+
+typedef struct ce_json ce_json;
+struct ce_json {
+    ce_json_type type;
+    bool boolean;      /* CE_JSON_BOOL */
+    double number;     /* CE_JSON_NUMBER */
+    bool is_integer;   /* CE_JSON_NUMBER written without '.', 'e' or 'E' */
+    int64_t integer;   /* CE_JSON_NUMBER when is_integer (exact, not via double) */
+    char *str;         /* CE_JSON_STRING: NUL-terminated, may hold embedded NULs */
+    size_t len;        /* CE_JSON_STRING: byte length */
+    size_t n;          /* CE_JSON_ARRAY / CE_JSON_OBJECT: number of items */
+    ce_json **items;   /* values, in document order */
+    char **keys;       /* CE_JSON_OBJECT: keys (NUL-terminated), parallel to items */
+    size_t *key_lens;  /* CE_JSON_OBJECT: key byte lengths */
+};
+
+/* Parse @p len bytes. @p source names the input in error messages (a path).
+ * On success *out owns the tree (free with ce_json_free); on failure *out is
+ * untouched and ce_last_error() says where the document is broken. */
+ce_status ce_json_parse(const char *data, size_t len, const char *source, ce_json **out);
+
+/* Read and parse a whole file. */
+ce_status ce_json_parse_file(const char *path, ce_json **out);
+
+void ce_json_free(ce_json *node);
+
+/* Member @p key of an object, or NULL (also when @p obj is NULL or not an object). */
+const ce_json *ce_json_get(const ce_json *obj, const char *key);
+
+/* Typed member lookups: return true and set *out only when the member exists
+ * with the right type (integers must be exact integers). */
+bool ce_json_get_int(const ce_json *obj, const char *key, int64_t *out);
+bool ce_json_get_number(const ce_json *obj, const char *key, double *out);
+bool ce_json_get_bool(const ce_json *obj, const char *key, bool *out);
+const char *ce_json_get_string(const ce_json *obj, const char *key);
+
+#endif

@@ -1,0 +1,92 @@
+/* The JSON/YAML tree reader: values, escapes, surrogate pairs, bad documents. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/json.h"
+#include "test-util.h"
+
+static ce_json *parse(const char *s)
+{
+    ce_json *j = NULL;
+    ck_assert_int_eq(ce_json_parse(s, strlen(s), "test", &j), CE_OK);
+    return j;
+}
+
+START_TEST(test_values)
+{
+    ce_json *j = parse("{\"a\": 1, \"b\": -2.5e-3, \"c\": \"x\\/y\\u00e9\", \"d\": [true, false, null],"
+                       "\"e\": {\"f\": 9007199254740993}}");
+    int64_t i;
+    double d;
+    ck_assert(ce_json_get_int(j, "a", &i) && i == 1);
+    ck_assert(!ce_json_get_int(j, "b", &i));
+    ck_assert(ce_json_get_number(j, "b", &d) && d == -2.5e-3);
+    ck_assert_str_eq(ce_json_get_string(j, "c"), "x/y\xc3\xa9");
+    const ce_json *arr = ce_json_get(j, "d");
+    ck_assert_int_eq(arr->type, CE_JSON_ARRAY);
+    ck_assert_uint_eq(arr->n, 3);
+    ck_assert(arr->items[0]->boolean && arr->items[0]->type == CE_JSON_BOOL);
+    ck_assert_int_eq(arr->items[2]->type, CE_JSON_NULL);
+    ck_assert(ce_json_get_int(ce_json_get(j, "e"), "f", &i) && i == 9007199254740993LL);
+    ck_assert_ptr_null(ce_json_get(j, "missing"));
+    ce_json_free(j);
+}
+END_TEST
+
+START_TEST(test_quoted_numbers_stay_strings)
+{
+    ce_json *j = parse("{\"a\": \"1\", \"b\": \"null\", \"c\": \"\"}");
+    ck_assert_int_eq(ce_json_get(j, "a")->type, CE_JSON_STRING);
+    ck_assert_int_eq(ce_json_get(j, "b")->type, CE_JSON_STRING);
+    ck_assert_str_eq(ce_json_get_string(j, "c"), "");
+    ce_json_free(j);
+}
+END_TEST
+
+START_TEST(test_surrogates_and_nul)
+{
+    ce_json *j = parse("[\"\\ud83d\\ude00!\", \"a\\u0000b\", \"\\\\ud83d\"]");
+    ck_assert_str_eq(j->items[0]->str, "\xf0\x9f\x98\x80!");
+    ck_assert_uint_eq(j->items[1]->len, 3);
+    ck_assert(memcmp(j->items[1]->str, "a\0b", 3) == 0);
+    ck_assert_str_eq(j->items[2]->str, "\\ud83d");
+    ce_json_free(j);
+}
+END_TEST
+
+START_TEST(test_bad_documents)
+{
+    const char *bad[] = {"{\"a\": ", "[1, 2", "{\"a\": 1}}", "\"\\ud83d\"", "", "{[1]: 2}", "\"\xff\""};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ce_json *j = (ce_json *)0x1;
+        ck_assert_int_eq(ce_json_parse(bad[i], strlen(bad[i]), "bad.json", &j), CE_ERR_FORMAT);
+        ck_assert_ptr_eq(j, (ce_json *)0x1);
+        ck_assert_ptr_nonnull(strstr(ce_last_error(), "bad.json"));
+    }
+    ce_json *j;
+    ck_assert_int_eq(ce_json_parse_file("/nonexistent/x.json", &j), CE_ERR_IO);
+}
+END_TEST
+
+START_TEST(test_deep_nesting_refused)
+{
+    char buf[2000];
+    memset(buf, '[', 1000);
+    buf[1000] = '\0';
+    ce_json *j;
+    ck_assert_int_eq(ce_json_parse(buf, 1000, "deep", &j), CE_ERR_FORMAT);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("json");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_values);
+    tcase_add_test(tc, test_quoted_numbers_stay_strings);
+    tcase_add_test(tc, test_surrogates_and_nul);
+    tcase_add_test(tc, test_bad_documents);
+    tcase_add_test(tc, test_deep_nesting_refused);
+    suite_add_tcase(s, tc);
+    return ce_test_run(s);
+}

@@ -1,0 +1,55 @@
+/* Helpers shared by the Check suites. */
+#include "test-util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+const char *ce_test_refdata(void)
+{
+    const char *dir = getenv("CE_REFDATA");
+    struct stat st;
+    if (!dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "SKIP: reference data not found (%s); it lives in ../shared/refdata\n",
+                dir ? dir : "CE_REFDATA unset");
+        return NULL;
+    }
+    return dir;
+}
+
+const char *ce_test_fixtures(void)
+{
+    const char *dir = getenv("CE_FIXTURES");
+    return dir ? dir : CE_FIXTURES_DIR;
+}
+
+char *ce_test_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) {
+        buf[n] = '\0';
+        if (len)
+            *len = (size_t)n;
+    }
+    return buf;
+}
+
+int ce_test_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

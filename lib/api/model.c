@@ -1,0 +1,166 @@
+/* ce_model: config + weights + tokenizer of a checkpoint directory, immutable once open. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/model_internal.h"
+#include "core/error.h"
+#include "io/model_dir.h"
+
+static ce_status read_config(const ce_model_dir *d, ce_json **config)
+{
+    if (!d->config_json) {
+        if (d->options_json)
+            return ce_error(CE_ERR_UNSUPPORTED,
+                            "%s: looks like an ELMo model (options.json); ELMo is not supported yet",
+                            d->dir);
+        return ce_error(CE_ERR_NOT_FOUND, "%s: no config.json in the model directory", d->dir);
+    }
+    return ce_json_parse_file(d->config_json, config);
+}
+
+/* config.json's model_type, unless contextembed.yaml names the architecture. */
+static ce_status pick_arch(const char *yaml_path, const ce_json *config, const char *source,
+                           const ce_arch_ops **arch)
+{
+    ce_json *over = NULL;
+    if (yaml_path) {
+        ce_status st = ce_json_parse_file(yaml_path, &over);
+        if (st != CE_OK)
+            return st;
+    }
+    const char *type = ce_json_get_string(over, "architecture");
+    if (!type)
+        type = ce_json_get_string(config, "model_type");
+    ce_status st = CE_OK;
+    if (!type)
+        st = ce_error(CE_ERR_FORMAT, "%s: no \"model_type\" string", source);
+    else if (!(*arch = ce_arch_find(type)))
+        st = ce_error(CE_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not supported (supported: bert)",
+                      source, type);
+    ce_json_free(over);
+    return st;
+}
+
+static ce_status open_tokenizer(const ce_model_dir *d, ce_tokenizer **tok)
+{
+    if (d->tokenizer_json || d->vocab_txt)
+        return ce_tokenizer_open(d->dir, tok);
+    *tok = NULL; /* ids-only use stays possible */
+    ce_log(CE_LOG_WARNING, "%s: no tokenizer files; the model accepts token ids only", d->dir);
+    return CE_OK;
+}
+
+static void model_destroy(ce_model *m)
+{
+    if (!m)
+        return;
+    if (m->arch_data)
+        m->arch->free(m->arch_data);
+    ce_weights_close(m->weights);
+    ce_tokenizer_free(m->tokenizer);
+    free(m);
+}
+
+static ce_status open_dir(const char *path, ce_model *m)
+{
+    ce_model_dir d;
+    ce_status st = ce_model_dir_probe(path, &d);
+    if (st != CE_OK)
+        return st;
+    ce_json *config = NULL;
+    st = read_config(&d, &config);
+    if (st == CE_OK)
+        st = pick_arch(d.contextembed_yaml, config, d.config_json, &m->arch);
+    if (st == CE_OK)
+        st = ce_weights_open_dir(path, &m->weights);
+    if (st == CE_OK)
+        st = m->arch->load(config, d.config_json, m->weights, 0, &m->arch_data, &m->dims);
+    if (st == CE_OK)
+        st = open_tokenizer(&d, &m->tokenizer);
+    ce_json_free(config);
+    ce_model_dir_free(&d);
+    return st;
+}
+
+ce_status ce_model_open(const char *path, const ce_options *opts, ce_model **out)
+{
+    if (!path || !out)
+        return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_model_open: path or out is NULL");
+    ce_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_model_open: out of memory");
+    ce_settings_resolve(NULL, opts, &m->settings);
+    ce_status st = open_dir(path, m);
+    if (st != CE_OK) {
+        model_destroy(m);
+        return st;
+    }
+    *out = m;
+    return CE_OK;
+}
+
+ce_status ce_model_open_random(const char *config_json, size_t config_len, uint64_t seed,
+                               const ce_options *opts, ce_model **out)
+{
+    if (!config_json || !out)
+        return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_model_open_random: config or out is NULL");
+    ce_json *config;
+    ce_status st = ce_json_parse(config_json, config_len, "config", &config);
+    if (st != CE_OK)
+        return st;
+    ce_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        ce_json_free(config);
+        return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_model_open_random: out of memory");
+    }
+    ce_settings_resolve(NULL, opts, &m->settings);
+    st = pick_arch(NULL, config, "config", &m->arch);
+    if (st == CE_OK)
+        st = m->arch->load(config, "config", NULL, seed, &m->arch_data, &m->dims);
+    ce_json_free(config);
+    if (st != CE_OK) {
+        model_destroy(m);
+        return st;
+    }
+    *out = m;
+    return CE_OK;
+}
+
+void ce_model_free(ce_model *model)
+{
+    model_destroy(model);
+}
+
+ce_status ce_model_get_info(const ce_model *m, ce_model_info key, int64_t *value)
+{
+    if (!m || !value)
+        return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_model_get_info: model or value is NULL");
+    const ce_model_dims *d = &m->dims;
+    int64_t v;
+    switch (key) {
+    case CE_INFO_NUM_LAYERS: v = d->num_layers; break;
+    case CE_INFO_HIDDEN_SIZE: v = d->hidden_size; break;
+    case CE_INFO_NUM_HEADS: v = d->num_heads; break;
+    case CE_INFO_VOCAB_SIZE: v = d->vocab_size; break;
+    case CE_INFO_MAX_POSITIONS: v = d->max_positions; break;
+    case CE_INFO_NUM_OUTPUT_LAYERS: v = d->num_output_layers; break;
+    case CE_INFO_INTERMEDIATE_SIZE: v = d->intermediate_size; break;
+    case CE_INFO_TYPE_VOCAB_SIZE: v = d->type_vocab_size; break;
+    case CE_INFO_PARAMETERS: v = d->parameters; break;
+    case CE_INFO_WEIGHT_BYTES: v = d->weight_bytes; break;
+    default:
+        return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_model_get_info: unknown key %d", (int)key);
+    }
+    *value = v;
+    return CE_OK;
+}
+
+const char *ce_model_architecture(const ce_model *m)
+{
+    return m ? m->arch->name : NULL;
+}
+
+const ce_tokenizer *ce_model_tokenizer(const ce_model *m)
+{
+    return m ? m->tokenizer : NULL;
+}

@@ -1,0 +1,33 @@
+/* Internal: the fields behind the opaque ce_model and ce_session. */
+#ifndef CE_API_MODEL_INTERNAL_H
+#define CE_API_MODEL_INTERNAL_H
+
+#include "api/options_internal.h"
+#include "architectures/arch.h"
+#include "contextembed/session.h"
+
+struct ce_model {
+    const ce_arch_ops *arch;
+    void *arch_data;
+    ce_model_dims dims;
+    ce_weights *weights;    /* NULL for random models */
+    ce_tokenizer *tokenizer; /* NULL when the directory has none */
+    ce_settings settings;   /* defaults of sessions */
+};
+
+struct ce_session {
+    const ce_model *model;
+    ce_backend *backend;
+    void *arch_state;
+    ce_settings settings;
+    /* last run */
+    int has_results;
+    size_t n_seqs, cap_seqs;
+    size_t *lengths, *starts;
+    size_t total, cap_total;
+    int32_t *ids, *type_ids;
+    float *hidden; /* [num_output_layers][total][hidden_size] */
+    size_t cap_hidden;
+};
+
+#endif

@@ -1,0 +1,133 @@
+/* ce_options: enum-keyed settings with bounds, copied by the objects that use them. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/options_internal.h"
+#include "core/error.h"
+
+#define CE_THREADS_MAX 256
+
+ce_status ce_options_create(ce_options **out)
+{
+    if (!out)
+        return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_options_create: out is NULL");
+    ce_options *o = calloc(1, sizeof *o);
+    if (!o)
+        return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_options_create: out of memory");
+    strcpy(o->backend, "auto");
+    *out = o;
+    return CE_OK;
+}
+
+void ce_options_free(ce_options *opts)
+{
+    free(opts);
+}
+
+ce_status ce_option_bounds(ce_option key, int64_t *min, int64_t *max)
+{
+    int64_t lo = 0, hi = 0;
+    switch (key) {
+    case CE_OPT_THREADS: lo = 0; hi = CE_THREADS_MAX; break;
+    case CE_OPT_TRUNCATE: lo = 0; hi = 1; break;
+    case CE_OPT_BACKEND:
+        return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_option_bounds: option %d is a string option",
+                        (int)key);
+    default:
+        return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_option_bounds: unknown option %d", (int)key);
+    }
+    if (!min || !max)
+        return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_option_bounds: min or max is NULL");
+    *min = lo;
+    *max = hi;
+    return CE_OK;
+}
+
+ce_status ce_options_set_int(ce_options *opts, ce_option key, int64_t value)
+{
+    if (!opts)
+        return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_options_set_int: opts is NULL");
+    int64_t lo = 0, hi = 0;
+    ce_status st = ce_option_bounds(key, &lo, &hi);
+    if (st != CE_OK)
+        return st;
+    if (value < lo || value > hi)
+        return ce_error(CE_ERR_OUT_OF_RANGE, "option %d: value %lld outside [%lld, %lld]", (int)key,
+                        (long long)value, (long long)lo, (long long)hi);
+    if (key == CE_OPT_THREADS) {
+        opts->threads = value;
+        opts->set |= CE_OPTSET_THREADS;
+    } else {
+        opts->truncate = value;
+        opts->set |= CE_OPTSET_TRUNCATE;
+    }
+    return CE_OK;
+}
+
+ce_status ce_options_set_string(ce_options *opts, ce_option key, const char *value)
+{
+    if (!opts || !value)
+        return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_options_set_string: NULL argument");
+    if (key != CE_OPT_BACKEND)
+        return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_options_set_string: option %d is not a string option",
+                        (int)key);
+    size_t n = strlen(value);
+    if (n == 0 || n >= sizeof opts->backend)
+        return ce_error(CE_ERR_INVALID_ARGUMENT, "backend name must have 1 to %zu characters",
+                        sizeof opts->backend - 1);
+    memcpy(opts->backend, value, n + 1);
+    opts->set |= CE_OPTSET_BACKEND;
+    return CE_OK;
+}
+
+ce_status ce_options_get_int(const ce_options *opts, ce_option key, int64_t *value)
+{
+    if (!opts || !value)
+        return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_options_get_int: NULL argument");
+    switch (key) {
+    case CE_OPT_THREADS: *value = opts->threads; return CE_OK;
+    case CE_OPT_TRUNCATE: *value = opts->truncate; return CE_OK;
+    default:
+        return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_options_get_int: option %d is not an integer option",
+                        (int)key);
+    }
+}
+
+ce_status ce_options_get_string(const ce_options *opts, ce_option key, const char **value)
+{
+    if (!opts || !value)
+        return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_options_get_string: NULL argument");
+    if (key != CE_OPT_BACKEND)
+        return ce_error(CE_ERR_INVALID_ARGUMENT,
+                        "ce_options_get_string: option %d is not a string option", (int)key);
+    *value = opts->backend;
+    return CE_OK;
+}
+
+static int online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        return 1;
+    return n > CE_THREADS_MAX ? CE_THREADS_MAX : (int)n;
+}
+
+void ce_settings_resolve(const ce_settings *base, const ce_options *opts, ce_settings *out)
+{
+    ce_settings s;
+    if (base) {
+        s = *base;
+    } else {
+        strcpy(s.backend, "auto");
+        s.threads = online_cpus();
+        s.truncate = 0;
+    }
+    if (opts && (opts->set & CE_OPTSET_BACKEND))
+        memcpy(s.backend, opts->backend, sizeof s.backend);
+    if (opts && (opts->set & CE_OPTSET_THREADS))
+        s.threads = opts->threads > 0 ? (int)opts->threads : online_cpus();
+    if (opts && (opts->set & CE_OPTSET_TRUNCATE))
+        s.truncate = (int)opts->truncate;
+    *out = s;
+}

@@ -1,0 +1,33 @@
+/* Internal: the fields behind the opaque ce_options. */
+#ifndef CE_API_OPTIONS_INTERNAL_H
+#define CE_API_OPTIONS_INTERNAL_H
+
+#include "contextembed/options.h"
+
+/* Which fields were set explicitly, so session options can inherit the model's. */
+enum {
+    CE_OPTSET_BACKEND = 1u << 0,
+    CE_OPTSET_THREADS = 1u << 1,
+    CE_OPTSET_TRUNCATE = 1u << 2,
+};
+
+#define CE_BACKEND_NAME_MAX 64
+
+struct ce_options {
+    unsigned set;
+    char backend[CE_BACKEND_NAME_MAX];
+    int64_t threads;
+    int64_t truncate;
+};
+
+/* Resolved settings a model or session keeps. */
+typedef struct ce_settings {
+    char backend[CE_BACKEND_NAME_MAX];
+    int threads; /* >= 1 */
+    int truncate;
+} ce_settings;
+
+/* Defaults, overridden by @p base (may be NULL), overridden by what @p opts set (may be NULL). */
+void ce_settings_resolve(const ce_settings *base, const ce_options *opts, ce_settings *out);
+
+#endif

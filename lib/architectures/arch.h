@@ -1,0 +1,62 @@
+/* Internal: the table every model family implements (bert.c, later gpt2.c, elmo.c).
+ *
+ * Chosen once when a model is opened, so adding a family is adding a file and
+ * one line in arch_registry.c. */
+#ifndef CE_ARCH_H
+#define CE_ARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backends/backend_internal.h"
+#include "contextembed/model.h"
+#include "io/json.h"
+#include "io/weights.h"
+
+/* Shape facts every family reports (see ce_model_info). */
+typedef struct ce_model_dims {
+    int64_t num_layers;
+    int64_t hidden_size;
+    int64_t num_heads;
+    int64_t vocab_size;
+    int64_t max_positions;
+    int64_t num_output_layers;
+    int64_t intermediate_size;
+    int64_t type_vocab_size;
+    int64_t parameters;
+    int64_t weight_bytes;
+} ce_model_dims;
+
+/* A packed batch: sequence s holds tokens [starts[s], starts[s] + lengths[s]) of ids/type_ids. */
+typedef struct ce_batch {
+    size_t n_seqs;
+    const size_t *lengths;
+    const size_t *starts;
+    size_t total;
+    size_t max_length;
+    const int32_t *ids;
+    const int32_t *type_ids; /* never NULL here: the API supplies zeros */
+} ce_batch;
+
+typedef struct ce_arch_ops {
+    const char *name;
+    /* Parse @p config and bind weights from @p w; when @p w is NULL, draw random
+     * weights from @p seed instead. @p source names the config in messages. */
+    ce_status (*load)(const ce_json *config, const char *source, ce_weights *w, uint64_t seed,
+                      void **model_data, ce_model_dims *dims);
+    void (*free)(void *model_data);
+    /* Per-session state (scratch). */
+    ce_status (*session_create)(const void *model_data, void **state);
+    void (*session_free)(void *state);
+    /* Run the batch; write every layer's hidden states to @p hidden laid out
+     * [num_output_layers][batch->total][hidden_size]. */
+    ce_status (*forward)(const void *model_data, void *state, ce_backend *be, const ce_batch *batch,
+                         float *hidden);
+} ce_arch_ops;
+
+/* The family named by a config's model_type, or NULL. */
+const ce_arch_ops *ce_arch_find(const char *model_type);
+
+extern const ce_arch_ops ce_arch_bert;
+
+#endif

@@ -1,0 +1,183 @@
+/* BERT encoder forward pass on packed sequences (Hugging Face BertModel, eval mode):
+ * embeddings + LayerNorm, then post-LayerNorm transformer layers. Sequences of a
+ * batch are concatenated, so dense layers see only real tokens and attention runs
+ * per sequence: no padding is computed and none can leak. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "architectures/bert.h"
+#include "core/error.h"
+
+typedef struct bert_state {
+    size_t cap_tokens, cap_len;
+    float *q, *k, *v, *ctx, *tmp, *inter, *scores;
+} bert_state;
+
+static ce_status bert_load(const ce_json *config, const char *source, ce_weights *w, uint64_t seed,
+                           void **model_data, ce_model_dims *dims)
+{
+    bert_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return ce_error(CE_ERR_OUT_OF_MEMORY, "BERT: out of memory");
+    ce_status st = ce_bert_parse_config(config, source, &m->cfg);
+    if (st == CE_OK) {
+        m->layers = calloc((size_t)m->cfg.num_layers, sizeof *m->layers);
+        st = m->layers ? ce_bert_bind_weights(m, w, seed)
+                       : ce_error(CE_ERR_OUT_OF_MEMORY, "BERT: out of memory");
+    }
+    if (st != CE_OK) {
+        free(m->layers);
+        free(m->owned);
+        free(m);
+        return st;
+    }
+    const bert_config *c = &m->cfg;
+    int64_t d = c->hidden_size, f = c->intermediate_size;
+    int64_t per_layer = 4 * (d * d + d) + 2 * (d * f) + f + d + 4 * d;
+    *dims = (ce_model_dims){
+        .num_layers = c->num_layers,
+        .hidden_size = d,
+        .num_heads = c->num_heads,
+        .vocab_size = c->vocab_size,
+        .max_positions = c->max_positions,
+        .num_output_layers = c->num_layers + 1,
+        .intermediate_size = f,
+        .type_vocab_size = c->type_vocab_size,
+        .parameters = (c->vocab_size + c->max_positions + c->type_vocab_size + 2) * d +
+                      c->num_layers * per_layer,
+    };
+    dims->weight_bytes = dims->parameters * (int64_t)sizeof(float);
+    *model_data = m;
+    return CE_OK;
+}
+
+static void bert_free(void *model_data)
+{
+    bert_model *m = model_data;
+    if (!m)
+        return;
+    free(m->layers);
+    free(m->owned);
+    free(m);
+}
+
+static void state_release(bert_state *s)
+{
+    free(s->q);
+    free(s->k);
+    free(s->v);
+    free(s->ctx);
+    free(s->tmp);
+    free(s->inter);
+    free(s->scores);
+}
+
+static ce_status bert_session_create(const void *model_data, void **state)
+{
+    (void)model_data;
+    bert_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return ce_error(CE_ERR_OUT_OF_MEMORY, "BERT session: out of memory");
+    *state = s;
+    return CE_OK;
+}
+
+static void bert_session_free(void *state)
+{
+    bert_state *s = state;
+    if (!s)
+        return;
+    state_release(s);
+    free(s);
+}
+
+/* Scratch grows to the largest batch seen and is then reused. */
+static ce_status reserve(bert_state *s, const bert_config *c, size_t tokens, size_t len)
+{
+    if (tokens <= s->cap_tokens && len <= s->cap_len)
+        return CE_OK;
+    bert_state n = {0};
+    n.cap_tokens = tokens > s->cap_tokens ? tokens : s->cap_tokens;
+    n.cap_len = len > s->cap_len ? len : s->cap_len;
+    size_t td = n.cap_tokens * (size_t)c->hidden_size * sizeof(float);
+    n.q = malloc(td);
+    n.k = malloc(td);
+    n.v = malloc(td);
+    n.ctx = malloc(td);
+    n.tmp = malloc(td);
+    n.inter = malloc(n.cap_tokens * (size_t)c->intermediate_size * sizeof(float));
+    n.scores = malloc(n.cap_len * n.cap_len * sizeof(float));
+    if (!n.q || !n.k || !n.v || !n.ctx || !n.tmp || !n.inter || !n.scores) {
+        state_release(&n);
+        return ce_error(CE_ERR_OUT_OF_MEMORY, "BERT: cannot allocate scratch for %zu tokens",
+                        tokens);
+    }
+    state_release(s);
+    *s = n;
+    return CE_OK;
+}
+
+static void embed(const bert_model *m, ce_backend *be, const ce_batch *b, float *out)
+{
+    size_t d = (size_t)m->cfg.hidden_size;
+    for (size_t s = 0; s < b->n_seqs; s++) {
+        for (size_t p = 0; p < b->lengths[s]; p++) {
+            size_t t = b->starts[s] + p;
+            float *row = out + t * d;
+            be->ops.add(be->ctx, d, m->word_emb + (size_t)b->ids[t] * d, m->pos_emb + p * d, row);
+            be->ops.add(be->ctx, d, row, m->type_emb + (size_t)b->type_ids[t] * d, row);
+        }
+    }
+    be->ops.layer_norm(be->ctx, b->total, d, out, d, m->emb_ln_g, m->emb_ln_b, m->cfg.layer_norm_eps,
+                       out, d);
+}
+
+static void layer_forward(const bert_model *m, const bert_layer *ly, bert_state *s, ce_backend *be,
+                          const ce_batch *b, const float *x, float *y)
+{
+    const bert_config *c = &m->cfg;
+    size_t d = (size_t)c->hidden_size, f = (size_t)c->intermediate_size, t = b->total;
+    size_t heads = (size_t)c->num_heads;
+    ce_linear(be, t, d, d, x, ly->q_w, ly->q_b, s->q);
+    ce_linear(be, t, d, d, x, ly->k_w, ly->k_b, s->k);
+    ce_linear(be, t, d, d, x, ly->v_w, ly->v_b, s->v);
+    for (size_t i = 0; i < b->n_seqs; i++) {
+        size_t off = b->starts[i] * d, len = b->lengths[i];
+        ce_attention(be, len, len, heads, d / heads, s->q + off, d, s->k + off, d, s->v + off, d, 0,
+                     0, s->scores, s->ctx + off, d);
+    }
+    ce_linear(be, t, d, d, s->ctx, ly->attn_out_w, ly->attn_out_b, s->tmp);
+    be->ops.add(be->ctx, t * d, s->tmp, x, s->tmp);
+    be->ops.layer_norm(be->ctx, t, d, s->tmp, d, ly->attn_ln_g, ly->attn_ln_b, c->layer_norm_eps,
+                       s->tmp, d);
+    ce_linear(be, t, d, f, s->tmp, ly->inter_w, ly->inter_b, s->inter);
+    ce_activate(be, c->activation, t * f, s->inter);
+    ce_linear(be, t, f, d, s->inter, ly->out_w, ly->out_b, y);
+    be->ops.add(be->ctx, t * d, y, s->tmp, y);
+    be->ops.layer_norm(be->ctx, t, d, y, d, ly->out_ln_g, ly->out_ln_b, c->layer_norm_eps, y, d);
+}
+
+static ce_status bert_forward(const void *model_data, void *state, ce_backend *be,
+                              const ce_batch *b, float *hidden)
+{
+    const bert_model *m = model_data;
+    bert_state *s = state;
+    ce_status st = reserve(s, &m->cfg, b->total, b->max_length);
+    if (st != CE_OK)
+        return st;
+    size_t plane = b->total * (size_t)m->cfg.hidden_size;
+    embed(m, be, b, hidden);
+    for (int64_t l = 0; l < m->cfg.num_layers; l++)
+        layer_forward(m, &m->layers[l], s, be, b, hidden + (size_t)l * plane,
+                      hidden + (size_t)(l + 1) * plane);
+    return CE_OK;
+}
+
+const ce_arch_ops ce_arch_bert = {
+    .name = "bert",
+    .load = bert_load,
+    .free = bert_free,
+    .session_create = bert_session_create,
+    .session_free = bert_session_free,
+    .forward = bert_forward,
+};

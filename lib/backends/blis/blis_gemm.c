@@ -1,0 +1,121 @@
+/* The BLIS side of the blis backend: the per-session context (an rntm_t that
+ * carries the thread count into every call, never the environment) and GEMM
+ * through BLIS's typed API, with GEMV for single-row products (decoding).
+ *
+ * BLIS aborts on strides it finds inconsistent; such calls (never made by the
+ * architectures) go to the reference kernel instead. */
+#include <blis.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "backends/blis/blis_backend.h"
+#include "backends/ref/ref.h"
+#include "core/error.h"
+
+typedef struct ce_blis_ctx {
+    rntm_t rntm;
+    int n_threads;
+} ce_blis_ctx;
+
+ce_status ce_blis_create(int n_threads, void **ctx)
+{
+    ce_blis_ctx *b = malloc(sizeof *b);
+    if (!b)
+        return ce_error(CE_ERR_OUT_OF_MEMORY, "blis backend: out of memory");
+    bli_init(); /* its one-time setup here rather than in the first GEMM */
+    bli_rntm_init(&b->rntm);
+    bli_rntm_set_num_threads(n_threads, &b->rntm);
+    b->n_threads = n_threads;
+    *ctx = b;
+    return CE_OK;
+}
+
+void ce_blis_destroy(void *ctx)
+{
+    free(ctx);
+}
+
+int ce_blis_threads(const void *ctx)
+{
+    return ((const ce_blis_ctx *)ctx)->n_threads;
+}
+
+/* Row stride BLIS accepts for a stored rows x cols matrix, or 0 if none: a
+ * single row may come with any ld (it is never used). */
+static inc_t row_stride(size_t rows, size_t cols, size_t ld)
+{
+    if (rows <= 1)
+        return (inc_t)(cols > ld ? (cols ? cols : 1) : (ld ? ld : 1));
+    if (ld < cols || ld > (size_t)INT64_MAX / 2)
+        return 0;
+    return (inc_t)ld;
+}
+
+static void add_bias_rows(size_t m, size_t n, const float *restrict bias, float *restrict c,
+                          size_t ldc)
+{
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++)
+            c[i * ldc + j] += bias[j];
+}
+
+/* C = beta C (+ bias) with nothing to multiply (k == 0): C unread when beta == 0. */
+static void scale_rows(size_t m, size_t n, float beta, const float *bias, float *c, size_t ldc)
+{
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++)
+            c[i * ldc + j] = (beta == 0.0f ? 0.0f : beta * c[i * ldc + j]) + (bias ? bias[j] : 0.0f);
+}
+
+static trans_t blis_trans(ce_transpose t)
+{
+    return t == CE_TRANS ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE;
+}
+
+/* One output row: c[1,n] = alpha a[1,k] op(B) + beta c, as y = op'(B) x. */
+static void gemv_row(ce_transpose trans_a, ce_transpose trans_b, size_t n, size_t k, float alpha,
+                     const float *a, size_t lda, const float *b, inc_t rs_b, float beta, float *c,
+                     ce_blis_ctx *ctx)
+{
+    inc_t incx = (trans_a == CE_TRANS && k > 1) ? (inc_t)lda : 1;
+    if (trans_b == CE_TRANS) /* B is n x k: y = B x */
+        bli_sgemv_ex(BLIS_NO_TRANSPOSE, BLIS_NO_CONJUGATE, (dim_t)n, (dim_t)k, &alpha, (float *)b,
+                     rs_b, 1, (float *)a, incx, &beta, c, 1, NULL, &ctx->rntm);
+    else /* B is k x n: y = B^T x */
+        bli_sgemv_ex(BLIS_TRANSPOSE, BLIS_NO_CONJUGATE, (dim_t)k, (dim_t)n, &alpha, (float *)b,
+                     rs_b, 1, (float *)a, incx, &beta, c, 1, NULL, &ctx->rntm);
+}
+
+void ce_blis_gemm(void *ctx, ce_transpose trans_a, ce_transpose trans_b, size_t m, size_t n,
+                  size_t k, float alpha, const float *a, size_t lda, const float *b, size_t ldb,
+                  float beta, float *c, size_t ldc, const float *bias)
+{
+    if (m == 0 || n == 0)
+        return;
+    if (k == 0) {
+        scale_rows(m, n, beta, bias, c, ldc);
+        return;
+    }
+    inc_t rs_a = trans_a == CE_TRANS ? row_stride(k, m, lda) : row_stride(m, k, lda);
+    inc_t rs_b = trans_b == CE_TRANS ? row_stride(n, k, ldb) : row_stride(k, n, ldb);
+    inc_t rs_c = row_stride(m, n, ldc);
+    if (!rs_a || !rs_b || !rs_c) {
+        ce_ref_gemm(ctx, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
+        return;
+    }
+    /* With beta == 0, start C from the bias rows and accumulate onto them. */
+    float beta_eff = beta;
+    if (bias && beta == 0.0f) {
+        scale_rows(m, n, 0.0f, bias, c, ldc);
+        beta_eff = 1.0f;
+    }
+    ce_blis_ctx *bc = ctx;
+    if (m == 1)
+        gemv_row(trans_a, trans_b, n, k, alpha, a, lda, b, rs_b, beta_eff, c, bc);
+    else
+        bli_sgemm_ex(blis_trans(trans_a), blis_trans(trans_b), (dim_t)m, (dim_t)n, (dim_t)k,
+                     &alpha, (float *)a, rs_a, 1, (float *)b, rs_b, 1, &beta_eff, c, rs_c, 1,
+                     NULL, &bc->rntm);
+    if (bias && beta != 0.0f)
+        add_bias_rows(m, n, bias, c, ldc);
+}

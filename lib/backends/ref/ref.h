@@ -1,0 +1,37 @@
+/* Internal: the reference kernels, plain portable C and the ground truth.
+ *
+ * Signatures are the slots of ce_backend_ops; ctx is ignored (any backend's
+ * context may be passed, see backend_internal.h). Other backends call these
+ * directly for the cases they do not accelerate. */
+#ifndef CE_BACKENDS_REF_REF_H
+#define CE_BACKENDS_REF_REF_H
+
+#include "contextembed/backend.h"
+
+void ce_ref_gemm(void *ctx, ce_transpose trans_a, ce_transpose trans_b, size_t m, size_t n,
+                 size_t k, float alpha, const float *a, size_t lda, const float *b, size_t ldb,
+                 float beta, float *c, size_t ldc, const float *bias);
+
+void ce_ref_layer_norm(void *ctx, size_t rows, size_t dim, const float *x, size_t ldx,
+                       const float *gamma, const float *beta, float eps, float *y, size_t ldy);
+
+void ce_ref_softmax(void *ctx, size_t rows, size_t cols, float *x, size_t ldx, float scale,
+                    size_t n_valid, int causal, size_t q_offset);
+
+void ce_ref_gelu_erf(void *ctx, size_t n, float *x);
+void ce_ref_gelu_tanh(void *ctx, size_t n, float *x);
+void ce_ref_add(void *ctx, size_t n, const float *a, const float *b, float *y);
+void ce_ref_scale(void *ctx, size_t n, float alpha, float *x);
+void ce_ref_relu(void *ctx, size_t n, float *x);
+void ce_ref_sigmoid(void *ctx, size_t n, float *x);
+void ce_ref_tanh(void *ctx, size_t n, float *x);
+
+void ce_ref_lstm_cell(void *ctx, size_t batch, size_t cell, const float *gates, size_t ld_gates,
+                      float forget_bias, float cell_clip, float *c, size_t ldc, float *h,
+                      size_t ldh);
+
+/* Number of unmasked leading columns of softmax row @p row (shared by every
+ * backend so that the masking rule is written once). */
+size_t ce_softmax_row_valid(size_t cols, size_t n_valid, int causal, size_t q_offset, size_t row);
+
+#endif

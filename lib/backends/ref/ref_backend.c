@@ -1,0 +1,40 @@
+/* The "ref" backend's table: every slot filled, no state. */
+#include "backends/backend_internal.h"
+#include "backends/ref/ref.h"
+
+static ce_status ref_create(int n_threads, void **ctx)
+{
+    (void)n_threads; /* single-threaded by design */
+    *ctx = NULL;
+    return CE_OK;
+}
+
+static void ref_destroy(void *ctx)
+{
+    (void)ctx;
+}
+
+static const ce_backend_ops ref_ops = {
+    .abi_version = CE_BACKEND_ABI_VERSION,
+    .struct_size = sizeof(ce_backend_ops),
+    .name = "ref",
+    .priority = 0,
+    .create = ref_create,
+    .destroy = ref_destroy,
+    .gemm = ce_ref_gemm,
+    .layer_norm = ce_ref_layer_norm,
+    .softmax = ce_ref_softmax,
+    .gelu_erf = ce_ref_gelu_erf,
+    .gelu_tanh = ce_ref_gelu_tanh,
+    .add = ce_ref_add,
+    .scale = ce_ref_scale,
+    .relu = ce_ref_relu,
+    .sigmoid = ce_ref_sigmoid,
+    .tanh = ce_ref_tanh,
+    .lstm_cell = ce_ref_lstm_cell,
+};
+
+const ce_backend_ops *ce_backend_ref_ops(void)
+{
+    return &ref_ops;
+}

@@ -1,0 +1,89 @@
+/* The encode and decode pipelines shared by every tokenizer kind: check the
+ * UTF-8, cut added tokens out of the raw text, let the kind tokenise the
+ * stretches between them, truncate, lay out the template. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "tokenizers/tokenizer.h"
+#include "tokenizers/unicode.h"
+
+static ce_status check_utf8(const char *text, size_t len, const char *which)
+{
+    size_t bad = ce_utf8_valid_prefix(text, len);
+    if (bad != len)
+        return ce_error(CE_ERR_INVALID_UTF8, "%s: invalid UTF-8 at byte %zu", which, bad);
+    return CE_OK;
+}
+
+static ce_status encode_sequence(const ce_tokenizer *tok, const char *text, size_t len,
+                                 bool skip_special, ce_tok_list *out)
+{
+    size_t pos = 0, prev = 0, ms, me;
+    const ce_added_token *t;
+    while (ce_added_next(&tok->raw_set, tok->added, text, len, &pos, prev, skip_special, &ms,
+                         &me, &t)) {
+        ce_status st = ms > prev
+                           ? tok->ops->encode_segment(tok, text, prev, ms, skip_special, out)
+                           : CE_OK;
+        if (st == CE_OK)
+            st = ce_tok_list_push(out, t->id, ms, me);
+        if (st != CE_OK)
+            return st;
+        prev = me;
+    }
+    return len > prev ? tok->ops->encode_segment(tok, text, prev, len, skip_special, out) : CE_OK;
+}
+
+ce_status ce_tokenizer_encode_impl(const ce_tokenizer *tok, const char *text, size_t text_len,
+                                   const char *pair, size_t pair_len, uint32_t flags,
+                                   size_t max_length, ce_encoding **out)
+{
+    bool add_special = flags & CE_ENCODE_ADD_SPECIAL;
+    bool skip_special = flags & CE_ENCODE_SPECIAL_AS_TEXT;
+    const ce_template *tpl = pair ? &tok->pair : &tok->single;
+    size_t n_special = add_special ? tpl->n_special : 0;
+    if (max_length && max_length < n_special)
+        return ce_error(CE_ERR_INVALID_ARGUMENT,
+                        "max_length %zu leaves no room for the %zu special tokens", max_length,
+                        n_special);
+    ce_status st = check_utf8(text, text_len, "text");
+    if (st == CE_OK && pair)
+        st = check_utf8(pair, pair_len, "pair");
+    if (st != CE_OK)
+        return st;
+    ce_tok_list a = {0}, b = {0};
+    st = encode_sequence(tok, text, text_len, skip_special, &a);
+    if (st == CE_OK && pair)
+        st = encode_sequence(tok, pair, pair_len, skip_special, &b);
+    if (st == CE_OK && max_length)
+        ce_truncate_longest_first(&a, pair ? &b : NULL, max_length - n_special);
+    if (st == CE_OK)
+        st = ce_template_apply(tpl, &a, pair ? &b : NULL, add_special, out);
+    ce_tok_list_free(&a);
+    ce_tok_list_free(&b);
+    return st;
+}
+
+ce_status ce_tokenizer_decode_impl(const ce_tokenizer *tok, const int32_t *ids, size_t n_ids,
+                                   uint32_t flags, ce_strbuf *out)
+{
+    ce_str *tokens = malloc((n_ids ? n_ids : 1) * sizeof *tokens);
+    if (!tokens)
+        return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory decoding %zu ids", n_ids);
+    size_t n = 0;
+    for (size_t i = 0; i < n_ids; i++) {
+        int32_t id = ids[i];
+        if (id < 0 || (size_t)id >= tok->n_ids || !tok->ids[id].s) {
+            free(tokens);
+            return ce_error(CE_ERR_OUT_OF_RANGE, "ids[%zu] = %d is not a token id (0..%zu)", i,
+                            (int)id, tok->n_ids - 1);
+        }
+        if ((flags & CE_DECODE_SKIP_SPECIAL) && tok->ids[id].special)
+            continue;
+        tokens[n++] = (ce_str){tok->ids[id].s, tok->ids[id].len};
+    }
+    ce_status st = tok->ops->decode(tok, tokens, n, out);
+    free(tokens);
+    return st;
+}

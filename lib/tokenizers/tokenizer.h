@@ -1,0 +1,206 @@
+/* Internal: the tokenizer object shared by every tokenizer kind.
+ *
+ * A tokenizer is: a model vocabulary, added tokens (specials) matched in the
+ * raw text, a post-processor template ([CLS] $A [SEP] ...), and a table of
+ * functions for the kind-specific part (normalise + pre-tokenise + model on
+ * one stretch of text, and the decoder). WordPiece is one ops table
+ * (wordpiece.c); a byte-level BPE is meant to be another file with its own.
+ * Everything is immutable after loading, so any number of threads may encode
+ * at once. */
+#ifndef CE_TOKENIZERS_TOKENIZER_H
+#define CE_TOKENIZERS_TOKENIZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "contextembed/tokenizer.h"
+#include "io/json.h"
+#include "tokenizers/strmap.h"
+
+/* ---- small growable buffers ---------------------------------------------- */
+
+/* Tokens of one sequence: ids and absolute [start, end) byte offsets. */
+typedef struct ce_tok_list {
+    int32_t *ids;
+    size_t *offs; /* 2 per token */
+    size_t n, cap;
+} ce_tok_list;
+
+ce_status ce_tok_list_push(ce_tok_list *l, int32_t id, size_t start, size_t end);
+void ce_tok_list_free(ce_tok_list *l);
+
+typedef struct ce_strbuf {
+    char *data;
+    size_t len, cap;
+} ce_strbuf;
+
+ce_status ce_strbuf_append(ce_strbuf *b, const char *s, size_t n);
+void ce_strbuf_free(ce_strbuf *b);
+
+/* A borrowed string. */
+typedef struct ce_str {
+    const char *s;
+    size_t len;
+} ce_str;
+
+/* ---- added tokens ------------------------------------------------------- */
+
+typedef struct ce_added_token {
+    const char *content; /* in the tokenizer's pool */
+    size_t len;
+    int32_t id;
+    bool special;     /* skipped by CE_DECODE_SKIP_SPECIAL and CE_ENCODE_SPECIAL_AS_TEXT */
+    bool normalized;  /* matched in the normalised text instead of the raw text */
+    bool lstrip, rstrip, single_word;
+} ce_added_token;
+
+typedef struct ce_added_pattern {
+    const char *s; /* the content, or its normalised form */
+    size_t len;
+    uint32_t token; /* index into ce_tokenizer.added */
+} ce_added_pattern;
+
+/* Patterns sorted by first byte, then longest first: bucket b is
+ * pats[first[b] .. first[b + 1]). Scanning positions left to right and
+ * taking a bucket's first hit gives aho-corasick's leftmost-longest match. */
+typedef struct ce_added_set {
+    ce_added_pattern *pats;
+    size_t n;
+    uint32_t first[257];
+} ce_added_set;
+
+ce_status ce_added_set_build(ce_added_set *set, ce_added_pattern *pats, size_t n);
+void ce_added_set_free(ce_added_set *set);
+
+/* Find the next added token in s[*pos, len), as Hugging Face's
+ * AddedVocabulary::find_matches does: leftmost-longest, a single_word token
+ * next to a word character is dropped, a special token is dropped when
+ * @p skip_special, lstrip/rstrip widen the match over white space (never
+ * before @p prev_end). Dropped matches are consumed, not retried. On a hit
+ * returns true with the widened span [*start, *end) and the token; *pos moves
+ * past the raw match. */
+bool ce_added_next(const ce_added_set *set, const ce_added_token *tokens, const char *s,
+                   size_t len, size_t *pos, size_t prev_end, bool skip_special, size_t *start,
+                   size_t *end, const ce_added_token **token);
+
+/* ---- post-processor ----------------------------------------------------- */
+
+typedef enum ce_piece_kind { CE_PIECE_A, CE_PIECE_B, CE_PIECE_SPECIAL } ce_piece_kind;
+
+typedef struct ce_piece {
+    ce_piece_kind kind;
+    int32_t type_id;
+    int32_t *ids; /* CE_PIECE_SPECIAL: the ids it adds (owned) */
+    size_t n_ids;
+} ce_piece;
+
+typedef struct ce_template {
+    ce_piece *pieces;
+    size_t n;
+    size_t n_special; /* ids added by special pieces */
+} ce_template;
+
+/* Hugging Face's TemplateProcessing / BertProcessing / null from tokenizer.json. */
+ce_status ce_template_from_json(ce_tokenizer *tok, const ce_json *pp, const char *path);
+/* [CLS] $A [SEP] and [CLS] $A [SEP] $B:1 [SEP]:1 (BertTokenizerFast's template). */
+ce_status ce_template_bert(ce_tokenizer *tok, int32_t cls, int32_t sep);
+void ce_template_free(ce_template *t);
+
+/* ---- the ops table and the object --------------------------------------- */
+
+typedef struct ce_tokenizer_ops {
+    const char *kind; /* "wordpiece", ... */
+    /* Tokenise text[start, end), a stretch with no raw-matched added token,
+     * appending to out with absolute byte offsets. Matches tokens of
+     * tok->norm_set itself, since only it knows the normalised text. */
+    ce_status (*encode_segment)(const ce_tokenizer *tok, const char *text, size_t start,
+                                size_t end, bool skip_special, ce_tok_list *out);
+    /* Normalise an added token's content for matching in normalised text;
+     * NULL when the kind has no normaliser. */
+    ce_status (*normalize_pattern)(const ce_tokenizer *tok, const char *s, size_t len,
+                                   ce_strbuf *out);
+    /* Join token strings into text as the kind's decoder does. */
+    ce_status (*decode)(const ce_tokenizer *tok, const ce_str *tokens, size_t n, ce_strbuf *out);
+    void (*free_model)(void *model);
+} ce_tokenizer_ops;
+
+typedef struct ce_id_entry {
+    const char *s; /* NULL: no token has this id */
+    uint32_t len;
+    bool special;
+} ce_id_entry;
+
+#define CE_N_ROLES 7
+
+struct ce_tokenizer {
+    const ce_tokenizer_ops *ops;
+    void *model; /* kind-specific, owned, freed by ops->free_model */
+    ce_pool pool;
+    ce_strmap vocab;     /* the model's vocabulary */
+    ce_strmap added_map; /* added tokens (looked up before the vocabulary) */
+    ce_id_entry *ids;    /* id -> string over vocabulary and added tokens */
+    size_t n_ids;
+    ce_added_token *added;
+    size_t n_added;
+    ce_added_set raw_set;  /* added tokens with normalized == false */
+    ce_added_set norm_set; /* normalized == true, patterns normalised */
+    ce_template single, pair;
+    int32_t roles[CE_N_ROLES]; /* ce_special_token -> id, -1 when absent */
+    size_t max_vocab_len;      /* longest vocabulary entry in bytes */
+
+    /* loading only: (string, id) pairs of the vocabulary in insertion order */
+    struct ce_vocab_entry *entries;
+    size_t n_entries, cap_entries;
+};
+
+/* Loading (tokenizer.c). */
+ce_tokenizer *ce_tokenizer_new(void);
+ce_status ce_tokenizer_add_vocab(ce_tokenizer *tok, const char *s, size_t len, int32_t id);
+ce_status ce_tokenizer_add_added(ce_tokenizer *tok, const ce_added_token *t);
+/* Parse tokenizer.json's "added_tokens" array. */
+ce_status ce_tokenizer_added_from_json(ce_tokenizer *tok, const ce_json *arr, const char *path);
+/* After the model and added tokens: build the id table, the matchers, the
+ * special-token roles; check that template ids exist. */
+ce_status ce_tokenizer_finish(ce_tokenizer *tok, const char *path);
+/* Id of a string: added tokens first, then the vocabulary. */
+bool ce_tokenizer_lookup(const ce_tokenizer *tok, const char *s, size_t len, int32_t *id);
+void ce_tokenizer_destroy(ce_tokenizer *tok);
+
+/* Open a file or model directory (tokenizer.c). */
+ce_status ce_tokenizer_load(const char *path, ce_tokenizer **out);
+
+/* Kind-specific loaders (wordpiece_load.c). */
+ce_status ce_wordpiece_from_json(ce_tokenizer *tok, const ce_json *root, const char *path);
+ce_status ce_wordpiece_from_vocab_txt(const char *vocab_path, const char *config_path,
+                                      ce_tokenizer **out);
+
+/* Encoding and decoding (encode.c). */
+ce_status ce_tokenizer_encode_impl(const ce_tokenizer *tok, const char *text, size_t text_len,
+                                   const char *pair, size_t pair_len, uint32_t flags,
+                                   size_t max_length, ce_encoding **out);
+ce_status ce_tokenizer_decode_impl(const ce_tokenizer *tok, const int32_t *ids, size_t n_ids,
+                                   uint32_t flags, ce_strbuf *out);
+
+/* ---- the encoding result (encoding.c) ----------------------------------- */
+
+struct ce_encoding {
+    size_t n;
+    int32_t *ids;
+    int32_t *type_ids;
+    int32_t *seq_ids;
+    size_t *offsets; /* 2 per token */
+};
+
+ce_encoding *ce_encoding_alloc(size_t n);
+
+/* Cut a and b (b may be NULL) to at most max_tokens together, as Hugging
+ * Face's "longest_first" truncation does. */
+void ce_truncate_longest_first(ce_tok_list *a, ce_tok_list *b, size_t max_tokens);
+
+/* Lay out the final encoding: the template's pieces, special ones only when
+ * add_special. */
+ce_status ce_template_apply(const ce_template *t, const ce_tok_list *a, const ce_tok_list *b,
+                            bool add_special, ce_encoding **out);
+
+#endif

@@ -1,0 +1,14 @@
+#!/bin/sh
+# Install the Debian packages the build and the test suite need, if any is missing.
+set -eu
+PKGS="meson ninja-build pkg-config gcc libblis-dev check libyaml-dev libutf8proc-dev python3"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "installing:$missing"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing

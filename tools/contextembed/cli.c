@@ -1,0 +1,95 @@
+/* Messages, exit codes and the open/create steps every command shares. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+int cli_fail(ce_status status)
+{
+    const char *msg = ce_last_error();
+    fprintf(stderr, "contextembed: %s\n", msg && *msg ? msg : ce_status_str(status));
+    return CLI_EXIT_FAILURE;
+}
+
+int cli_failf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("contextembed: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return CLI_EXIT_FAILURE;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "contextembed: %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'contextembed %s --help'.\n", cmd);
+    va_end(ap);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_options_make(const char *cmd, const char *backend, long threads, int truncate,
+                     ce_options **out)
+{
+    ce_options *o;
+    ce_status st = ce_options_create(&o);
+    if (st != CE_OK)
+        return cli_fail(st);
+    if (backend && (st = ce_options_set_string(o, CE_OPT_BACKEND, backend)) != CE_OK) {
+        ce_options_free(o);
+        return cli_usage(cmd, "--backend '%s': %s", backend, ce_last_error());
+    }
+    if (threads >= 0 && (st = ce_options_set_int(o, CE_OPT_THREADS, threads)) != CE_OK) {
+        ce_options_free(o);
+        return cli_usage(cmd, "--threads %ld: %s", threads, ce_last_error());
+    }
+    if (truncate && (st = ce_options_set_int(o, CE_OPT_TRUNCATE, 1)) != CE_OK) {
+        ce_options_free(o);
+        return cli_fail(st);
+    }
+    *out = o;
+    return CLI_EXIT_OK;
+}
+
+int cli_model_open(const char *path, const ce_options *opts, ce_model **out)
+{
+    ce_status st = ce_model_open(path, opts, out);
+    return st == CE_OK ? CLI_EXIT_OK : cli_fail(st);
+}
+
+/* "ref, blis" into buf. */
+static void backend_list(char *buf, size_t cap)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < ce_backend_count() && used < cap; i++) {
+        const char *name = ce_backend_name(i);
+        used += (size_t)snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", name ? name : "?");
+    }
+}
+
+int cli_session_create(const ce_model *model, const ce_options *opts, ce_session **out)
+{
+    ce_status st = ce_session_create(model, opts, out);
+    if (st == CE_OK)
+        return CLI_EXIT_OK;
+    if (st != CE_ERR_NOT_FOUND)
+        return cli_fail(st);
+    char msg[512], names[256];
+    snprintf(msg, sizeof msg, "%s", ce_last_error());
+    backend_list(names, sizeof names);
+    return cli_failf("%s (available backends: %s)", msg, names);
+}
+
+int cli_finish_output(FILE *f, const char *name)
+{
+    if (fflush(f) != 0 || ferror(f))
+        return cli_failf("cannot write %s: %s", name, strerror(errno));
+    return CLI_EXIT_OK;
+}

@@ -1,0 +1,156 @@
+/* contextembed embed: texts in, contextual embeddings out (see embed_args.c for
+ * the command line). Every text runs in one session; the sequences go to
+ * ce_session_run() in chunks of bounded size so that memory stays flat
+ * however many lines standard input holds. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "embed.h"
+
+/* Bounds of one ce_session_run() call (a sequence longer than this runs alone). */
+#define CHUNK_TOKENS 2048
+#define CHUNK_SEQS 64
+
+typedef struct embed_run {
+    embed_args a;
+    cli_texts texts;
+    embed_seqs seqs;
+    embed_sink sink;
+    ce_options *opts;
+    ce_model *model;
+    ce_select *sel;
+    ce_session *session;
+    float *buf;
+    size_t cap;
+} embed_run;
+
+static int read_texts(embed_run *r)
+{
+    char err[512];
+    if (r->a.ids)
+        return CLI_EXIT_OK;
+    if (!cli_texts_collect(&r->texts, r->a.texts, r->a.n_texts, r->a.jsonl, stdin, err,
+                           sizeof err))
+        return cli_failf("%s", err);
+    return CLI_EXIT_OK;
+}
+
+static int make_seqs(embed_run *r)
+{
+    if (r->a.ids)
+        return cli_seqs_from_ids(&r->seqs, r->a.ids, r->a.type_ids, r->a.n_ids);
+    const ce_tokenizer *tok = ce_model_tokenizer(r->model);
+    if (!tok)
+        return cli_failf("%s: the model has no tokenizer; give --ids", r->a.model);
+    int64_t max_len = 0;
+    ce_status st = r->a.truncate ? ce_model_get_info(r->model, CE_INFO_MAX_POSITIONS, &max_len)
+                                 : CE_OK;
+    if (st != CE_OK)
+        return cli_fail(st);
+    uint32_t flags = (r->a.add_special ? CE_ENCODE_ADD_SPECIAL : 0) |
+                     (r->a.special_as_text ? CE_ENCODE_SPECIAL_AS_TEXT : 0);
+    return cli_seqs_from_texts(&r->seqs, tok, &r->texts, r->a.pair, flags, (size_t)max_len);
+}
+
+/* Open everything; stops at the first failure (the caller frees what was made). */
+static int prepare(embed_run *r)
+{
+    int rc;
+    size_t n_items = r->a.ids ? 1 : r->texts.n;
+    if ((rc = cli_sink_open(&r->sink, &r->a, n_items)) ||
+        (rc = cli_options_make("embed", r->a.backend, r->a.threads, r->a.truncate, &r->opts)) ||
+        (rc = cli_model_open(r->a.model, r->opts, &r->model)) ||
+        (rc = cli_embed_select(&r->a, r->model, &r->sel)) || (rc = make_seqs(r)))
+        return rc;
+    return cli_session_create(r->model, r->opts, &r->session);
+}
+
+/* Sequence @p seq of the last run as result @p index. */
+static int write_result(embed_run *r, size_t seq, size_t index)
+{
+    embed_item it = {0};
+    size_t count;
+    ce_status st = ce_session_output_shape(r->session, seq, r->sel, it.shape, &it.ndim);
+    if (st == CE_OK)
+        st = ce_session_sequence_length(r->session, seq, &it.n_tokens);
+    if (st == CE_OK)
+        st = ce_session_output(r->session, seq, r->sel, r->buf, r->cap, &count);
+    if (st == CE_ERR_BUFFER_TOO_SMALL) {
+        float *grown = realloc(r->buf, count * sizeof *grown);
+        if (!grown)
+            return cli_failf("out of memory");
+        r->buf = grown;
+        r->cap = count;
+        st = ce_session_output(r->session, seq, r->sel, r->buf, r->cap, &count);
+    }
+    if (st != CE_OK)
+        return cli_fail(st);
+    size_t at = r->seqs.starts[index];
+    it.ids = r->seqs.ids + at;
+    it.type_ids = r->seqs.type_ids ? r->seqs.type_ids + at : NULL;
+    it.offsets = r->seqs.offsets ? r->seqs.offsets + 2 * at : NULL;
+    it.data = r->buf;
+    return cli_sink_write(&r->sink, index, &it);
+}
+
+static size_t chunk_end(const embed_seqs *s, size_t first)
+{
+    size_t end = first + 1;
+    while (end < s->n && end - first < CHUNK_SEQS &&
+           s->starts[end + 1] - s->starts[first] <= CHUNK_TOKENS)
+        end++;
+    return end;
+}
+
+static int run_chunks(embed_run *r)
+{
+    const embed_seqs *s = &r->seqs;
+    for (size_t first = 0; first < s->n;) {
+        size_t end = chunk_end(s, first), at = s->starts[first];
+        ce_status st = ce_session_run(r->session, end - first, s->lengths + first, s->ids + at,
+                                      s->type_ids ? s->type_ids + at : NULL);
+        if (st != CE_OK) {
+            fflush(stdout);
+            if (end - first == 1)
+                return cli_failf("%s (text %zu)", ce_last_error(), first);
+            return cli_failf("%s (texts %zu to %zu)", ce_last_error(), first, end - 1);
+        }
+        for (size_t i = first; i < end; i++) {
+            int rc = write_result(r, i - first, i);
+            if (rc)
+                return rc;
+        }
+        first = end;
+    }
+    return CLI_EXIT_OK;
+}
+
+static void release(embed_run *r)
+{
+    free(r->buf);
+    ce_session_free(r->session);
+    ce_select_free(r->sel);
+    ce_model_free(r->model);
+    ce_options_free(r->opts);
+    cli_seqs_free(&r->seqs);
+    cli_texts_free(&r->texts);
+    cli_embed_args_free(&r->a);
+}
+
+int cli_cmd_embed(int argc, char **argv)
+{
+    embed_run r;
+    memset(&r, 0, sizeof r);
+    int rc = cli_embed_parse(argc, argv, &r.a);
+    if (rc < 0)
+        rc = CLI_EXIT_OK;
+    else if (!rc && !(rc = read_texts(&r)) && !(rc = prepare(&r)))
+        rc = run_chunks(&r);
+    if (r.sink.json || r.sink.npy) {
+        int close_rc = cli_sink_close(&r.sink);
+        rc = rc ? rc : close_rc;
+    }
+    release(&r);
+    return rc;
+}

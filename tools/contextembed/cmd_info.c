@@ -1,0 +1,145 @@
+/* contextembed info: a model's shape and the backend a session would use, as JSON. */
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+#include "cli.h"
+#include "json_writer.h"
+
+static const char info_usage[] =
+    "Usage: contextembed info -m MODEL [--backend NAME] [--threads N]\n"
+    "\n"
+    "Print one JSON object describing the model: \"architecture\", \"num_layers\",\n"
+    "\"hidden_size\", \"num_heads\", \"vocab_size\", \"max_positions\",\n"
+    "\"num_output_layers\", \"tokenizer\" (kind, or null), \"backend\", \"parameters\",\n"
+    "and more (\"intermediate_size\", \"type_vocab_size\", \"weight_bytes\",\n"
+    "\"threads\", \"version\").\n"
+    "\n"
+    "  -m, --model DIR     model directory (Hugging Face layout)\n"
+    "      --backend NAME  backend to report: ref, blis or auto (default)\n"
+    "      --threads N     compute threads (0 = all CPUs, the default)\n";
+
+enum { OPT_MODEL = 1, OPT_BACKEND, OPT_THREADS, OPT_HELP };
+
+static const cli_opt info_opts[] = {
+    {OPT_MODEL, 'm', "model", 1},     {OPT_BACKEND, 0, "backend", 1},
+    {OPT_THREADS, 0, "threads", 1},   {OPT_HELP, 'h', "help", 0},
+    {0, 0, NULL, 0},
+};
+
+typedef struct info_args {
+    const char *model, *backend;
+    long threads;
+} info_args;
+
+/* -1: --help printed; otherwise an exit code (0 = go on). */
+static int parse(int argc, char **argv, info_args *a)
+{
+    cli_parser p;
+    const char *v;
+    int id;
+    cli_parser_init(&p, argc, argv, info_opts);
+    while ((id = cli_parser_next(&p, &v)) != CLI_ARG_END) {
+        switch (id) {
+        case OPT_MODEL: a->model = v; break;
+        case OPT_BACKEND: a->backend = v; break;
+        case OPT_THREADS:
+            if (!cli_parse_long(v, 0, 1 << 16, &a->threads))
+                return cli_usage("info", "bad --threads value '%s'", v);
+            break;
+        case OPT_HELP: fputs(info_usage, stdout); return -1;
+        case CLI_ARG_POSITIONAL: return cli_usage("info", "unexpected argument '%s'", v);
+        default: return cli_usage("info", "%s", p.error);
+        }
+    }
+    if (!a->model)
+        return cli_usage("info", "missing -m MODEL");
+    return CLI_EXIT_OK;
+}
+
+typedef struct fact {
+    const char *key;
+    ce_model_info info;
+} fact;
+
+/* Printed in this order: the contract's keys first, then the extras. */
+static const fact shape_facts[] = {
+    {"num_layers", CE_INFO_NUM_LAYERS},       {"hidden_size", CE_INFO_HIDDEN_SIZE},
+    {"num_heads", CE_INFO_NUM_HEADS},         {"vocab_size", CE_INFO_VOCAB_SIZE},
+    {"max_positions", CE_INFO_MAX_POSITIONS}, {"num_output_layers", CE_INFO_NUM_OUTPUT_LAYERS},
+};
+static const fact more_facts[] = {
+    {"parameters", CE_INFO_PARAMETERS},
+    {"intermediate_size", CE_INFO_INTERMEDIATE_SIZE},
+    {"type_vocab_size", CE_INFO_TYPE_VOCAB_SIZE},
+    {"weight_bytes", CE_INFO_WEIGHT_BYTES},
+};
+#define N_SHAPE (sizeof shape_facts / sizeof *shape_facts)
+#define N_MORE (sizeof more_facts / sizeof *more_facts)
+
+/* Read every fact before printing anything, so a failure leaves no half object. */
+static int read_facts(const ce_model *m, int64_t *shape, int64_t *more)
+{
+    ce_status st = CE_OK;
+    for (size_t i = 0; st == CE_OK && i < N_SHAPE; i++)
+        st = ce_model_get_info(m, shape_facts[i].info, &shape[i]);
+    for (size_t i = 0; st == CE_OK && i < N_MORE; i++)
+        st = ce_model_get_info(m, more_facts[i].info, &more[i]);
+    return st == CE_OK ? CLI_EXIT_OK : cli_fail(st);
+}
+
+static void write_int(const char *key, int64_t value, int *first)
+{
+    cli_json_key(stdout, key, first);
+    printf("%lld", (long long)value);
+}
+
+static void write_name(const char *key, const char *value, int *first)
+{
+    cli_json_key(stdout, key, first);
+    if (value)
+        cli_json_string(stdout, value, strlen(value));
+    else
+        fputs("null", stdout);
+}
+
+static int write_info(const ce_model *m, const ce_session *s)
+{
+    int64_t shape[N_SHAPE], more[N_MORE];
+    int rc = read_facts(m, shape, more), first = 1;
+    if (rc)
+        return rc;
+    fputc('{', stdout);
+    write_name("architecture", ce_model_architecture(m), &first);
+    for (size_t i = 0; i < N_SHAPE; i++)
+        write_int(shape_facts[i].key, shape[i], &first);
+    write_name("tokenizer", ce_tokenizer_kind(ce_model_tokenizer(m)), &first);
+    write_name("backend", ce_session_backend(s), &first);
+    for (size_t i = 0; i < N_MORE; i++)
+        write_int(more_facts[i].key, more[i], &first);
+    write_int("threads", ce_session_threads(s), &first);
+    write_name("version", ce_version(), &first);
+    fputs("}\n", stdout);
+    return CLI_EXIT_OK;
+}
+
+int cli_cmd_info(int argc, char **argv)
+{
+    info_args a = {.threads = -1};
+    int rc = parse(argc, argv, &a);
+    if (rc)
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    ce_options *opts = NULL;
+    ce_model *m = NULL;
+    ce_session *s = NULL;
+    if (!(rc = cli_options_make("info", a.backend, a.threads, 0, &opts)) &&
+        !(rc = cli_model_open(a.model, opts, &m)) && !(rc = cli_session_create(m, opts, &s))) {
+        rc = write_info(m, s);
+        if (!rc)
+            rc = cli_finish_output(stdout, "standard output");
+    }
+    ce_session_free(s);
+    ce_model_free(m);
+    ce_options_free(opts);
+    return rc;
+}

@@ -1,0 +1,85 @@
+/* contextembed embed: its arguments, its sequences and its output, each in
+ * its own file (embed_args.c, embed_seqs.c, embed_output.c); cmd_embed.c
+ * runs them in order. */
+#ifndef CLI_EMBED_H
+#define CLI_EMBED_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "contextembed/contextembed.h"
+#include "text_input.h"
+
+typedef enum embed_layers {
+    EMBED_LAYERS_DEFAULT = 0, /* the last layer */
+    EMBED_LAYERS_LIST,        /* --layer N or --layers I,J,.. */
+    EMBED_LAYERS_ALL,         /* --layers all */
+    EMBED_LAYERS_MIX,         /* --mix W0,W1,..[:GAMMA] */
+} embed_layers;
+
+typedef struct embed_args {
+    const char *model, *backend, *output, *pair;
+    long threads;             /* < 0: the library's default */
+    embed_layers layer_mode;
+    const char *layer_flag;   /* the option that chose the layers, for messages */
+    int32_t *layers;          /* EMBED_LAYERS_LIST */
+    size_t n_layers;
+    float *mix;               /* EMBED_LAYERS_MIX */
+    size_t n_mix;
+    float gamma;
+    ce_pool pool;
+    int normalize, add_special, special_as_text, truncate, npy, jsonl;
+    int32_t *ids, *type_ids;  /* --ids / --type-ids */
+    size_t n_ids, n_type_ids;
+    char **texts;             /* positional arguments (room for argc) */
+    size_t n_texts;
+} embed_args;
+
+/* -1: --help printed; otherwise an exit code (0 = go on). */
+int cli_embed_parse(int argc, char **argv, embed_args *a);
+void cli_embed_args_free(embed_args *a);
+
+/* The selection the arguments ask for, checked against the model (a layer
+ * out of range or a mix of the wrong length is a usage error). */
+int cli_embed_select(const embed_args *a, const ce_model *m, ce_select **out);
+
+/* The sequences of one invocation, concatenated as ce_session_run() takes them. */
+typedef struct embed_seqs {
+    size_t n;
+    size_t *lengths;   /* n */
+    size_t *starts;    /* n + 1 prefix sums of lengths */
+    int32_t *ids;      /* starts[n] */
+    int32_t *type_ids; /* starts[n], or NULL (all 0) */
+    size_t *offsets;   /* 2 * starts[n], or NULL (--ids) */
+} embed_seqs;
+
+/* Tokenize every text (with the pair when given); max_length 0 = no limit. */
+int cli_seqs_from_texts(embed_seqs *s, const ce_tokenizer *tok, const cli_texts *t,
+                        const char *pair, uint32_t flags, size_t max_length);
+/* One sequence of given ids (type_ids may be NULL). */
+int cli_seqs_from_ids(embed_seqs *s, const int32_t *ids, const int32_t *type_ids, size_t n);
+void cli_seqs_free(embed_seqs *s);
+
+/* Where results go: JSON lines to a stream, or .npy files (see --help). */
+typedef struct embed_sink {
+    FILE *json;           /* JSON lines: standard output or the -o file */
+    const char *npy_path; /* .npy: NULL for standard output */
+    int npy, with_types;
+    size_t n_items;
+} embed_sink;
+
+/* One sequence's result. */
+typedef struct embed_item {
+    const int32_t *ids, *type_ids; /* n_tokens; type_ids NULL to leave them out */
+    const size_t *offsets;         /* 2 * n_tokens, or NULL (written as []) */
+    size_t n_tokens;
+    size_t shape[3], ndim;
+    const float *data;             /* product of shape */
+} embed_item;
+
+int cli_sink_open(embed_sink *k, const embed_args *a, size_t n_items);
+int cli_sink_write(embed_sink *k, size_t index, const embed_item *item);
+int cli_sink_close(embed_sink *k);
+
+#endif

@@ -1,0 +1,52 @@
+/* contextembed: contextual embeddings from the command line.
+ * main() only dispatches to the commands (cmd_*.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "Usage: contextembed COMMAND [OPTIONS] [TEXT ...]\n"
+    "\n"
+    "Commands:\n"
+    "  info      describe a model (JSON)\n"
+    "  tokenize  token ids, strings and byte offsets of texts (JSON lines)\n"
+    "  embed     contextual embeddings of texts (JSON lines or .npy)\n"
+    "  bench     time the forward pass (JSON lines)\n"
+    "\n"
+    "'contextembed COMMAND --help' describes a command; 'contextembed --version'\n"
+    "prints the library version.\n";
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"info", cli_cmd_info},
+    {"tokenize", cli_cmd_tokenize},
+    {"embed", cli_cmd_embed},
+    {"bench", cli_cmd_bench},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        fputs(usage, stdout);
+        return CLI_EXIT_OK;
+    }
+    if (!strcmp(name, "--version")) {
+        printf("contextembed %s\n", ce_version());
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(name, commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "contextembed: unknown command '%s'\n%s", name, usage);
+    return CLI_EXIT_USAGE;
+}

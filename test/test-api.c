@@ -15,13 +15,13 @@ static const char config[] =
     " \"num_attention_heads\": 2, \"intermediate_size\": 32, \"max_position_embeddings\": 12,"
     " \"type_vocab_size\": 2, \"layer_norm_eps\": 1e-12, \"hidden_act\": \"gelu\"}";
 
-enum { L1 = 4, D = 16 }; /* output layers, width */
+enum { L1 = 4, D = 16, T = 7 }; /* output layers, width, tokens */
 
 static ce_model *model;
 static ce_session *session;
 static const int32_t ids[] = {1, 7, 9, 13, 2, 44, 3};
 static const int32_t types[] = {0, 0, 0, 1, 1, 1, 1};
-static const size_t T = 7;
+static const size_t T_len = T;
 
 static void setup(void)
 {
@@ -85,10 +85,10 @@ START_TEST(test_null_arguments)
     ck_assert_int_eq(ce_session_create(NULL, NULL, &s), CE_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(ce_session_create(model, NULL, NULL), CE_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_eq(s, (ce_session *)0x1);
-    ck_assert_int_eq(ce_session_run(NULL, 1, &T, ids, NULL), CE_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ce_session_run(NULL, 1, &T_len, ids, NULL), CE_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(ce_session_run(session, 1, NULL, ids, NULL), CE_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(ce_session_run(session, 1, &T, NULL, NULL), CE_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(ce_session_run(session, 0, &T, ids, NULL), CE_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ce_session_run(session, 1, &T_len, NULL, NULL), CE_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ce_session_run(session, 0, &T_len, ids, NULL), CE_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_null(ce_session_backend(NULL));
     ck_assert_int_eq(ce_session_threads(NULL), 0);
     ck_assert_uint_eq(ce_session_num_sequences(NULL), 0);
@@ -215,7 +215,7 @@ START_TEST(test_run_errors)
     ck_assert_ptr_nonnull(strstr(ce_last_error(), "13"));
     ck_assert_uint_eq(ce_session_num_sequences(session), 0);
     /* a good run, then a failing one: no stale results survive */
-    ck_assert_int_eq(ce_session_run(session, 1, &T, ids, types), CE_OK);
+    ck_assert_int_eq(ce_session_run(session, 1, &T_len, ids, types), CE_OK);
     ck_assert_int_eq(ce_session_output(session, 1, NULL, NULL, 0, &n), CE_ERR_OUT_OF_RANGE);
     ck_assert_int_eq(ce_session_run(session, 1, &thirteen, long_ids, NULL), CE_ERR_TOO_LONG);
     ck_assert_int_eq(ce_session_output(session, 0, NULL, NULL, 0, &n), CE_ERR_STATE);
@@ -260,7 +260,7 @@ END_TEST
 
 START_TEST(test_layers_and_shapes)
 {
-    ck_assert_int_eq(ce_session_run(session, 1, &T, ids, types), CE_OK);
+    ck_assert_int_eq(ce_session_run(session, 1, &T_len, ids, types), CE_OK);
     float *all = all_layers();
     ce_select *sel;
     ce_select_create(&sel);
@@ -301,7 +301,7 @@ END_TEST
 
 START_TEST(test_mix_pool_normalize)
 {
-    ck_assert_int_eq(ce_session_run(session, 1, &T, ids, types), CE_OK);
+    ck_assert_int_eq(ce_session_run(session, 1, &T_len, ids, types), CE_OK);
     float *all = all_layers();
     ce_select *sel;
     ce_select_create(&sel);
@@ -379,8 +379,8 @@ START_TEST(test_random_is_deterministic)
     ck_assert_int_eq(ce_model_open_random(config, sizeof config - 1, 42, NULL, &m2), CE_OK);
     ce_session *s2;
     ck_assert_int_eq(ce_session_create(m2, NULL, &s2), CE_OK);
-    ck_assert_int_eq(ce_session_run(s2, 1, &T, ids, types), CE_OK);
-    ck_assert_int_eq(ce_session_run(session, 1, &T, ids, types), CE_OK);
+    ck_assert_int_eq(ce_session_run(s2, 1, &T_len, ids, types), CE_OK);
+    ck_assert_int_eq(ce_session_run(session, 1, &T_len, ids, types), CE_OK);
     float a[T * D], b[T * D];
     size_t n;
     ck_assert_int_eq(ce_session_output(s2, 0, NULL, a, T * D, &n), CE_OK);
@@ -408,7 +408,7 @@ static void *work(void *arg)
     size_t n;
     w->st = ce_session_create(model, NULL, &s);
     for (int i = 0; i < 20 && w->st == CE_OK; i++)
-        w->st = ce_session_run(s, 1, &T, ids, types);
+        w->st = ce_session_run(s, 1, &T_len, ids, types);
     if (w->st == CE_OK)
         w->st = ce_session_output(s, 0, NULL, w->out, T * D, &n);
     ce_session_free(s);

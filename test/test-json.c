@@ -54,6 +54,18 @@ START_TEST(test_surrogates_and_nul)
 }
 END_TEST
 
+START_TEST(test_raw_characters_yaml_dislikes)
+{
+    /* DEL, NEL (U+0085), U+009F and U+FFFF are valid raw in JSON strings */
+    ce_json *j = parse("[\"a\x7f\", \"b\xc2\x85" "c\", \"\xc2\x9f\", \"\xef\xbf\xbf\"]");
+    ck_assert_str_eq(j->items[0]->str, "a\x7f");
+    ck_assert_str_eq(j->items[1]->str, "b\xc2\x85" "c");
+    ck_assert_str_eq(j->items[2]->str, "\xc2\x9f");
+    ck_assert_str_eq(j->items[3]->str, "\xef\xbf\xbf");
+    ce_json_free(j);
+}
+END_TEST
+
 START_TEST(test_bad_documents)
 {
     const char *bad[] = {"{\"a\": ", "[1, 2", "{\"a\": 1}}", "\"\\ud83d\"", "", "{[1]: 2}", "\"\xff\""};
@@ -85,6 +97,7 @@ int main(void)
     tcase_add_test(tc, test_values);
     tcase_add_test(tc, test_quoted_numbers_stay_strings);
     tcase_add_test(tc, test_surrogates_and_nul);
+    tcase_add_test(tc, test_raw_characters_yaml_dislikes);
     tcase_add_test(tc, test_bad_documents);
     tcase_add_test(tc, test_deep_nesting_refused);
     suite_add_tcase(s, tc);

@@ -76,7 +76,8 @@ static ce_status copy_table(const ce_backend_ops *ops, ce_backend_ops *out)
                         (unsigned)ops->abi_version, CE_BACKEND_ABI_VERSION);
     if (ops->struct_size < CE_BACKEND_OPS_V1_SIZE)
         return ce_error(CE_ERR_BACKEND,
-                        "ce_backend_register: struct_size %u is smaller than the version 1 table (%zu)",
+                        "ce_backend_register: struct_size %u is smaller than the version 1 "
+                        "table (%zu bytes)",
                         (unsigned)ops->struct_size, (size_t)CE_BACKEND_OPS_V1_SIZE);
     size_t n = ops->struct_size < sizeof *out ? ops->struct_size : sizeof *out;
     memset(out, 0, sizeof *out);
@@ -99,9 +100,10 @@ ce_status ce_backend_register(const ce_backend_ops *ops)
         return st;
     registry_enter();
     if (!registry_lock_ok)
-        st = ce_error(CE_ERR_BACKEND, "ce_backend_register: the registry mutex could not be created");
+        st = ce_error(CE_ERR_BACKEND, "ce_backend_register: the registry has no mutex");
     else if (registry_find(copy.name) < registry_count)
-        st = ce_error(CE_ERR_STATE, "ce_backend_register: a backend named \"%s\" is already registered",
+        st = ce_error(CE_ERR_STATE,
+                      "ce_backend_register: a backend named \"%s\" is already registered",
                       copy.name);
     else if (registry_count == CE_BACKEND_REGISTRY_CAPACITY)
         st = ce_error(CE_ERR_STATE, "ce_backend_register: the registry is full (%d backends)",

@@ -1,8 +1,10 @@
 /* JSON/YAML documents through libyaml's event parser, built into a tree.
  *
  * libyaml implements YAML 1.1, which refuses JSON's UTF-16 surrogate-pair
- * escapes ("\ud83d\ude00", as Python's json.dump writes emoji); a small pass
- * rewrites those escapes to UTF-8 before libyaml sees the text. */
+ * escapes ("\ud83d\ude00", as Python's json.dump writes emoji) and some raw
+ * characters JSON allows in strings (DEL, U+FFFE/U+FFFF; it folds NEL and the
+ * other C1 controls). A small pass rewrites surrogate pairs to UTF-8 and those
+ * raw characters to \u escapes before libyaml sees the text. */
 #include "io/json.h"
 
 #include <errno.h>
@@ -43,12 +45,33 @@ static size_t put_utf8(char *o, unsigned cp)
     return 4;
 }
 
+/* Length of a raw character inside a string that YAML would reject or fold,
+ * with its code point; 0 when the bytes at p are fine as they are. */
+static size_t yaml_unsafe(const unsigned char *p, const unsigned char *end, unsigned *cp)
+{
+    if (p[0] == 0x7F) {
+        *cp = 0x7F;
+        return 1;
+    }
+    if (p[0] == 0xC2 && end - p >= 2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+        *cp = p[1];
+        return 2;
+    }
+    if (p[0] == 0xEF && end - p >= 3 && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF)) {
+        *cp = 0xFFFEu + (unsigned)(p[2] - 0xBE);
+        return 3;
+    }
+    return 0;
+}
+
 /* Copy @p data, replacing "\uD8xx\uDCxx" escapes inside strings by raw UTF-8
- * (never longer than the 12 escape bytes). Lone surrogates are left for
- * libyaml to reject. */
+ * and YAML-unsafe raw characters by \u escapes (at most 6 bytes for 1).
+ * Lone surrogates are left for libyaml to reject. */
 static char *rewrite_surrogates(const char *data, size_t len, size_t *out_len)
 {
-    char *out = malloc(len + 1);
+    if (len > (SIZE_MAX - 1) / 6)
+        return NULL;
+    char *out = malloc(len * 6 + 1);
     if (!out)
         return NULL;
     size_t o = 0;
@@ -65,6 +88,13 @@ static char *rewrite_surrogates(const char *data, size_t len, size_t *out_len)
         if (c == '"') {
             in_string = 0;
             out[o++] = c;
+            continue;
+        }
+        unsigned cp;
+        size_t unsafe = yaml_unsafe((const unsigned char *)p, (const unsigned char *)end, &cp);
+        if (unsafe) {
+            o += (size_t)sprintf(out + o, "\\u%04X", cp);
+            p += unsafe - 1;
             continue;
         }
         if (c != '\\' || p + 1 >= end) {

@@ -108,9 +108,9 @@ static const ce_added_pattern *match_at(const ce_added_set *set, const char *s, 
     return NULL;
 }
 
-bool ce_added_next(const ce_added_set *set, const ce_added_token *tokens, const char *s,
-                   size_t len, size_t *pos, size_t prev_end, bool skip_special, size_t *start,
-                   size_t *end, const ce_added_token **token)
+bool ce_added_next(const ce_added_set *set, const ce_added_token *tokens, const char *s, size_t len,
+                   size_t *pos, size_t prev_end, bool skip_special, size_t *start, size_t *end,
+                   const ce_added_token **token)
 {
     size_t p = *pos;
     while (set->n && p < len) {

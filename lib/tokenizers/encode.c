@@ -21,11 +21,10 @@ static ce_status encode_sequence(const ce_tokenizer *tok, const char *text, size
 {
     size_t pos = 0, prev = 0, ms, me;
     const ce_added_token *t;
-    while (ce_added_next(&tok->raw_set, tok->added, text, len, &pos, prev, skip_special, &ms,
-                         &me, &t)) {
-        ce_status st = ms > prev
-                           ? tok->ops->encode_segment(tok, text, prev, ms, skip_special, out)
-                           : CE_OK;
+    while (ce_added_next(&tok->raw_set, tok->added, text, len, &pos, prev, skip_special, &ms, &me,
+                         &t)) {
+        ce_status st =
+            ms > prev ? tok->ops->encode_segment(tok, text, prev, ms, skip_special, out) : CE_OK;
         if (st == CE_OK)
             st = ce_tok_list_push(out, t->id, ms, me);
         if (st != CE_OK)

@@ -14,8 +14,8 @@ void ce_template_free(ce_template *t)
     memset(t, 0, sizeof *t);
 }
 
-static ce_status add_piece(ce_template *t, ce_piece_kind kind, int32_t type_id,
-                           const int32_t *ids, size_t n_ids)
+static ce_status add_piece(ce_template *t, ce_piece_kind kind, int32_t type_id, const int32_t *ids,
+                           size_t n_ids)
 {
     ce_piece *p = realloc(t->pieces, (t->n + 1) * sizeof *p);
     if (!p)
@@ -39,15 +39,21 @@ static ce_status add_piece(ce_template *t, ce_piece_kind kind, int32_t type_id,
 
 static ce_status set_bert(ce_tokenizer *tok, int32_t cls, int32_t sep)
 {
-    ce_template *s = &tok->single, *p = &tok->pair;
-    ce_status st = add_piece(s, CE_PIECE_SPECIAL, 0, &cls, 1);
-    if (st == CE_OK) st = add_piece(s, CE_PIECE_A, 0, NULL, 0);
-    if (st == CE_OK) st = add_piece(s, CE_PIECE_SPECIAL, 0, &sep, 1);
-    if (st == CE_OK) st = add_piece(p, CE_PIECE_SPECIAL, 0, &cls, 1);
-    if (st == CE_OK) st = add_piece(p, CE_PIECE_A, 0, NULL, 0);
-    if (st == CE_OK) st = add_piece(p, CE_PIECE_SPECIAL, 0, &sep, 1);
-    if (st == CE_OK) st = add_piece(p, CE_PIECE_B, 1, NULL, 0);
-    if (st == CE_OK) st = add_piece(p, CE_PIECE_SPECIAL, 1, &sep, 1);
+    const struct {
+        ce_template *t;
+        ce_piece_kind kind;
+        int32_t type_id;
+        const int32_t *id; /* NULL for a sequence */
+    } pieces[] = {
+        {&tok->single, CE_PIECE_SPECIAL, 0, &cls}, {&tok->single, CE_PIECE_A, 0, NULL},
+        {&tok->single, CE_PIECE_SPECIAL, 0, &sep}, {&tok->pair, CE_PIECE_SPECIAL, 0, &cls},
+        {&tok->pair, CE_PIECE_A, 0, NULL},         {&tok->pair, CE_PIECE_SPECIAL, 0, &sep},
+        {&tok->pair, CE_PIECE_B, 1, NULL},         {&tok->pair, CE_PIECE_SPECIAL, 1, &sep},
+    };
+    ce_status st = CE_OK;
+    for (size_t i = 0; st == CE_OK && i < sizeof pieces / sizeof *pieces; i++)
+        st = add_piece(pieces[i].t, pieces[i].kind, pieces[i].type_id, pieces[i].id,
+                       pieces[i].id ? 1 : 0);
     return st;
 }
 
@@ -65,8 +71,10 @@ ce_status ce_template_bert(ce_tokenizer *tok, int32_t cls, int32_t sep)
 static ce_status set_plain(ce_tokenizer *tok)
 {
     ce_status st = add_piece(&tok->single, CE_PIECE_A, 0, NULL, 0);
-    if (st == CE_OK) st = add_piece(&tok->pair, CE_PIECE_A, 0, NULL, 0);
-    if (st == CE_OK) st = add_piece(&tok->pair, CE_PIECE_B, 1, NULL, 0);
+    if (st == CE_OK)
+        st = add_piece(&tok->pair, CE_PIECE_A, 0, NULL, 0);
+    if (st == CE_OK)
+        st = add_piece(&tok->pair, CE_PIECE_B, 1, NULL, 0);
     return st;
 }
 
@@ -92,13 +100,12 @@ static ce_status parse_special(ce_template *t, const ce_json *sp, const ce_json 
         return ce_error(CE_ERR_FORMAT, "%s: post_processor: bad SpecialToken piece", path);
     const ce_json *ids = ce_json_get(ce_json_get(map, name), "ids");
     if (!ids || ids->type != CE_JSON_ARRAY || ids->n > 64)
-        return ce_error(CE_ERR_FORMAT, "%s: post_processor: no ids for special token \"%s\"",
-                        path, name);
+        return ce_error(CE_ERR_FORMAT, "%s: post_processor: no ids for special token \"%s\"", path,
+                        name);
     int32_t v[64];
     for (size_t i = 0; i < ids->n; i++) {
         const ce_json *x = ids->items[i];
-        if (x->type != CE_JSON_NUMBER || !x->is_integer || x->integer < 0 ||
-            x->integer > INT32_MAX)
+        if (x->type != CE_JSON_NUMBER || !x->is_integer || x->integer < 0 || x->integer > INT32_MAX)
             return ce_error(CE_ERR_FORMAT, "%s: post_processor: bad id for \"%s\"", path, name);
         v[i] = (int32_t)x->integer;
     }

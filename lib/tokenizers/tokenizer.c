@@ -1,10 +1,7 @@
-/* The shared tokenizer object: building it while loading, the id table,
- * special-token roles, freeing; and choosing a loader for a path. */
-#include <errno.h>
-#include <stdio.h>
+/* The shared tokenizer object: building it while loading (vocabulary, added
+ * tokens), the id table, special-token roles, freeing. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core/error.h"
 #include "tokenizers/tokenizer.h"
@@ -22,7 +19,8 @@ ce_tokenizer *ce_tokenizer_new(void)
         return NULL;
     for (int i = 0; i < CE_N_ROLES; i++)
         tok->roles[i] = -1;
-    if (ce_strmap_init(&tok->vocab, 1024) != CE_OK || ce_strmap_init(&tok->added_map, 16) != CE_OK) {
+    if (ce_strmap_init(&tok->vocab, 1024) != CE_OK ||
+        ce_strmap_init(&tok->added_map, 16) != CE_OK) {
         ce_tokenizer_destroy(tok);
         return NULL;
     }
@@ -229,8 +227,11 @@ static void default_roles(ce_tokenizer *tok)
     static const struct {
         ce_special_token role;
         const char *name;
-    } names[] = {{CE_SPECIAL_UNK, "[UNK]"}, {CE_SPECIAL_CLS, "[CLS]"}, {CE_SPECIAL_SEP, "[SEP]"},
-                 {CE_SPECIAL_PAD, "[PAD]"}, {CE_SPECIAL_MASK, "[MASK]"}};
+    } names[] = {{CE_SPECIAL_UNK, "[UNK]"},
+                 {CE_SPECIAL_CLS, "[CLS]"},
+                 {CE_SPECIAL_SEP, "[SEP]"},
+                 {CE_SPECIAL_PAD, "[PAD]"},
+                 {CE_SPECIAL_MASK, "[MASK]"}};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         int32_t id;
         if (tok->roles[names[i].role] < 0 &&
@@ -255,134 +256,4 @@ ce_status ce_tokenizer_finish(ce_tokenizer *tok, const char *path)
     tok->entries = NULL;
     tok->n_entries = tok->cap_entries = 0;
     return CE_OK;
-}
-
-/* ---- choosing a loader ---------------------------------------------------- */
-
-static bool is_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static char *join(const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = malloc(a + b + 2);
-    if (!p)
-        return NULL;
-    memcpy(p, dir, a);
-    size_t o = a;
-    if (a && dir[a - 1] != '/')
-        p[o++] = '/';
-    memcpy(p + o, name, b + 1);
-    return p;
-}
-
-static ce_status load_json(const char *path, ce_tokenizer **out)
-{
-    ce_json *root;
-    ce_status st = ce_json_parse_file(path, &root);
-    if (st != CE_OK)
-        return st;
-    const ce_json *model = ce_json_get(root, "model");
-    const char *type = ce_json_get_string(model, "type");
-    if (!model || model->type != CE_JSON_OBJECT) {
-        ce_json_free(root);
-        return ce_error(CE_ERR_FORMAT, "%s: no \"model\" object: not a tokenizer.json", path);
-    }
-    if (!type) /* old files leave the type out; HF then tells models by their fields */
-        type = ce_json_get(model, "merges") ? "BPE"
-               : ce_json_get(model, "max_input_chars_per_word") ? "WordPiece" : "unknown";
-    ce_tokenizer *tok = NULL;
-    if (!strcmp(type, "WordPiece")) {
-        tok = ce_tokenizer_new();
-        st = tok ? ce_wordpiece_from_json(tok, root, path)
-                 : ce_error(CE_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
-    } else {
-        st = ce_error(CE_ERR_UNSUPPORTED, "%s: %s tokenizer models are not supported", path, type);
-    }
-    if (st == CE_OK)
-        st = ce_tokenizer_added_from_json(tok, ce_json_get(root, "added_tokens"), path);
-    if (st == CE_OK)
-        st = ce_template_from_json(tok, ce_json_get(root, "post_processor"), path);
-    if (st == CE_OK)
-        st = ce_tokenizer_finish(tok, path);
-    ce_json_free(root);
-    if (st != CE_OK) {
-        ce_tokenizer_destroy(tok);
-        return st;
-    }
-    *out = tok;
-    return CE_OK;
-}
-
-/* A file is a tokenizer.json when its name says so or it starts like JSON. */
-static bool looks_like_json(const char *path)
-{
-    size_t n = strlen(path);
-    if (n >= 5 && !strcmp(path + n - 5, ".json"))
-        return true;
-    if (n >= 4 && !strcmp(path + n - 4, ".txt"))
-        return false;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    int c;
-    while ((c = fgetc(f)) == ' ' || c == '\n' || c == '\r' || c == '\t')
-        ;
-    fclose(f);
-    return c == '{';
-}
-
-static ce_status load_dir(const char *dir, ce_tokenizer **out)
-{
-    char *tj = join(dir, "tokenizer.json"), *vt = join(dir, "vocab.txt");
-    char *cfg = join(dir, "tokenizer_config.json"), *bpe = join(dir, "vocab.json");
-    ce_status st;
-    if (!tj || !vt || !cfg || !bpe)
-        st = ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory");
-    else if (is_file(tj))
-        st = load_json(tj, out);
-    else if (is_file(vt))
-        st = ce_wordpiece_from_vocab_txt(vt, is_file(cfg) ? cfg : NULL, out);
-    else if (is_file(bpe))
-        st = ce_error(CE_ERR_UNSUPPORTED, "%s: vocab.json + merges.txt (BPE) is not supported",
-                      dir);
-    else
-        st = ce_error(CE_ERR_NOT_FOUND, "%s: no tokenizer.json or vocab.txt in the directory",
-                      dir);
-    free(tj);
-    free(vt);
-    free(cfg);
-    free(bpe);
-    return st;
-}
-
-/* vocab.txt given alone: its directory's tokenizer_config.json (do_lower_case,
- * special token names) still applies when present, as for a directory. */
-static ce_status load_vocab_file(const char *path, ce_tokenizer **out)
-{
-    const char *slash = strrchr(path, '/');
-    size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
-    char *cfg = malloc(dlen + sizeof "tokenizer_config.json");
-    if (!cfg)
-        return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory");
-    memcpy(cfg, path, dlen);
-    memcpy(cfg + dlen, "tokenizer_config.json", sizeof "tokenizer_config.json");
-    ce_status st = ce_wordpiece_from_vocab_txt(path, is_file(cfg) ? cfg : NULL, out);
-    free(cfg);
-    return st;
-}
-
-ce_status ce_tokenizer_load(const char *path, ce_tokenizer **out)
-{
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        return ce_error(CE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    if (S_ISDIR(sb.st_mode))
-        return load_dir(path, out);
-    if (looks_like_json(path))
-        return load_json(path, out);
-    return load_vocab_file(path, out);
 }

@@ -50,8 +50,8 @@ typedef struct ce_added_token {
     const char *content; /* in the tokenizer's pool */
     size_t len;
     int32_t id;
-    bool special;     /* skipped by CE_DECODE_SKIP_SPECIAL and CE_ENCODE_SPECIAL_AS_TEXT */
-    bool normalized;  /* matched in the normalised text instead of the raw text */
+    bool special;    /* skipped by CE_DECODE_SKIP_SPECIAL and CE_ENCODE_SPECIAL_AS_TEXT */
+    bool normalized; /* matched in the normalised text instead of the raw text */
     bool lstrip, rstrip, single_word;
 } ce_added_token;
 
@@ -80,9 +80,9 @@ void ce_added_set_free(ce_added_set *set);
  * before @p prev_end). Dropped matches are consumed, not retried. On a hit
  * returns true with the widened span [*start, *end) and the token; *pos moves
  * past the raw match. */
-bool ce_added_next(const ce_added_set *set, const ce_added_token *tokens, const char *s,
-                   size_t len, size_t *pos, size_t prev_end, bool skip_special, size_t *start,
-                   size_t *end, const ce_added_token **token);
+bool ce_added_next(const ce_added_set *set, const ce_added_token *tokens, const char *s, size_t len,
+                   size_t *pos, size_t prev_end, bool skip_special, size_t *start, size_t *end,
+                   const ce_added_token **token);
 
 /* ---- post-processor ----------------------------------------------------- */
 
@@ -114,8 +114,8 @@ typedef struct ce_tokenizer_ops {
     /* Tokenise text[start, end), a stretch with no raw-matched added token,
      * appending to out with absolute byte offsets. Matches tokens of
      * tok->norm_set itself, since only it knows the normalised text. */
-    ce_status (*encode_segment)(const ce_tokenizer *tok, const char *text, size_t start,
-                                size_t end, bool skip_special, ce_tok_list *out);
+    ce_status (*encode_segment)(const ce_tokenizer *tok, const char *text, size_t start, size_t end,
+                                bool skip_special, ce_tok_list *out);
     /* Normalise an added token's content for matching in normalised text;
      * NULL when the kind has no normaliser. */
     ce_status (*normalize_pattern)(const ce_tokenizer *tok, const char *s, size_t len,

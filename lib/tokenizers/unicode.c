@@ -89,8 +89,8 @@ static utf8proc_category_t category(uint32_t cp)
 
 bool ce_unicode_is_control(uint32_t cp)
 {
-    if (cp == '\t' || cp == '\n' || cp == '\r')
-        return false;
+    if (cp < 0x80)
+        return (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7F;
     utf8proc_category_t c = category(cp);
     return c == UTF8PROC_CATEGORY_CC || c == UTF8PROC_CATEGORY_CF || c == UTF8PROC_CATEGORY_CO;
 }
@@ -100,7 +100,13 @@ bool ce_unicode_is_whitespace(uint32_t cp)
     if (cp < 0x80)
         return cp == ' ' || (cp >= 0x09 && cp <= 0x0D);
     switch (cp) {
-    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F:
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
     case 0x3000:
         return true;
     default:

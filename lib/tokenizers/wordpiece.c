@@ -83,8 +83,8 @@ static ce_status split_normalized(wp_ctx *c, size_t n, size_t blen, bool skip_sp
     const ce_tokenizer *tok = c->tok;
     size_t pos = 0, prev = 0, ms, me;
     const ce_added_token *t;
-    while (ce_added_next(&tok->norm_set, tok->added, c->bytes, blen, &pos, prev, skip_special,
-                         &ms, &me, &t)) {
+    while (ce_added_next(&tok->norm_set, tok->added, c->bytes, blen, &pos, prev, skip_special, &ms,
+                         &me, &t)) {
         size_t ca = char_at(c->cpos, n, ms), cb = char_at(c->cpos, n, me);
         ce_status st = tokenize_range(c, char_at(c->cpos, n, prev), ca);
         if (st == CE_OK)
@@ -163,8 +163,8 @@ static size_t replace_all(char *s, size_t len, const char *from, const char *to)
 size_t ce_wordpiece_cleanup(char *s, size_t len)
 {
     static const char *const rules[][2] = {
-        {" .", "."},   {" ?", "?"},     {" !", "!"},         {" ,", ","},
-        {" ' ", "'"},  {" n't", "n't"}, {" 'm", "'m"},       {" do not", " don't"},
+        {" .", "."},   {" ?", "?"},     {" !", "!"},     {" ,", ","},
+        {" ' ", "'"},  {" n't", "n't"}, {" 'm", "'m"},   {" do not", " don't"},
         {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"},
     };
     for (size_t i = 0; i < sizeof rules / sizeof *rules; i++)
@@ -174,8 +174,7 @@ size_t ce_wordpiece_cleanup(char *s, size_t len)
 
 /* HF's WordPiece decoder works per token: strip the prefix or prepend a
  * space, then clean that piece up (so "y ' all" keeps its spaces). */
-static ce_status wp_decode(const ce_tokenizer *tok, const ce_str *tokens, size_t n,
-                           ce_strbuf *out)
+static ce_status wp_decode(const ce_tokenizer *tok, const ce_str *tokens, size_t n, ce_strbuf *out)
 {
     const ce_wordpiece *wp = tok->model;
     ce_strbuf piece = {0};

@@ -108,8 +108,7 @@ static ce_status vocab_from_json(ce_tokenizer *tok, const ce_json *vocab, const 
         return ce_error(CE_ERR_FORMAT, "%s: model.vocab is missing or empty", path);
     for (size_t i = 0; i < vocab->n; i++) {
         const ce_json *v = vocab->items[i];
-        if (v->type != CE_JSON_NUMBER || !v->is_integer || v->integer < 0 ||
-            v->integer > INT32_MAX)
+        if (v->type != CE_JSON_NUMBER || !v->is_integer || v->integer < 0 || v->integer > INT32_MAX)
             return ce_error(CE_ERR_FORMAT, "%s: model.vocab[\"%s\"] is not a valid id", path,
                             vocab->keys[i]);
         if (ce_utf8_valid_prefix(vocab->keys[i], vocab->key_lens[i]) != vocab->key_lens[i])
@@ -196,8 +195,7 @@ static ce_status read_file(const char *path, char **data, size_t *len)
 
 /* One token per line, its id the line number; a later duplicate wins the
  * string -> id lookup, as in transformers' load_vocab. */
-static ce_status vocab_from_txt(ce_tokenizer *tok, const char *data, size_t len,
-                                const char *path)
+static ce_status vocab_from_txt(ce_tokenizer *tok, const char *data, size_t len, const char *path)
 {
     size_t bad = ce_utf8_valid_prefix(data, len);
     if (bad != len)
@@ -272,8 +270,8 @@ static ce_status add_specials(ce_tokenizer *tok, const bert_config *c, size_t n_
     return CE_OK;
 }
 
-static ce_status build_from_txt(ce_tokenizer *tok, const char *data, size_t len,
-                                const ce_json *cfg, const char *path)
+static ce_status build_from_txt(ce_tokenizer *tok, const char *data, size_t len, const ce_json *cfg,
+                                const char *path)
 {
     ce_wordpiece *wp = wp_new(tok);
     if (!wp)

@@ -63,28 +63,10 @@ int cli_model_open(const char *path, const ce_options *opts, ce_model **out)
     return st == CE_OK ? CLI_EXIT_OK : cli_fail(st);
 }
 
-/* "ref, blis" into buf. */
-static void backend_list(char *buf, size_t cap)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < ce_backend_count() && used < cap; i++) {
-        const char *name = ce_backend_name(i);
-        used += (size_t)snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", name ? name : "?");
-    }
-}
-
 int cli_session_create(const ce_model *model, const ce_options *opts, ce_session **out)
 {
     ce_status st = ce_session_create(model, opts, out);
-    if (st == CE_OK)
-        return CLI_EXIT_OK;
-    if (st != CE_ERR_NOT_FOUND)
-        return cli_fail(st);
-    char msg[512], names[256];
-    snprintf(msg, sizeof msg, "%s", ce_last_error());
-    backend_list(names, sizeof names);
-    return cli_failf("%s (available backends: %s)", msg, names);
+    return st == CE_OK ? CLI_EXIT_OK : cli_fail(st);
 }
 
 int cli_finish_output(FILE *f, const char *name)

@@ -43,7 +43,7 @@ int cli_options_make(const char *cmd, const char *backend, long threads, int tru
 /* Open the model (1 with the message printed on failure). */
 int cli_model_open(const char *path, const ce_options *opts, ce_model **out);
 
-/* Create a session; an unknown backend's message lists the available ones. */
+/* Create a session (1 with the message printed on failure). */
 int cli_session_create(const ce_model *model, const ce_options *opts, ce_session **out);
 
 /* Flush and check a stream we wrote to; 1 with a message on error, else 0. */

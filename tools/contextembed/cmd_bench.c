@@ -125,20 +125,15 @@ typedef struct bench_result {
     const char *backend;
 } bench_result;
 
-/* Warm up once, then time a->runs forward passes in a session with @p threads. */
-static int time_session(const ce_model *m, const bench_args *a, long threads, const int32_t *ids,
-                        bench_result *res)
+/* One warm-up run, then a->runs timed runs, in milliseconds. */
+static int time_runs(ce_session *s, const bench_args *a, const int32_t *ids, double *times)
 {
-    ce_options *opts = NULL;
-    ce_session *s = NULL;
     size_t *lengths = malloc((size_t)a->batch * sizeof *lengths);
-    double *times = malloc((size_t)a->runs * sizeof *times);
-    int rc = lengths && times ? cli_options_make("bench", a->backend, threads, 0, &opts)
-                              : cli_failf("out of memory");
-    if (!rc)
-        rc = cli_session_create(m, opts, &s);
-    for (long i = 0; !rc && i < a->batch; i++)
+    if (!lengths)
+        return cli_failf("out of memory");
+    for (long i = 0; i < a->batch; i++)
         lengths[i] = (size_t)a->seq;
+    int rc = CLI_EXIT_OK;
     for (long r = -1; !rc && r < a->runs; r++) {
         double t0 = cli_bench_now();
         ce_status st = ce_session_run(s, (size_t)a->batch, lengths, ids, NULL);
@@ -147,17 +142,29 @@ static int time_session(const ce_model *m, const bench_args *a, long threads, co
         else if (r >= 0)
             times[r] = (cli_bench_now() - t0) * 1e3;
     }
-    if (!rc) {
+    free(lengths);
+    return rc;
+}
+
+/* Time the forward pass in a session with @p threads (< 0: the default). */
+static int time_session(const ce_model *m, const bench_args *a, long threads, const int32_t *ids,
+                        bench_result *res)
+{
+    ce_options *opts = NULL;
+    ce_session *s = NULL;
+    double *times = malloc((size_t)a->runs * sizeof *times);
+    int rc = times ? cli_options_make("bench", a->backend, threads, 0, &opts)
+                   : cli_failf("out of memory");
+    if (!rc && !(rc = cli_session_create(m, opts, &s)) && !(rc = time_runs(s, a, ids, times))) {
         res->min_ms = times[0];
         for (long r = 1; r < a->runs; r++)
             res->min_ms = times[r] < res->min_ms ? times[r] : res->min_ms;
         res->median_ms = cli_bench_median(times, (size_t)a->runs);
         res->threads = ce_session_threads(s);
-        res->backend = ce_session_backend(s);
+        res->backend = ce_session_backend(s); /* a static string */
     }
     ce_session_free(s);
     ce_options_free(opts);
-    free(lengths);
     free(times);
     return rc;
 }

@@ -103,6 +103,25 @@ static size_t chunk_end(const embed_seqs *s, size_t first)
     return end;
 }
 
+/* Report a failed run of sequences [first, end): run them one by one to name
+ * the text at fault, since the library's message counts within the run. */
+static int run_failed(embed_run *r, ce_status st, size_t first, size_t end)
+{
+    const embed_seqs *s = &r->seqs;
+    for (size_t i = first; i < end && end - first > 1; i++) {
+        size_t at = s->starts[i];
+        st = ce_session_run(r->session, 1, s->lengths + i, s->ids + at,
+                            s->type_ids ? s->type_ids + at : NULL);
+        if (st != CE_OK) {
+            first = i;
+            break;
+        }
+    }
+    fflush(stdout);
+    return cli_failf("%s (text %zu)%s", ce_last_error(), first,
+                     st == CE_ERR_TOO_LONG ? "; --truncate cuts long texts" : "");
+}
+
 static int run_chunks(embed_run *r)
 {
     const embed_seqs *s = &r->seqs;
@@ -110,12 +129,8 @@ static int run_chunks(embed_run *r)
         size_t end = chunk_end(s, first), at = s->starts[first];
         ce_status st = ce_session_run(r->session, end - first, s->lengths + first, s->ids + at,
                                       s->type_ids ? s->type_ids + at : NULL);
-        if (st != CE_OK) {
-            fflush(stdout);
-            if (end - first == 1)
-                return cli_failf("%s (text %zu)", ce_last_error(), first);
-            return cli_failf("%s (texts %zu to %zu)", ce_last_error(), first, end - 1);
-        }
+        if (st != CE_OK)
+            return run_failed(r, st, first, end);
         for (size_t i = first; i < end; i++) {
             int rc = write_result(r, i - first, i);
             if (rc)

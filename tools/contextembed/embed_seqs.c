@@ -64,6 +64,8 @@ static void copy_encodings(embed_seqs *s, ce_encoding *const *encs)
         size_t len = ce_encoding_length(encs[i]), at = s->starts[i];
         s->lengths[i] = len;
         s->starts[i + 1] = at + len;
+        if (!len)
+            continue; /* an empty encoding's arrays may be NULL */
         memcpy(s->ids + at, ce_encoding_ids(encs[i]), len * sizeof *s->ids);
         memcpy(s->offsets + 2 * at, ce_encoding_offsets(encs[i]), 2 * len * sizeof *s->offsets);
         if (s->type_ids)

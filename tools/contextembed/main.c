@@ -32,7 +32,7 @@ static const command commands[] = {
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fputs(usage, stderr);
+        fprintf(stderr, "contextembed: missing command\n%s", usage);
         return CLI_EXIT_USAGE;
     }
     const char *name = argv[1];

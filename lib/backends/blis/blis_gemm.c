@@ -40,12 +40,12 @@ int ce_blis_threads(const void *ctx)
     return ((const ce_blis_ctx *)ctx)->n_threads;
 }
 
-/* Row stride BLIS accepts for a stored rows x cols matrix, or 0 if none: a
- * single row may come with any ld (it is never used). */
+/* Row stride BLIS accepts for a stored rows x cols matrix, or 0 if none. A
+ * single row may come with any ld: it is never used, so pass one BLIS likes. */
 static inc_t row_stride(size_t rows, size_t cols, size_t ld)
 {
     if (rows <= 1)
-        return (inc_t)(cols > ld ? (cols ? cols : 1) : (ld ? ld : 1));
+        return cols ? (inc_t)cols : 1;
     if (ld < cols || ld > (size_t)INT64_MAX / 2)
         return 0;
     return (inc_t)ld;
@@ -63,8 +63,10 @@ static void add_bias_rows(size_t m, size_t n, const float *restrict bias, float 
 static void scale_rows(size_t m, size_t n, float beta, const float *bias, float *c, size_t ldc)
 {
     for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < n; j++)
-            c[i * ldc + j] = (beta == 0.0f ? 0.0f : beta * c[i * ldc + j]) + (bias ? bias[j] : 0.0f);
+        for (size_t j = 0; j < n; j++) {
+            float old = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+            c[i * ldc + j] = old + (bias ? bias[j] : 0.0f);
+        }
 }
 
 static trans_t blis_trans(ce_transpose t)

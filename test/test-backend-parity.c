@@ -191,7 +191,7 @@ static void check_gemm(const ce_backend *b, const ce_backend *ref, rng *r)
 {
     static const size_t shapes[][3] = {
         {1, 1, 1}, {1, 7, 5}, {1, 768, 64}, {2, 3, 1}, {3, 1, 9}, {5, 17, 31}, {16, 16, 16},
-        {33, 65, 17}, {64, 1, 130}, {128, 96, 64}, {7, 200, 1}, {97, 33, 129},
+        {33, 65, 17}, {64, 1, 130}, {128, 96, 64}, {7, 200, 1}, {97, 33, 129}, {1, 2001, 300},
     };
     static const float alphas[] = {1.0f, 0.5f, -2.0f, 0.0f};
     static const float betas[] = {0.0f, 1.0f, 0.25f};

@@ -1,7 +1,8 @@
 /* contextembed embed: texts in, contextual embeddings out (see embed_args.c for
  * the command line). Every text runs in one session; the sequences go to
- * ce_session_run() in chunks of bounded size so that memory stays flat
- * however many lines standard input holds. */
+ * ce_session_run() in chunks of bounded size so that the session's scratch
+ * and hidden states stay bounded however many lines standard input holds
+ * (only the texts and their token ids are kept whole). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -2,6 +2,13 @@
  * carries the thread count into every call, never the environment) and GEMM
  * through BLIS's typed API, with GEMV for single-row products (decoding).
  *
+ * BLIS has two GEMM paths: "sup" (small/unpacked) and the packed one. On the
+ * 2-core dev machine (1 thread, B transposed, best of 15) sup won clearly for
+ * few rows (m = 8, n = 768, k = 768: 59 vs 34 GFLOP/s) and narrow outputs
+ * (P V in attention), but lost badly on BERT's projections (m = 128,
+ * k = 3072: 28 vs 69) and on large Q K^T (512 x 512 x 64: 23 vs 55).
+ * prefer_sup() encodes that.
+ *
  * BLIS aborts on strides it finds inconsistent; such calls (never made by the
  * architectures) go to the reference kernel instead. */
 #include <blis.h>
@@ -9,11 +16,13 @@
 #include <stdlib.h>
 
 #include "backends/blis/blis_backend.h"
+#include "backends/blis/blis_parallel.h"
 #include "backends/ref/ref.h"
 #include "core/error.h"
 
 typedef struct ce_blis_ctx {
-    rntm_t rntm;
+    rntm_t rntm_sup;    /* thread count, sup path allowed */
+    rntm_t rntm_packed; /* thread count, packed path only */
     int n_threads;
 } ce_blis_ctx;
 
@@ -23,8 +32,10 @@ ce_status ce_blis_create(int n_threads, void **ctx)
     if (!b)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "blis backend: out of memory");
     bli_init(); /* its one-time setup here rather than in the first GEMM */
-    bli_rntm_init(&b->rntm);
-    bli_rntm_set_num_threads(n_threads, &b->rntm);
+    bli_rntm_init(&b->rntm_sup);
+    bli_rntm_set_num_threads(n_threads, &b->rntm_sup);
+    b->rntm_packed = b->rntm_sup;
+    bli_rntm_disable_l3_sup(&b->rntm_packed);
     b->n_threads = n_threads;
     *ctx = b;
     return CE_OK;
@@ -69,23 +80,53 @@ static void scale_rows(size_t m, size_t n, float beta, const float *bias, float 
         }
 }
 
+static int prefer_sup(size_t m, size_t n, size_t k)
+{
+    return m <= 8 || (m <= 32 && k <= 1024) || n <= 64;
+}
+
 static trans_t blis_trans(ce_transpose t)
 {
     return t == CE_TRANS ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE;
 }
 
-/* One output row: c[1,n] = alpha a[1,k] op(B) + beta c, as y = op'(B) x. */
+/* A single-row product c[1,n] = alpha a[1,k] op(B) + beta c is a GEMV,
+ * y = op'(B) x. BLIS runs GEMV on one thread; memory-bound as it is, splitting
+ * the n outputs over the session's threads still pays when B is large. */
+typedef struct gemv_args {
+    const ce_blis_ctx *ctx;
+    ce_transpose trans_b;
+    size_t k;
+    inc_t incx, rs_b;
+    float alpha, beta;
+    const float *x, *b;
+    float *y;
+} gemv_args;
+
+static void gemv_block(const void *args, size_t begin, size_t end)
+{
+    const gemv_args *g = args;
+    rntm_t rntm = g->ctx->rntm_sup; /* a private copy: BLIS may write to it */
+    float alpha = g->alpha, beta = g->beta;
+    dim_t cols = (dim_t)(end - begin), k = (dim_t)g->k;
+    if (g->trans_b == CE_TRANS) /* B is n x k: y = B x over B's rows [begin, end) */
+        bli_sgemv_ex(BLIS_NO_TRANSPOSE, BLIS_NO_CONJUGATE, cols, k, &alpha,
+                     (float *)g->b + begin * (size_t)g->rs_b, g->rs_b, 1, (float *)g->x, g->incx,
+                     &beta, g->y + begin, 1, NULL, &rntm);
+    else /* B is k x n: y = B^T x over B's columns [begin, end) */
+        bli_sgemv_ex(BLIS_TRANSPOSE, BLIS_NO_CONJUGATE, k, cols, &alpha, (float *)g->b + begin,
+                     g->rs_b, 1, (float *)g->x, g->incx, &beta, g->y + begin, 1, NULL, &rntm);
+}
+
 static void gemv_row(ce_transpose trans_a, ce_transpose trans_b, size_t n, size_t k, float alpha,
                      const float *a, size_t lda, const float *b, inc_t rs_b, float beta, float *c,
-                     ce_blis_ctx *ctx)
+                     const ce_blis_ctx *ctx)
 {
-    inc_t incx = (trans_a == CE_TRANS && k > 1) ? (inc_t)lda : 1;
-    if (trans_b == CE_TRANS) /* B is n x k: y = B x */
-        bli_sgemv_ex(BLIS_NO_TRANSPOSE, BLIS_NO_CONJUGATE, (dim_t)n, (dim_t)k, &alpha, (float *)b,
-                     rs_b, 1, (float *)a, incx, &beta, c, 1, NULL, &ctx->rntm);
-    else /* B is k x n: y = B^T x */
-        bli_sgemv_ex(BLIS_TRANSPOSE, BLIS_NO_CONJUGATE, (dim_t)k, (dim_t)n, &alpha, (float *)b,
-                     rs_b, 1, (float *)a, incx, &beta, c, 1, NULL, &ctx->rntm);
+    gemv_args args = {ctx, trans_b, k, (trans_a == CE_TRANS && k > 1) ? (inc_t)lda : 1, rs_b,
+                      alpha, beta, a, b, c};
+    /* at least 128 K multiply-adds per thread */
+    size_t grain = k >= 131072 / 16 ? 16 : 131072 / k;
+    ce_blis_parallel_for(ctx, n, grain, 16, gemv_block, &args);
 }
 
 void ce_blis_gemm(void *ctx, ce_transpose trans_a, ce_transpose trans_b, size_t m, size_t n,
@@ -117,7 +158,7 @@ void ce_blis_gemm(void *ctx, ce_transpose trans_a, ce_transpose trans_b, size_t 
     else
         bli_sgemm_ex(blis_trans(trans_a), blis_trans(trans_b), (dim_t)m, (dim_t)n, (dim_t)k,
                      &alpha, (float *)a, rs_a, 1, (float *)b, rs_b, 1, &beta_eff, c, rs_c, 1,
-                     NULL, &bc->rntm);
+                     NULL, prefer_sup(m, n, k) ? &bc->rntm_sup : &bc->rntm_packed);
     if (bias && beta != 0.0f)
         add_bias_rows(m, n, bias, c, ldc);
 }

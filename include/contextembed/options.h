@@ -28,6 +28,9 @@ typedef enum ce_option {
     /** int (0/1): cut sequences longer than the model's maximum positions instead of failing
      *  with CE_ERR_TOO_LONG (default 0) */
     CE_OPT_TRUNCATE = 2,
+    /** int (0/1), ELMo sessions: carry each batch row's LSTM state from one run to the next,
+     *  as AllenNLP and bilm-tf do (default 0: every run starts from zero state) */
+    CE_OPT_CARRY_STATE = 3,
 } ce_option;
 
 /**

@@ -126,6 +126,120 @@ CE_API ce_status ce_session_output_shape(const ce_session *session, size_t seq,
 CE_API ce_status ce_session_output(const ce_session *session, size_t seq, const ce_select *sel,
                                    float *out, size_t capacity, size_t *count);
 
+/* ---- incremental decoding (decoder models such as GPT-2) ---- */
+
+/** Flags of ce_session_append(). */
+typedef enum ce_append_flags {
+    /** keep the logits of every appended position, not only of the last one */
+    CE_APPEND_ALL_LOGITS = 1u << 0,
+} ce_append_flags;
+
+/**
+ * @brief Append tokens to the session's context and compute their logits.
+ *
+ * The KV cache keeps the context between calls: a prompt can be appended at
+ * once, then one token at a time. After the call, ce_session_logits() gives the
+ * next-token logits of the last appended position (or of every appended
+ * position with ::CE_APPEND_ALL_LOGITS). On failure the context is unchanged.
+ * CE_ERR_UNSUPPORTED for models that are not decoders; CE_ERR_OUT_OF_RANGE for
+ * an id outside the vocabulary; CE_ERR_TOO_LONG when the context would exceed
+ * the model's maximum positions; CE_ERR_INVALID_ARGUMENT for n == 0.
+ * Not thread-safe on one session.
+ */
+CE_API ce_status ce_session_append(ce_session *session, const int32_t *ids, size_t n,
+                                   uint32_t flags);
+
+/** @brief Tokens in the session's context (0 for NULL or a fresh session). */
+CE_API size_t ce_session_context_length(const ce_session *session);
+
+/**
+ * @brief Rows of logits the last ce_session_append() kept (1, or the number of
+ * appended tokens with ::CE_APPEND_ALL_LOGITS); 0 when there are none.
+ */
+CE_API size_t ce_session_logits_rows(const ce_session *session);
+
+/**
+ * @brief Copy the logits of the last ce_session_append() to @p out:
+ * [rows, vocab_size] row-major, rows as ce_session_logits_rows().
+ * Buffer rules as ce_session_output(): *count gets the float count,
+ * CE_ERR_BUFFER_TOO_SMALL when @p out is NULL or too small. CE_ERR_STATE when
+ * there are no logits (nothing appended, or rewound since).
+ */
+CE_API ce_status ce_session_logits(const ce_session *session, float *out, size_t capacity,
+                                   size_t *count);
+
+/**
+ * @brief Shorten the context to its first @p length tokens (the KV cache is
+ * kept up to there). Logits of the last append are dropped.
+ * CE_ERR_OUT_OF_RANGE when @p length exceeds the context length.
+ */
+CE_API ce_status ce_session_rewind(ce_session *session, size_t length);
+
+/**
+ * @brief Make @p dst continue exactly where @p src is: its context, KV cache and
+ * last logits (prompt caching, beam search). Both sessions must be on the same
+ * model; CE_ERR_INVALID_ARGUMENT otherwise. @p dst keeps its own backend and
+ * threads. @p src is only read. On failure @p dst is unchanged.
+ */
+CE_API ce_status ce_session_copy_state(ce_session *dst, const ce_session *src);
+
+/* ---- words in (ELMo) ---- */
+
+/**
+ * @brief Run a batch of sentences given as words, for models that read words
+ * (ELMo). Word w (counting across all sentences) is the UTF-8 bytes
+ * text[offsets[2w], offsets[2w+1]); sentence s has n_words[s] words, in order.
+ * Offsets are what ce_tokenizer_encode() reports, so a whitespace-tokenised
+ * text can be passed as it is, and pre-tokenised words by concatenating them.
+ * Results are read with ce_session_output() as after ce_session_run(): one
+ * vector per word (sentence boundaries are not reported).
+ * CE_ERR_UNSUPPORTED for models that read token ids; CE_ERR_INVALID_UTF8,
+ * CE_ERR_INVALID_ARGUMENT for an empty sentence or offsets outside the text.
+ */
+CE_API ce_status ce_session_run_words(ce_session *session, size_t n_seqs, const size_t *n_words,
+                                      const char *text, size_t text_len, const size_t *offsets);
+
+/**
+ * @brief Clear carried recurrent state (see ::CE_OPT_CARRY_STATE) so the next
+ * run starts from zero state. No effect for models without state.
+ */
+CE_API ce_status ce_session_reset_state(ce_session *session);
+
+/**
+ * @brief Normalise each layer over the sequence's tokens before mixing
+ * (AllenNLP's ScalarMix with do_layer_norm). Only affects ce_select_mix().
+ */
+CE_API ce_status ce_select_mix_layer_norm(ce_select *sel, int enable);
+
+/* ---- sampling (generation helpers) ---- */
+
+/** An opaque next-token sampler with its own random state. */
+typedef struct ce_sampler ce_sampler;
+
+/**
+ * @brief Create a sampler: temperature 1, no top-k, no top-p, seeded with @p seed.
+ * Owned by the caller (ce_sampler_free()). One thread at a time.
+ */
+CE_API ce_status ce_sampler_create(uint64_t seed, ce_sampler **out);
+
+/** @brief Free a sampler. Accepts NULL. */
+CE_API void ce_sampler_free(ce_sampler *sampler);
+
+/**
+ * @brief Set the sampling parameters. @p temperature 0 means greedy (argmax);
+ * @p top_k 0 means no limit; @p top_p 1 means no nucleus cut.
+ * CE_ERR_OUT_OF_RANGE for temperature < 0, top_k < 0, top_p outside (0, 1].
+ */
+CE_API ce_status ce_sampler_configure(ce_sampler *sampler, float temperature, int32_t top_k,
+                                      float top_p);
+
+/**
+ * @brief Draw a token id from @p n logits (one row of ce_session_logits()).
+ * Greedy picks the lowest index among equal maxima. Deterministic for a seed.
+ */
+CE_API ce_status ce_sampler_sample(ce_sampler *sampler, const float *logits, size_t n,
+                                   int32_t *id);
+
 #ifdef __cplusplus
 }
 #endif

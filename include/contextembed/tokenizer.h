@@ -133,6 +133,40 @@ typedef enum ce_decode_flags {
 CE_API ce_status ce_tokenizer_decode(const ce_tokenizer *tok, const int32_t *ids, size_t n_ids,
                                      uint32_t flags, char *buf, size_t capacity, size_t *needed);
 
+/** An opaque streaming decoder: ids in, complete UTF-8 characters out. */
+typedef struct ce_decoder ce_decoder;
+
+/**
+ * @brief Create a streaming decoder over @p tok (which must outlive it).
+ * @param flags ::ce_decode_flags.
+ * On success *out is owned by the caller (ce_decoder_free()); untouched on failure.
+ * A decoder is used by one thread at a time; the tokenizer stays shareable.
+ */
+CE_API ce_status ce_decoder_create(const ce_tokenizer *tok, uint32_t flags, ce_decoder **out);
+
+/** @brief Free a streaming decoder. Accepts NULL. */
+CE_API void ce_decoder_free(ce_decoder *dec);
+
+/**
+ * @brief Feed one id; write the text it completes.
+ *
+ * Writes to @p buf only complete UTF-8 characters: bytes of a character that
+ * the next token completes are held back. *written receives the number of bytes
+ * produced. When @p capacity is too small, returns CE_ERR_BUFFER_TOO_SMALL with
+ * the needed size in *written and the decoder unchanged (feed the same id again
+ * with a larger buffer). 16 bytes plus the longest token always suffice.
+ * CE_ERR_OUT_OF_RANGE for an unknown id.
+ */
+CE_API ce_status ce_decoder_push(ce_decoder *dec, int32_t id, char *buf, size_t capacity,
+                                 size_t *written);
+
+/**
+ * @brief End of stream: write what is held back (an incomplete character comes
+ * out as U+FFFD, as Hugging Face's decoders do) and reset the decoder.
+ * Buffer rules as for ce_decoder_push().
+ */
+CE_API ce_status ce_decoder_flush(ce_decoder *dec, char *buf, size_t capacity, size_t *written);
+
 #ifdef __cplusplus
 }
 #endif

@@ -30,7 +30,8 @@ ce_status ce_option_bounds(ce_option key, int64_t *min, int64_t *max)
     int64_t lo = 0, hi = 0;
     switch (key) {
     case CE_OPT_THREADS: lo = 0; hi = CE_THREADS_MAX; break;
-    case CE_OPT_TRUNCATE: lo = 0; hi = 1; break;
+    case CE_OPT_TRUNCATE:
+    case CE_OPT_CARRY_STATE: lo = 0; hi = 1; break;
     case CE_OPT_BACKEND:
         return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_option_bounds: option %d is a string option",
                         (int)key);
@@ -55,12 +56,19 @@ ce_status ce_options_set_int(ce_options *opts, ce_option key, int64_t value)
     if (value < lo || value > hi)
         return ce_error(CE_ERR_OUT_OF_RANGE, "option %d: value %lld outside [%lld, %lld]", (int)key,
                         (long long)value, (long long)lo, (long long)hi);
-    if (key == CE_OPT_THREADS) {
+    switch (key) {
+    case CE_OPT_THREADS:
         opts->threads = value;
         opts->set |= CE_OPTSET_THREADS;
-    } else {
+        break;
+    case CE_OPT_TRUNCATE:
         opts->truncate = value;
         opts->set |= CE_OPTSET_TRUNCATE;
+        break;
+    default:
+        opts->carry_state = value;
+        opts->set |= CE_OPTSET_CARRY_STATE;
+        break;
     }
     return CE_OK;
 }
@@ -88,6 +96,7 @@ ce_status ce_options_get_int(const ce_options *opts, ce_option key, int64_t *val
     switch (key) {
     case CE_OPT_THREADS: *value = opts->threads; return CE_OK;
     case CE_OPT_TRUNCATE: *value = opts->truncate; return CE_OK;
+    case CE_OPT_CARRY_STATE: *value = opts->carry_state; return CE_OK;
     default:
         return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_options_get_int: option %d is not an integer option",
                         (int)key);
@@ -122,6 +131,7 @@ void ce_settings_resolve(const ce_settings *base, const ce_options *opts, ce_set
         strcpy(s.backend, "auto");
         s.threads = online_cpus();
         s.truncate = 0;
+        s.carry_state = 0;
     }
     if (opts && (opts->set & CE_OPTSET_BACKEND))
         memcpy(s.backend, opts->backend, sizeof s.backend);
@@ -129,5 +139,7 @@ void ce_settings_resolve(const ce_settings *base, const ce_options *opts, ce_set
         s.threads = opts->threads > 0 ? (int)opts->threads : online_cpus();
     if (opts && (opts->set & CE_OPTSET_TRUNCATE))
         s.truncate = (int)opts->truncate;
+    if (opts && (opts->set & CE_OPTSET_CARRY_STATE))
+        s.carry_state = (int)opts->carry_state;
     *out = s;
 }

@@ -9,6 +9,7 @@ enum {
     CE_OPTSET_BACKEND = 1u << 0,
     CE_OPTSET_THREADS = 1u << 1,
     CE_OPTSET_TRUNCATE = 1u << 2,
+    CE_OPTSET_CARRY_STATE = 1u << 3,
 };
 
 #define CE_BACKEND_NAME_MAX 64
@@ -18,6 +19,7 @@ struct ce_options {
     char backend[CE_BACKEND_NAME_MAX];
     int64_t threads;
     int64_t truncate;
+    int64_t carry_state;
 };
 
 /* Resolved settings a model or session keeps. */
@@ -25,6 +27,7 @@ typedef struct ce_settings {
     char backend[CE_BACKEND_NAME_MAX];
     int threads; /* >= 1 */
     int truncate;
+    int carry_state;
 } ce_settings;
 
 /* Defaults, overridden by @p base (may be NULL), overridden by what @p opts set (may be NULL). */

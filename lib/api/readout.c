@@ -36,8 +36,14 @@ static ce_status prepare_mix(const ce_select *sel, size_t n_out, ce_readout *r)
         return ce_error(CE_ERR_INVALID_ARGUMENT,
                         "mix has %zu weights but the model has %zu output layers", sel->n_mix, n_out);
     r->weights = malloc(n_out * sizeof *r->weights);
-    if (!r->weights)
+    r->mean = malloc(n_out * sizeof *r->mean);
+    r->inv_std = malloc(n_out * sizeof *r->inv_std);
+    if (!r->weights || !r->mean || !r->inv_std)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "selection: out of memory");
+    for (size_t i = 0; i < n_out; i++) {
+        r->mean[i] = 0.0;
+        r->inv_std[i] = 1.0;
+    }
     double max = sel->mix[0], sum = 0.0;
     for (size_t i = 1; i < n_out; i++)
         if (sel->mix[i] > max)
@@ -55,15 +61,51 @@ ce_status ce_readout_prepare(const ce_select *sel, size_t n_out, ce_readout *r)
     memset(r, 0, sizeof *r);
     r->sel = sel;
     r->n_total = n_out;
-    return sel->mode == CE_SELECT_MIX ? prepare_mix(sel, n_out, r) : prepare_layers(sel, n_out, r);
+    ce_status st =
+        sel->mode == CE_SELECT_MIX ? prepare_mix(sel, n_out, r) : prepare_layers(sel, n_out, r);
+    if (st != CE_OK)
+        ce_readout_release(r);
+    return st;
 }
 
 void ce_readout_release(ce_readout *r)
 {
     free(r->layers);
     free(r->weights);
+    free(r->mean);
+    free(r->inv_std);
     r->layers = NULL;
     r->weights = NULL;
+    r->mean = r->inv_std = NULL;
+}
+
+/* AllenNLP's ScalarMix layer norm: one mean and variance over all values of a
+ * layer at the sequence's tokens, eps 1e-12. Per sequence, so a result never
+ * depends on what else was in the batch. */
+static void layer_stats(ce_readout *r, const float *hidden, size_t plane_size, size_t dim,
+                        size_t start, size_t tokens)
+{
+    size_t n = tokens * dim;
+    for (size_t l = 0; l < r->n_total; l++) {
+        const float *x = hidden + l * plane_size + start * dim;
+        double sum = 0.0, ss = 0.0;
+        for (size_t i = 0; i < n; i++)
+            sum += x[i];
+        double mean = sum / (double)n;
+        for (size_t i = 0; i < n; i++)
+            ss += (x[i] - mean) * (x[i] - mean);
+        r->mean[l] = mean;
+        r->inv_std[l] = 1.0 / sqrt(ss / (double)n + 1e-12);
+    }
+}
+
+/* Mixed value of element i (row-major within the sequence). */
+static double mixed(const ce_readout *r, const float *hidden, size_t plane_size, size_t offset)
+{
+    double v = 0.0;
+    for (size_t l = 0; l < r->n_total; l++)
+        v += r->weights[l] * (hidden[l * plane_size + offset] - r->mean[l]) * r->inv_std[l];
+    return v;
 }
 
 void ce_readout_shape(const ce_readout *r, size_t tokens, size_t dim, size_t shape[3], size_t *ndim)
@@ -92,12 +134,8 @@ static void gather_plane(const ce_readout *r, size_t p, const float *hidden, siz
                tokens * dim * sizeof *dst);
         return;
     }
-    for (size_t i = 0; i < tokens * dim; i++) {
-        double acc = 0.0;
-        for (size_t l = 0; l < r->n_total; l++)
-            acc += r->weights[l] * hidden[l * plane_size + start * dim + i];
-        dst[i] = (float)acc;
-    }
+    for (size_t i = 0; i < tokens * dim; i++)
+        dst[i] = (float)mixed(r, hidden, plane_size, start * dim + i);
 }
 
 /* Pool rows [tokens, dim] of @p src into dst[dim]; src may equal dst. */
@@ -131,10 +169,12 @@ static void normalize_rows(float *x, size_t rows, size_t dim)
     }
 }
 
-void ce_readout_write(const ce_readout *r, const float *hidden, size_t stride_tokens, size_t dim,
+void ce_readout_write(ce_readout *r, const float *hidden, size_t stride_tokens, size_t dim,
                       size_t start, size_t tokens, float *out)
 {
     size_t plane_size = stride_tokens * dim;
+    if (r->weights && r->sel->mix_layer_norm)
+        layer_stats(r, hidden, plane_size, dim, start, tokens);
     ce_pool pool = r->sel->pool;
     for (size_t p = 0; p < r->n_planes; p++) {
         float *dst = pool == CE_POOL_NONE ? out + p * tokens * dim : out + p * dim;
@@ -149,9 +189,7 @@ void ce_readout_write(const ce_readout *r, const float *hidden, size_t stride_to
                 /* mix then pool, one column at a time: no scratch needed */
                 double acc = pool == CE_POOL_MAX ? -INFINITY : 0.0;
                 for (size_t t = 0; t < rows; t++) {
-                    double v = 0.0;
-                    for (size_t l = 0; l < r->n_total; l++)
-                        v += r->weights[l] * hidden[l * plane_size + (start + t) * dim + j];
+                    double v = mixed(r, hidden, plane_size, (start + t) * dim + j);
                     acc = pool == CE_POOL_MAX ? (v > acc ? v : acc) : acc + v;
                 }
                 dst[j] = (float)(pool == CE_POOL_MEAN ? acc / (double)tokens : acc);

@@ -87,11 +87,21 @@ ce_status ce_select_mix(ce_select *sel, const float *weights, size_t n, float ga
     if (!copy)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_select_mix: out of memory");
     memcpy(copy, weights, n * sizeof *copy);
+    int keep_norm = sel->mix_layer_norm;
     release_arrays(sel);
+    sel->mix_layer_norm = keep_norm;
     sel->mode = CE_SELECT_MIX;
     sel->mix = copy;
     sel->n_mix = n;
     sel->gamma = gamma;
+    return CE_OK;
+}
+
+ce_status ce_select_mix_layer_norm(ce_select *sel, int enable)
+{
+    if (!sel)
+        return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_select_mix_layer_norm: sel is NULL");
+    sel->mix_layer_norm = enable != 0;
     return CE_OK;
 }
 

@@ -16,6 +16,7 @@ struct ce_select {
     float *mix; /* CE_SELECT_MIX: n_mix raw weights */
     size_t n_mix;
     float gamma;
+    int mix_layer_norm;
     ce_pool pool;
     int normalize;
 };
@@ -29,6 +30,7 @@ typedef struct ce_readout {
     int32_t *layers;  /* n_planes absolute indices, unless a mix */
     double *weights;  /* softmax(mix) * gamma, n_layers_total of them, for a mix */
     size_t n_total;   /* model's output layers */
+    double *mean, *inv_std; /* per layer, for a mix with layer norm (filled by write) */
 } ce_readout;
 
 /* Check @p sel against a model with @p n_out output layers; allocates. */
@@ -40,7 +42,7 @@ void ce_readout_shape(const ce_readout *r, size_t tokens, size_t dim, size_t sha
 
 /* Fill @p out from hidden states laid out [n_out][stride_tokens][dim], for the
  * sequence starting at row @p start with @p tokens rows. */
-void ce_readout_write(const ce_readout *r, const float *hidden, size_t stride_tokens, size_t dim,
+void ce_readout_write(ce_readout *r, const float *hidden, size_t stride_tokens, size_t dim,
                       size_t start, size_t tokens, float *out);
 
 #endif

@@ -52,6 +52,24 @@ typedef struct ce_arch_ops {
      * [num_output_layers][batch->total][hidden_size]. */
     ce_status (*forward)(const void *model_data, void *state, ce_backend *be, const ce_batch *batch,
                          float *hidden);
+
+    /* ---- decoders (NULL when the family is not one) ---- */
+    /* Append n tokens at the end of the context; write logits of the last
+     * position, or of all n when all_logits, to @p logits ([rows, vocab]). */
+    ce_status (*append)(const void *model_data, void *state, ce_backend *be, const int32_t *ids,
+                        size_t n, int all_logits, float *logits);
+    size_t (*context_length)(const void *state);
+    void (*rewind)(void *state, size_t length);
+    ce_status (*copy_state)(const void *model_data, void *dst, const void *src);
+
+    /* ---- word readers (ELMo; NULL otherwise) ---- */
+    /* Like forward, from words: word w of the packed batch is
+     * text[offsets[2w], offsets[2w+1]); batch->ids/type_ids are NULL and
+     * batch->lengths count words. */
+    ce_status (*forward_words)(const void *model_data, void *state, ce_backend *be,
+                               const ce_batch *batch, const char *text, const size_t *offsets,
+                               int carry_state, float *hidden);
+    void (*reset_state)(void *state);
 } ce_arch_ops;
 
 /* The family named by a config's model_type, or NULL. */

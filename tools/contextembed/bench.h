@@ -29,8 +29,9 @@ double cli_bench_now(void);
 double cli_bench_median(double *v, size_t n);
 
 /* GFLOP/s of plain BLIS sgemm on one layer's Linear shapes with @p threads
- * threads: the median of runs * layers timings of one layer's calls, after a
- * warm-up; < 0 when the program was built without BLIS or memory ran out. */
+ * threads: each shape timed 3 * runs times (median) on BLIS's sup and packed
+ * paths, the faster counting; < 0 when the program was built without BLIS
+ * or memory ran out. */
 double cli_bench_sgemm_gflops(const bench_dims *d, int threads, int runs);
 
 #endif

@@ -35,7 +35,7 @@ static ce_status pick_arch(const char *yaml_path, const ce_json *config, const c
     if (!type)
         st = ce_error(CE_ERR_FORMAT, "%s: no \"model_type\" string", source);
     else if (!(*arch = ce_arch_find(type)))
-        st = ce_error(CE_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not supported (supported: bert)",
+        st = ce_error(CE_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not supported (supported: bert, gpt2)",
                       source, type);
     ce_json_free(over);
     return st;

@@ -27,6 +27,9 @@ struct ce_session {
     size_t total, cap_total;
     int32_t *ids, *type_ids;
     float *hidden; /* [num_output_layers][total][hidden_size] */
+    /* incremental decoding: logits of the last append */
+    float *logits;
+    size_t logits_rows, cap_logits_rows;
     size_t cap_hidden;
 };
 

@@ -39,6 +39,7 @@ void ce_session_free(ce_session *s)
     free(s->ids);
     free(s->type_ids);
     free(s->hidden);
+    free(s->logits);
     free(s);
 }
 

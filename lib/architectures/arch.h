@@ -76,5 +76,6 @@ typedef struct ce_arch_ops {
 const ce_arch_ops *ce_arch_find(const char *model_type);
 
 extern const ce_arch_ops ce_arch_bert;
+extern const ce_arch_ops ce_arch_gpt2;
 
 #endif

@@ -5,6 +5,7 @@
 
 static const ce_arch_ops *const families[] = {
     &ce_arch_bert,
+    &ce_arch_gpt2,
 };
 
 const ce_arch_ops *ce_arch_find(const char *model_type)

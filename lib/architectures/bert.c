@@ -2,6 +2,7 @@
  * embeddings + LayerNorm, then post-LayerNorm transformer layers. Sequences of a
  * batch are concatenated, so dense layers see only real tokens and attention runs
  * per sequence: no padding is computed and none can leak. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,8 +144,9 @@ static void layer_forward(const bert_model *m, const bert_layer *ly, bert_state 
     ce_linear(be, t, d, d, x, ly->v_w, ly->v_b, s->v);
     for (size_t i = 0; i < b->n_seqs; i++) {
         size_t off = b->starts[i] * d, len = b->lengths[i];
-        ce_attention(be, len, len, heads, d / heads, s->q + off, d, s->k + off, d, s->v + off, d, 0,
-                     0, s->scores, s->ctx + off, d);
+        ce_attn_args a = {len, len, heads, d / heads, s->q + off, s->k + off, s->v + off, d, d, d,
+                          1.0f / sqrtf((float)(d / heads)), 0, 0, s->scores, s->ctx + off, d};
+        ce_attention(be, &a);
     }
     ce_linear(be, t, d, d, s->ctx, ly->attn_out_w, ly->attn_out_b, s->tmp);
     be->ops.add(be->ctx, t * d, s->tmp, x, s->tmp);

@@ -1,7 +1,6 @@
 /* Linear, activation and attention on top of the backend kernels. */
 #include "architectures/layers.h"
 
-#include <math.h>
 #include <string.h>
 
 int ce_activation_from_name(const char *name)
@@ -23,6 +22,13 @@ void ce_linear(ce_backend *be, size_t rows, size_t in, size_t out, const float *
     be->ops.gemm(be->ctx, CE_NO_TRANS, CE_TRANS, rows, out, in, 1.0f, x, in, w, in, 0.0f, y, out, b);
 }
 
+void ce_conv1d(ce_backend *be, size_t rows, size_t in, size_t out, const float *x, const float *w,
+               const float *b, float *y)
+{
+    be->ops.gemm(be->ctx, CE_NO_TRANS, CE_NO_TRANS, rows, out, in, 1.0f, x, in, w, out, 0.0f, y, out,
+                 b);
+}
+
 void ce_activate(ce_backend *be, ce_activation act, size_t n, float *x)
 {
     switch (act) {
@@ -32,17 +38,15 @@ void ce_activate(ce_backend *be, ce_activation act, size_t n, float *x)
     }
 }
 
-void ce_attention(ce_backend *be, size_t tq, size_t tk, size_t heads, size_t hd, const float *q,
-                  size_t ldq, const float *k, size_t ldk, const float *v, size_t ldv, int causal,
-                  size_t q_offset, float *scores, float *ctx, size_t ldc)
+void ce_attention(ce_backend *be, const ce_attn_args *a)
 {
-    float scale = 1.0f / sqrtf((float)hd);
-    for (size_t h = 0; h < heads; h++) {
-        size_t col = h * hd;
-        be->ops.gemm(be->ctx, CE_NO_TRANS, CE_TRANS, tq, tk, hd, 1.0f, q + col, ldq, k + col, ldk,
-                     0.0f, scores, tk, NULL);
-        be->ops.softmax(be->ctx, tq, tk, scores, tk, scale, tk, causal, q_offset);
-        be->ops.gemm(be->ctx, CE_NO_TRANS, CE_NO_TRANS, tq, hd, tk, 1.0f, scores, tk, v + col, ldv,
-                     0.0f, ctx + col, ldc, NULL);
+    for (size_t h = 0; h < a->heads; h++) {
+        size_t col = h * a->hd;
+        be->ops.gemm(be->ctx, CE_NO_TRANS, CE_TRANS, a->tq, a->tk, a->hd, 1.0f, a->q + col, a->ldq,
+                     a->k + col, a->ldk, 0.0f, a->scores, a->tk, NULL);
+        be->ops.softmax(be->ctx, a->tq, a->tk, a->scores, a->tk, a->scale, a->tk, a->causal,
+                        a->q_offset);
+        be->ops.gemm(be->ctx, CE_NO_TRANS, CE_NO_TRANS, a->tq, a->hd, a->tk, 1.0f, a->scores, a->tk,
+                     a->v + col, a->ldv, 0.0f, a->ctx + col, a->ldc, NULL);
     }
 }

@@ -19,15 +19,28 @@ int ce_activation_from_name(const char *name);
 void ce_linear(ce_backend *be, size_t rows, size_t in, size_t out, const float *x, const float *w,
                const float *b, float *y);
 
+/* y[rows, out] = x[rows, in] * W + b, W stored [in, out] (GPT-2's Conv1D). */
+void ce_conv1d(ce_backend *be, size_t rows, size_t in, size_t out, const float *x, const float *w,
+               const float *b, float *y);
+
 /* In place activation over n values. */
 void ce_activate(ce_backend *be, ce_activation act, size_t n, float *x);
 
 /* Multi-head attention of one sequence. q is [tq, heads*hd] (row stride ldq),
  * k and v are [tk, heads*hd] (strides ldk, ldv); ctx receives [tq, heads*hd]
- * (stride ldc). scores is scratch of tq*tk floats. With causal, query i sees
- * keys j <= q_offset + i. */
-void ce_attention(ce_backend *be, size_t tq, size_t tk, size_t heads, size_t hd, const float *q,
-                  size_t ldq, const float *k, size_t ldk, const float *v, size_t ldv, int causal,
-                  size_t q_offset, float *scores, float *ctx, size_t ldc);
+ * (stride ldc). Scores are q.k * scale. scores is scratch of tq*tk floats.
+ * With causal, query i sees keys j <= q_offset + i. */
+typedef struct ce_attn_args {
+    size_t tq, tk, heads, hd;
+    const float *q, *k, *v;
+    size_t ldq, ldk, ldv;
+    float scale;
+    int causal;
+    size_t q_offset;
+    float *scores, *ctx;
+    size_t ldc;
+} ce_attn_args;
+
+void ce_attention(ce_backend *be, const ce_attn_args *a);
 
 #endif

@@ -1,0 +1,60 @@
+/* GPT-2 tensors: GPT2Model names, or GPT2LMHeadModel's "transformer." prefix; the LM head is
+ * tied to wte unless lm_head.weight exists. Causal-mask buffers (h.*.attn.bias) are ignored. */
+#include <stdio.h>
+
+#include "architectures/gpt2.h"
+#include "architectures/tensor_specs.h"
+#include "core/error.h"
+
+static void add_layer(ce_spec_list *l, gpt2_layer *ly, int64_t i, int64_t d, int64_t f)
+{
+    char n[128];
+#define NAME(s) (snprintf(n, sizeof n, "h.%lld.%s", (long long)i, s), n)
+    ce_specs_add_norm(l, &ly->ln1_g, &ly->ln1_b, NAME("ln_1"), d);
+    ce_specs_add_affine(l, &ly->attn_w, &ly->attn_b, NAME("attn.c_attn"), d, 3 * d, 3 * d);
+    ce_specs_add_affine(l, &ly->proj_w, &ly->proj_b, NAME("attn.c_proj"), d, d, d);
+    ce_specs_add_norm(l, &ly->ln2_g, &ly->ln2_b, NAME("ln_2"), d);
+    ce_specs_add_affine(l, &ly->fc_w, &ly->fc_b, NAME("mlp.c_fc"), d, f, f);
+    ce_specs_add_affine(l, &ly->fc2_w, &ly->fc2_b, NAME("mlp.c_proj"), f, d, d);
+#undef NAME
+}
+
+static void build_specs(gpt2_model *m, ce_spec_list *l)
+{
+    const gpt2_config *c = &m->cfg;
+    ce_specs_add(l, &m->wte, "wte.weight", c->vocab_size, c->n_embd, CE_INIT_NORMAL);
+    ce_specs_add(l, &m->wpe, "wpe.weight", c->n_positions, c->n_embd, CE_INIT_NORMAL);
+    for (int64_t i = 0; i < c->n_layer; i++)
+        add_layer(l, &m->layers[i], i, c->n_embd, c->n_inner);
+    ce_specs_add_norm(l, &m->lnf_g, &m->lnf_b, "ln_f", c->n_embd);
+}
+
+static const char *detect_prefix(const ce_weights *w)
+{
+    if (!ce_weights_find(w, "wte.weight") && ce_weights_find(w, "transformer.wte.weight"))
+        return "transformer.";
+    return "";
+}
+
+/* lm_head.weight sits outside the "transformer." prefix in GPT2LMHeadModel. */
+static ce_status bind_head(gpt2_model *m, ce_weights *w)
+{
+    m->lm_head = m->wte;
+    if (!ce_weights_find(w, "lm_head.weight"))
+        return CE_OK;
+    int64_t shape[2] = {m->cfg.vocab_size, m->cfg.n_embd};
+    return ce_weights_get_f32(w, "lm_head.weight", 2, shape, &m->lm_head);
+}
+
+ce_status ce_gpt2_bind_weights(gpt2_model *m, ce_weights *w, uint64_t seed)
+{
+    ce_spec_list l = {0};
+    build_specs(m, &l);
+    ce_status st = w ? ce_specs_bind(&l, w, detect_prefix(w)) : ce_specs_random(&l, seed, &m->owned);
+    ce_specs_free(&l);
+    if (st == CE_OK && w)
+        st = bind_head(m, w);
+    else if (st == CE_OK)
+        m->lm_head = m->wte;
+    return st;
+}

@@ -1,0 +1,597 @@
+#!/usr/bin/python3
+"""Reference generator for libcontextembed's GPT-2 test fixtures.
+
+Writes two small random-weight GPT-2 checkpoints in Hugging Face layout under
+test/fixtures/gpt2-*/ with a byte-level BPE tokenizer trained here, and the
+logits, hidden states and greedy continuations that a from-scratch PyTorch
+implementation of Hugging Face's `GPT2LMHeadModel` (eval mode) computes for
+them.  Nothing here imports `transformers`, `tokenizers` or `safetensors`: the
+forward pass, the BPE trainer and the GPT-2 encoder are written out below, the
+forward pass is cross-checked against torch.nn's TransformerEncoderLayer, and
+everything is checked against real reference data when ../shared/refdata is
+there (GPT-2's vocabulary with Hugging Face's golden ids, and Hugging Face's
+tiny-random-gpt2 checkpoint with its expected greedy generation).
+
+Run from anywhere:  /usr/bin/python3 test/gen/gen_gpt2.py
+See test/gen/README.md for what each fixture is for.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import unicodedata
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import gen_bert as st  # noqa: E402  (safetensors writer/reader, JSON helpers)
+
+DEFAULT_OUT = os.path.normpath(os.path.join(HERE, "..", "fixtures"))
+DEFAULT_REFDATA = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "refdata"))
+TRANSFORMERS_VERSION = "4.36.2"   # the version whose file layout we imitate
+MAX_FILE_BYTES = 1 << 20
+MAX_TOTAL_BYTES = 3 << 20
+EOT = "<|endoftext|>"
+GREEDY_STEPS = 12
+MIN_GREEDY_MARGIN = 2e-3          # top-1 minus top-2 logit at every greedy step
+
+
+# ---------------------------------------------------------------------------
+# GPT-2 byte-level BPE: pre-tokenizer, encoder, trainer
+# ---------------------------------------------------------------------------
+
+def bytes_to_unicode():
+    """GPT-2's reversible byte -> printable character map (encoder.py): printable
+    Latin-1 bytes map to themselves, the other 68 to U+0100 onwards, in order."""
+    bs = (list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
+          + list(range(ord("®"), ord("ÿ") + 1)))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, (chr(c) for c in cs)))
+
+
+BYTE_ENC = bytes_to_unicode()
+BYTE_DEC = {c: b for b, c in BYTE_ENC.items()}
+
+# Unicode White_Space, the set the regex engines' \s uses (Python's str.isspace
+# differs: it also takes U+001C..U+001F and leaves nothing out we need).
+_WHITE_SPACE = set(range(0x09, 0x0E)) | {0x20, 0x85, 0xA0, 0x1680, 0x2028, 0x2029, 0x202F,
+                                         0x205F, 0x3000} | set(range(0x2000, 0x200B))
+
+
+def _is_space(c):
+    return ord(c) in _WHITE_SPACE
+
+
+def _is_letter(c):                      # \p{L}: Lu Ll Lt Lm Lo
+    return unicodedata.category(c)[0] == "L"
+
+
+def _is_number(c):                      # \p{N}: Nd Nl No
+    return unicodedata.category(c)[0] == "N"
+
+
+def _is_other(c):                       # [^\s\p{L}\p{N}]
+    return not (_is_space(c) or _is_letter(c) or _is_number(c))
+
+
+_CONTRACTIONS = ("'s", "'t", "'re", "'ve", "'m", "'ll", "'d")
+
+
+def _run(text, i, pred):
+    while i < len(text) and pred(text[i]):
+        i += 1
+    return i
+
+
+def _match_at(text, i):
+    """End of the match of GPT-2's pattern at position i, trying its
+    alternatives in order as a backtracking regex engine does:
+    's|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"""
+    for c in _CONTRACTIONS:
+        if text.startswith(c, i):
+            return i + len(c)
+    for pred in (_is_letter, _is_number, _is_other):
+        # " ?" is greedy: take the space if the class follows it, else retry without.
+        j = i + 1 if text[i] == " " and i + 1 < len(text) and pred(text[i + 1]) else i
+        end = _run(text, j, pred)
+        if end > j:
+            return end
+    end = _run(text, i, _is_space)
+    # \s+(?!\S): the whole run at the end of text, otherwise leave its last
+    # character to prefix the next word; a single space falls through to \s+.
+    if end == len(text) or end - i < 2:
+        return end
+    return end - 1
+
+
+def pretokenize(text):
+    out, i = [], 0
+    while i < len(text):
+        j = _match_at(text, i)
+        assert j > i, (text, i)
+        out.append(text[i:j])
+        i = j
+    return out
+
+
+def split_special(text, specials):
+    """Hugging Face splits added tokens out of the text before pre-tokenizing:
+    [(is_special, piece), ...], leftmost match first."""
+    out, i, start = [], 0, 0
+    while i < len(text):
+        hit = next((s for s in specials if text.startswith(s, i)), None)
+        if hit is None:
+            i += 1
+            continue
+        if i > start:
+            out.append((False, text[start:i]))
+        out.append((True, hit))
+        i = start = i + len(hit)
+    if start < len(text):
+        out.append((False, text[start:]))
+    return out
+
+
+class ByteBpe:
+    """The published GPT-2 encoder (openai/gpt-2 src/encoder.py): byte-level
+    map, then repeatedly merge the adjacent pair of lowest merge rank."""
+
+    def __init__(self, vocab, merges, specials=(EOT,)):
+        self.vocab = vocab                                  # token -> id
+        self.inv = {i: t for t, i in vocab.items()}
+        self.ranks = {tuple(m): r for r, m in enumerate(merges)}
+        self.specials = [s for s in specials if s in vocab]
+        self.cache = {}
+
+    def bpe(self, word):
+        if word in self.cache:
+            return self.cache[word]
+        parts = list(word)
+        while len(parts) > 1:
+            pairs = {(a, b) for a, b in zip(parts, parts[1:])}
+            best = min(pairs, key=lambda p: self.ranks.get(p, math.inf))
+            if best not in self.ranks:
+                break
+            merged, i = [], 0
+            while i < len(parts):
+                if i + 1 < len(parts) and (parts[i], parts[i + 1]) == best:
+                    merged.append(parts[i] + parts[i + 1])
+                    i += 2
+                else:
+                    merged.append(parts[i])
+                    i += 1
+            parts = merged
+        self.cache[word] = parts
+        return parts
+
+    def tokenize(self, text, specials=True):
+        pieces = split_special(text, self.specials) if specials else [(False, text)]
+        toks = []
+        for is_special, piece in pieces:
+            if is_special:
+                toks.append(piece)
+                continue
+            for word in pretokenize(piece):
+                toks.extend(self.bpe("".join(BYTE_ENC[b] for b in word.encode("utf-8"))))
+        return toks
+
+    def encode(self, text, specials=True):
+        toks = self.tokenize(text, specials)
+        return toks, [self.vocab[t] for t in toks]
+
+    def decode(self, ids):
+        raw = bytes(b for i in ids for b in (self.inv[i].encode() if self.inv[i] in self.specials
+                                             else bytes(BYTE_DEC[c] for c in self.inv[i])))
+        return raw.decode("utf-8", errors="replace")
+
+
+def load_gpt2_vocab(vocab_path, merges_path):
+    with open(vocab_path, encoding="utf-8") as f:
+        vocab = json.load(f)
+    with open(merges_path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    assert lines[0].startswith("#version"), merges_path
+    merges = [tuple(line.split(" ")) for line in lines[1:] if line]
+    return vocab, merges
+
+
+def train_bpe(text, n_merges):
+    """A plain byte-level BPE trainer: word counts from the GPT-2 pre-tokenizer,
+    then repeatedly merge the most frequent adjacent pair (ties: the smaller
+    pair in code-point order).  Merges never cross pre-token boundaries, so
+    "Ġ" only ever starts a token, as in GPT-2."""
+    counts = {}
+    for word in pretokenize(text):
+        w = tuple(BYTE_ENC[b] for b in word.encode("utf-8"))
+        counts[w] = counts.get(w, 0) + 1
+    words = list(counts.items())
+    merges = []
+    while len(merges) < n_merges:
+        pairs = {}
+        for w, n in words:
+            for p in zip(w, w[1:]):
+                pairs[p] = pairs.get(p, 0) + n
+        if not pairs:
+            break
+        best = min(pairs, key=lambda p: (-pairs[p], p))
+        if pairs[best] < 2:
+            break
+        merges.append(best)
+        new_words = []
+        for w, n in words:
+            out, i = [], 0
+            while i < len(w):
+                if i + 1 < len(w) and (w[i], w[i + 1]) == best:
+                    out.append(w[i] + w[i + 1])
+                    i += 2
+                else:
+                    out.append(w[i])
+                    i += 1
+            new_words.append((tuple(out), n))
+        words = new_words
+    # GPT-2's id layout: the 256 byte symbols in bytes_to_unicode order, one id
+    # per merge result in merge order, <|endoftext|> last.
+    vocab = {}
+    for sym in BYTE_ENC.values():
+        vocab[sym] = len(vocab)
+    for a, b in merges:
+        if a + b not in vocab:
+            vocab[a + b] = len(vocab)
+    vocab[EOT] = len(vocab)
+    return vocab, merges
+
+
+def check_encoder_against_golden(refdata):
+    """The encoder on GPT-2's real vocabulary must give Hugging Face's ids for
+    all golden strings, with and without matching <|endoftext|> in the text."""
+    base = os.path.join(refdata, "tokenizers")
+    vp, mp = os.path.join(base, "gpt2", "vocab.json"), os.path.join(base, "gpt2", "merges.txt")
+    golden = os.path.join(base, "golden", "gpt2.jsonl")
+    if not all(os.path.exists(p) for p in (vp, mp, golden)):
+        print("encoder self-check: refdata absent, skipped")
+        return None
+    enc = ByteBpe(*load_gpt2_vocab(vp, mp))
+    total, bad, both = 0, [], 0
+    with open(golden, encoding="utf-8") as f:
+        for line in f:
+            g = json.loads(line)
+            total += 1
+            toks, ids = enc.encode(g["text"])
+            ok = ids == g["ids"] and toks == g["tokens"]
+            if "ids_special_as_text" in g:
+                both += 1
+                ok &= enc.encode(g["text"], specials=False)[1] == g["ids_special_as_text"]
+            if not ok:
+                bad.append((g["id"], g["category"]))
+    print(f"encoder self-check vs HF golden gpt2: {total - len(bad)}/{total} match "
+          f"(ids and tokens; {both} also as plain text)")
+    if bad:
+        raise SystemExit(f"GPT-2 encoder disagrees with Hugging Face on {bad}")
+    return {"golden_lines": total, "matched": total - len(bad)}
+
+
+# A few paragraphs to learn the merges from.  The accented words give a few
+# merges inside multi-byte UTF-8 sequences; emoji never occur, so they always
+# fall back to single byte symbols.
+TRAINING_TEXT = """\
+The old man walked down to the sea every morning. He said hello to the fishermen, \
+and they said hello to him. It was a quiet town, and the people there knew each \
+other by name. When the weather was good, the boats went out early and came back \
+late in the afternoon with their nets full of fish.
+
+Hello world! This is a small model, and it is not trained on anything useful. It \
+has a tiny vocabulary, a few layers, and random weights. We use it to test that a \
+library computes the same numbers as the reference. If the numbers are the same, \
+the test passes; if they are not the same, the test fails and we look for the bug.
+
+In the city there is a café near the river. The owner is naïve about money but \
+he makes the best coffee in Zürich, and people come from far away to drink it. \
+His résumé says he studied in München and worked in a small hotel in Genève. \
+Every evening he sits at the window, reads the paper, and talks with his friends \
+about the weather, the news, and the price of coffee.
+
+What did they say? They said that the model was working, that the tokenizer was \
+working, and that the tests were passing. We'll see. It's not easy to be sure, \
+and there are always more tests to write. I've learned that the hard way, and \
+you'll learn it too. Don't trust a number you haven't checked twice.
+
+Once upon a time there was a little house on a hill. In the house lived a woman \
+with three children and a very old dog. The children played in the garden all \
+day, and the dog slept in the sun. In 1999 the woman planted 12 trees; in 2024 \
+there were 30 trees and a small forest around the house.
+"""
+
+
+# ---------------------------------------------------------------------------
+# Configuration and random weights
+# ---------------------------------------------------------------------------
+
+class Cfg:
+    def __init__(self, vocab_size, n_embd, n_layer, n_head, n_positions, n_inner=None,
+                 act="gelu_new", eps=1e-5, scale_attn_weights=True, scale_inv_layer=False, tied=True):
+        self.__dict__.update(locals())
+        del self.__dict__["self"]
+        self.inner = n_inner if n_inner is not None else 4 * n_embd
+        self.head_dim = n_embd // n_head
+        assert self.head_dim * n_head == n_embd
+
+    @classmethod
+    def from_hf(cls, c, tied):
+        return cls(vocab_size=c["vocab_size"], n_embd=c["n_embd"], n_layer=c["n_layer"],
+                   n_head=c["n_head"], n_positions=c["n_positions"], n_inner=c.get("n_inner"),
+                   act=c.get("activation_function", "gelu_new"), eps=c.get("layer_norm_epsilon", 1e-5),
+                   scale_attn_weights=c.get("scale_attn_weights", True),
+                   scale_inv_layer=c.get("scale_attn_by_inverse_layer_idx", False), tied=tied)
+
+
+def hf_config(cfg, eot_id, torch_dtype):
+    """config.json as transformers 4.36 writes GPT2Config for GPT2LMHeadModel.
+    `tie_word_embeddings` is written only when false (it differs from the
+    default then); without it, HF would re-tie a stored lm_head.weight to wte."""
+    c = {
+        "activation_function": cfg.act,
+        "architectures": ["GPT2LMHeadModel"],
+        "attn_pdrop": 0.1,
+        "bos_token_id": eot_id,
+        "embd_pdrop": 0.1,
+        "eos_token_id": eot_id,
+        "initializer_range": 0.02,
+        "layer_norm_epsilon": cfg.eps,
+        "model_type": "gpt2",
+        "n_ctx": cfg.n_positions,
+        "n_embd": cfg.n_embd,
+        "n_head": cfg.n_head,
+        "n_inner": cfg.n_inner,
+        "n_layer": cfg.n_layer,
+        "n_positions": cfg.n_positions,
+        "reorder_and_upcast_attn": False,
+        "resid_pdrop": 0.1,
+        "scale_attn_by_inverse_layer_idx": cfg.scale_inv_layer,
+        "scale_attn_weights": cfg.scale_attn_weights,
+        "summary_activation": None,
+        "summary_first_dropout": 0.1,
+        "summary_proj_to_labels": True,
+        "summary_type": "cls_index",
+        "summary_use_proj": True,
+        "torch_dtype": torch_dtype,
+        "transformers_version": TRANSFORMERS_VERSION,
+        "use_cache": True,
+        "vocab_size": cfg.vocab_size,
+    }
+    if not cfg.tied:
+        c["tie_word_embeddings"] = False
+    return c
+
+
+def make_weights(cfg, seed):
+    """GPT2Model parameters (names without prefix) in state-dict order, plus
+    lm_head.weight when untied.  Standard deviations are far above GPT-2's 0.02
+    on purpose: attention is peaked, every block moves the residual stream, and
+    logits are spread over several units, so a wrong activation, epsilon,
+    scaling or head split cannot pass."""
+    g = torch.Generator().manual_seed(seed)
+
+    def normal(shape, std, mean=0.0):
+        return torch.randn(*shape, generator=g, dtype=torch.float32) * std + mean
+
+    d, f, v = cfg.n_embd, cfg.inner, cfg.vocab_size
+    w = {"wte.weight": normal((v, d), 0.3), "wpe.weight": normal((cfg.n_positions, d), 0.3)}
+    for i in range(cfg.n_layer):
+        p = f"h.{i}."
+        w[p + "ln_1.weight"] = normal((d,), 0.1, 1.0)
+        w[p + "ln_1.bias"] = normal((d,), 0.1)
+        w[p + "attn.c_attn.weight"] = normal((d, 3 * d), 0.2)        # Conv1D: [in, out]
+        w[p + "attn.c_attn.bias"] = normal((3 * d,), 0.1)
+        w[p + "attn.c_proj.weight"] = normal((d, d), 0.2)
+        w[p + "attn.c_proj.bias"] = normal((d,), 0.1)
+        w[p + "ln_2.weight"] = normal((d,), 0.1, 1.0)
+        w[p + "ln_2.bias"] = normal((d,), 0.1)
+        w[p + "mlp.c_fc.weight"] = normal((d, f), 0.2)
+        w[p + "mlp.c_fc.bias"] = normal((f,), 0.1)
+        w[p + "mlp.c_proj.weight"] = normal((f, d), 0.12)
+        w[p + "mlp.c_proj.bias"] = normal((d,), 0.1)
+    w["ln_f.weight"] = normal((d,), 0.1, 1.0)
+    w["ln_f.bias"] = normal((d,), 0.1)
+    if not cfg.tied:
+        w["lm_head.weight"] = normal((v, d), 0.3)
+    return w
+
+
+# ---------------------------------------------------------------------------
+# Reference forward: Hugging Face GPT2LMHeadModel, eval mode, written out
+# ---------------------------------------------------------------------------
+
+def _gelu_new(x):
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+
+
+def _gelu_erf(x):
+    return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))
+
+
+ACTIVATIONS = {"gelu_new": _gelu_new, "gelu": _gelu_erf, "relu": torch.relu}
+
+
+def _conv1d(x, w, b):
+    """transformers' Conv1D: weight [in, out], y = x @ W + b (addmm as HF)."""
+    return torch.addmm(b, x.reshape(-1, x.shape[-1]), w).view(*x.shape[:-1], w.shape[1])
+
+
+def _ln(x, W, name, eps):
+    return torch.nn.functional.layer_norm(x, x.shape[-1:], W[name + ".weight"], W[name + ".bias"], eps)
+
+
+def gpt2_forward(W, cfg, ids, pos=None, mask=None, past=None):
+    """Hidden states [L+1, B, T, D] as HF returns them, logits [B, T, V] and the
+    per-layer (key, value) cache.
+
+    ids: int64 [B, T].  pos: position ids [B, T]; default past_len + 0..T-1.
+    mask: 1/0 [B, past_len + T] or None; applied as HF does, (1 - mask) *
+    finfo.min added to the scores after the causal where().  past: the cache
+    returned by an earlier call."""
+    dtype = W["wte.weight"].dtype
+    B, T = ids.shape
+    P = past[0][0].shape[2] if past else 0
+    if pos is None:
+        pos = (P + torch.arange(T))[None].expand(B, T)
+    H, hd, D = cfg.n_head, cfg.head_dim, cfg.n_embd
+    fmin = torch.full([], torch.finfo(dtype).min, dtype=dtype)
+    causal = torch.tril(torch.ones(P + T, P + T, dtype=torch.bool))[P:]       # [T, P+T]
+    add_mask = None if mask is None else (1.0 - mask.to(dtype))[:, None, None, :] * torch.finfo(dtype).min
+    act = ACTIVATIONS[cfg.act]
+    x = W["wte.weight"][ids] + W["wpe.weight"][pos]
+    states, presents = [], []
+    for i in range(cfg.n_layer):
+        states.append(x)                              # HF records each block's input
+        p = f"h.{i}."
+        qkv = _conv1d(_ln(x, W, p + "ln_1", cfg.eps), W[p + "attn.c_attn.weight"], W[p + "attn.c_attn.bias"])
+        q, k, v = (t.view(B, T, H, hd).permute(0, 2, 1, 3) for t in qkv.split(D, dim=-1))
+        if past:
+            k, v = torch.cat([past[i][0], k], dim=2), torch.cat([past[i][1], v], dim=2)
+        presents.append((k, v))
+        s = q @ k.transpose(-1, -2)
+        if cfg.scale_attn_weights:
+            s = s / torch.full([], v.shape[-1] ** 0.5, dtype=dtype)
+        if cfg.scale_inv_layer:
+            s = s / float(i + 1)
+        s = torch.where(causal, s, fmin)
+        if add_mask is not None:
+            s = s + add_mask
+        ctx = (torch.softmax(s, dim=-1) @ v).permute(0, 2, 1, 3).reshape(B, T, D)
+        h = x + _conv1d(ctx, W[p + "attn.c_proj.weight"], W[p + "attn.c_proj.bias"])
+        m = act(_conv1d(_ln(h, W, p + "ln_2", cfg.eps), W[p + "mlp.c_fc.weight"], W[p + "mlp.c_fc.bias"]))
+        x = h + _conv1d(m, W[p + "mlp.c_proj.weight"], W[p + "mlp.c_proj.bias"])
+    x = _ln(x, W, "ln_f", cfg.eps)
+    states.append(x)                                  # HF appends the last one after ln_f
+    head = W["wte.weight"] if cfg.tied else W["lm_head.weight"]
+    return torch.stack(states), x @ head.t(), presents
+
+
+def torch_nn_forward(W, cfg, ids):
+    """The same model assembled from torch.nn modules in float64, one unpadded
+    sequence [1, T]: a GPT-2 block is a pre-norm TransformerEncoderLayer with a
+    causal mask.  The extra 1/(layer+1) (or the missing 1/sqrt(head_dim)) is
+    folded into the query projection."""
+    dt = torch.float64
+    W = {k: v.to(dt) for k, v in W.items()}
+    T, D = ids.shape[1], cfg.n_embd
+    x = (torch.nn.functional.embedding(ids, W["wte.weight"])
+         + torch.nn.functional.embedding(torch.arange(T)[None], W["wpe.weight"]))
+    causal = torch.triu(torch.full((T, T), -math.inf, dtype=dt), diagonal=1)
+    states = []
+    for i in range(cfg.n_layer):
+        states.append(x)
+        p = f"h.{i}."
+        layer = torch.nn.TransformerEncoderLayer(
+            D, cfg.n_head, dim_feedforward=cfg.inner, dropout=0.0, activation=ACTIVATIONS[cfg.act],
+            layer_norm_eps=cfg.eps, batch_first=True, norm_first=True).to(dt).eval()
+        qscale = (1.0 / (i + 1) if cfg.scale_inv_layer else 1.0) * (
+            1.0 if cfg.scale_attn_weights else math.sqrt(cfg.head_dim))
+        w_in, b_in = W[p + "attn.c_attn.weight"].t().clone(), W[p + "attn.c_attn.bias"].clone()
+        w_in[:D] *= qscale
+        b_in[:D] *= qscale
+        sa = layer.self_attn
+        sa.in_proj_weight.data, sa.in_proj_bias.data = w_in, b_in
+        sa.out_proj.weight.data = W[p + "attn.c_proj.weight"].t().contiguous()
+        sa.out_proj.bias.data = W[p + "attn.c_proj.bias"]
+        layer.norm1.weight.data, layer.norm1.bias.data = W[p + "ln_1.weight"], W[p + "ln_1.bias"]
+        layer.norm2.weight.data, layer.norm2.bias.data = W[p + "ln_2.weight"], W[p + "ln_2.bias"]
+        layer.linear1.weight.data = W[p + "mlp.c_fc.weight"].t().contiguous()
+        layer.linear1.bias.data = W[p + "mlp.c_fc.bias"]
+        layer.linear2.weight.data = W[p + "mlp.c_proj.weight"].t().contiguous()
+        layer.linear2.bias.data = W[p + "mlp.c_proj.bias"]
+        x = layer(x, src_mask=causal)
+    ln_f = torch.nn.LayerNorm(D, eps=cfg.eps).to(dt)
+    ln_f.weight.data, ln_f.bias.data = W["ln_f.weight"], W["ln_f.bias"]
+    x = ln_f(x)
+    states.append(x)
+    head = W["wte.weight"] if cfg.tied else W["lm_head.weight"]
+    return torch.stack(states), torch.nn.functional.linear(x, head)
+
+
+def run_one(W, cfg, ids):
+    """One unpadded sequence: hidden states [L+1, T, D] and logits [T, V] in
+    float32, checked against a float64 run and the torch.nn assembly.
+    Returns them with the float32-vs-float64 differences."""
+    t = torch.tensor([ids])
+    with torch.no_grad():
+        hs, logits, _ = gpt2_forward(W, cfg, t)
+        W64 = {k: v.double() for k, v in W.items()}
+        hs64, lg64, _ = gpt2_forward(W64, cfg, t)
+        nn_hs, nn_lg = torch_nn_forward(W, cfg, t)
+    d_nn = max((hs64 - nn_hs).abs().max().item(), (lg64 - nn_lg).abs().max().item())
+    if d_nn > 1e-9:
+        raise SystemExit(f"reference disagrees with torch.nn by {d_nn} (float64)")
+    hs, logits = hs[:, 0], logits[0]
+    if not (torch.isfinite(hs).all() and torch.isfinite(logits).all()):
+        raise SystemExit("non-finite output")
+    return hs, logits, {"hidden": (hs.double() - hs64[:, 0]).abs().max().item(),
+                        "logits": (logits.double() - lg64[0]).abs().max().item()}
+
+
+def greedy(W, cfg, ids, steps=GREEDY_STEPS):
+    """Greedy continuation re-running the whole sequence at every step (no cache),
+    as an independent check of a library's KV cache.  Also returns the smallest
+    top-1 minus top-2 logit margin over the steps."""
+    seq, margin = list(ids), math.inf
+    with torch.no_grad():
+        for _ in range(steps):
+            _, logits, _ = gpt2_forward(W, cfg, torch.tensor([seq]))
+            top = torch.topk(logits[0, -1], 2)
+            margin = min(margin, (top.values[0] - top.values[1]).item())
+            seq.append(int(top.indices[0]))
+    return seq[len(ids):], margin
+
+
+def greedy_cached(W, cfg, ids, steps=GREEDY_STEPS):
+    """The same continuation with a KV cache (positions past_len..): ids and the
+    last-position logits of every step, to compare with full re-runs."""
+    out, step_logits = [], []
+    with torch.no_grad():
+        _, logits, past = gpt2_forward(W, cfg, torch.tensor([ids]))
+        for _ in range(steps):
+            step_logits.append(logits[0, -1])
+            nxt = int(torch.argmax(logits[0, -1]))
+            out.append(nxt)
+            _, logits, past = gpt2_forward(W, cfg, torch.tensor([[nxt]]), past=past)
+    return out, torch.stack(step_logits)
+
+
+def check_cache(W, cfg, ids, want):
+    got, step_logits = greedy_cached(W, cfg, ids)
+    if got != want:
+        raise SystemExit(f"KV-cache greedy {got} differs from full re-runs {want}")
+    with torch.no_grad():
+        _, full, _ = gpt2_forward(W, cfg, torch.tensor([list(ids) + want[:-1]]))
+    return (full[0, len(ids) - 1:] - step_logits).abs().max().item()
+
+
+def run_batch(W, cfg, seqs, side):
+    """Run sequences together, padded on `side` with <|endoftext|>, attention mask
+    0 on padding.  Positions as HF's generate() makes them: cumsum(mask) - 1, so
+    every sequence sees 0..T_b-1.  Returns the unpadded per-sequence outputs."""
+    T = max(len(s) for s in seqs)
+    pad = cfg.vocab_size - 1
+    ids = torch.full((len(seqs), T), pad, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for b, s in enumerate(seqs):
+        sl = slice(T - len(s), T) if side == "left" else slice(0, len(s))
+        ids[b, sl], mask[b, sl] = torch.tensor(s), 1
+    pos = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 1)
+    with torch.no_grad():
+        hs, logits, _ = gpt2_forward(W, cfg, ids, pos=pos, mask=mask)
+    outs = []
+    for b, s in enumerate(seqs):
+        sl = slice(T - len(s), T) if side == "left" else slice(0, len(s))
+        outs.append((hs[:, b, sl].clone(), logits[b, sl].clone()))
+    return outs, T

@@ -309,6 +309,27 @@ Once upon a time there was a little house on a hill. In the house lived a woman 
 with three children and a very old dog. The children played in the garden all \
 day, and the dog slept in the sun. In 1999 the woman planted 12 trees; in 2024 \
 there were 30 trees and a small forest around the house.
+
+The quick brown fox jumps over the lazy dog. The dog doesn't move; it's far too \
+lazy, and the fox knows it. The fox jumps again and again, and the dog sleeps on. \
+At the end of the day the fox is tired and the dog is still sleeping in the sun.
+
+She's the one who wrote the first version of the program. It read a text, split \
+it into words, counted the words, and printed the numbers. Then she added a model \
+that could guess the next word, and the program started to write its own text. \
+The text was strange, but it was not random: it looked like the books she had read.
+
+Good morning! How are you today? I'm fine, thank you, and you? We're going to the \
+market this morning to buy bread, cheese, apples and a little coffee. They're \
+selling fresh fish by the water, and the children want to see the boats.
+
+Where is the station? It's on the other side of the river, near the old bridge. \
+Walk along the water for ten minutes, turn left at the church, and you'll see it. \
+The trains leave every hour, and the last one goes at eleven in the evening.
+
+The world is large and the town is small, but the people who live there say that \
+they would not want to live anywhere else. They know the sea, the hills, and the \
+weather, and they know each other. That is enough for them, they say.
 """
 
 
@@ -595,3 +616,68 @@ def run_batch(W, cfg, seqs, side):
         sl = slice(T - len(s), T) if side == "left" else slice(0, len(s))
         outs.append((hs[:, b, sl].clone(), logits[b, sl].clone()))
     return outs, T
+
+
+# ---------------------------------------------------------------------------
+# Loading a Hugging Face GPT-2 directory (for the reference checkpoint and to
+# re-check the fixtures from the files as written)
+# ---------------------------------------------------------------------------
+
+def _is_buffer(name):
+    """Causal-mask buffers older transformers saved; not weights."""
+    return name.endswith(".attn.bias") or name.endswith(".attn.masked_bias")
+
+
+def load_hf_gpt2(d):
+    """(cfg, weights as float32 with GPT2Model names, ignored tensor names)."""
+    with open(os.path.join(d, "config.json"), encoding="utf-8") as f:
+        conf = json.load(f)
+    _, ts, _ = st.st_read(os.path.join(d, "model.safetensors"))
+    prefix = "transformer." if "transformer.wte.weight" in ts else ""
+    W, ignored = {}, []
+    for name, t in ts.items():
+        if _is_buffer(name):
+            ignored.append(name)
+        elif name == "lm_head.weight":
+            W[name] = torch.from_numpy(st.st_to_float(t))
+        elif name.startswith(prefix):
+            W[name[len(prefix):]] = torch.from_numpy(st.st_to_float(t))
+        else:
+            ignored.append(name)
+    tied = "lm_head.weight" not in W or conf.get("tie_word_embeddings", True)
+    if tied:
+        W.pop("lm_head.weight", None)
+    return Cfg.from_hf(conf, tied), W, sorted(ignored)
+
+
+def check_tiny_random_gpt2(refdata):
+    """Reproduce Hugging Face's tiny-random-gpt2: the prompt ids of its
+    tokenizer, the derived numpy forward (final hidden state, logits) and
+    Hugging Face's own greedy generation from "Hello I believe in"."""
+    d = os.path.join(refdata, "models", "tiny-random-gpt2")
+    if not os.path.exists(os.path.join(d, "model.safetensors")):
+        print("tiny-random-gpt2 check: refdata absent, skipped")
+        return None
+    cfg, W, ignored = load_hf_gpt2(d)
+    with open(os.path.join(d, "golden_hf_pipeline.json"), encoding="utf-8") as f:
+        golden = json.load(f)
+    _, derived, _ = st.st_read(os.path.join(d, "derived_numpy_forward_hello_i_believe_in.safetensors"))
+    enc = ByteBpe(*load_gpt2_vocab(os.path.join(d, "vocab.json"), os.path.join(d, "merges.txt")))
+    toks, ids = enc.encode(golden["prompt"])
+    assert ids == golden["prompt_ids_by_this_tokenizer"] and toks == golden["prompt_tokens"], (ids, toks)
+    assert ids == st.st_to_float(derived["input_ids"]).tolist()
+    hs, logits, noise = run_one(W, cfg, ids)
+    d_h = float(np.abs(hs[-1].numpy() - st.st_to_float(derived["last_hidden_state_after_ln_f"])).max())
+    d_l = float(np.abs(logits.numpy() - st.st_to_float(derived["logits"])).max())
+    gen, margin = greedy(W, cfg, ids)
+    d_cache = check_cache(W, cfg, ids, gen)
+    ok = (gen == golden["generated_ids"] and gen == st.st_to_float(derived["greedy_continuation_ids"]).tolist()
+          and d_h < 1e-4 and d_l < 1e-4)
+    print(f"tiny-random-gpt2: prompt ids match; vs derived numpy forward: max |d hidden| {d_h:.3g}, "
+          f"max |d logits| {d_l:.3g}; greedy {gen[:3]}.. {'==' if ok else '!='} HF golden "
+          f"(min margin {margin:.3g}); KV cache vs full {d_cache:.3g}; f32 vs f64 logits "
+          f"{noise['logits']:.3g}; ignored {len(ignored)} tensors")
+    if not ok:
+        raise SystemExit("reference forward does not reproduce tiny-random-gpt2")
+    return {"max_abs_diff_hidden_after_ln_f": st._r(d_h), "max_abs_diff_logits": st._r(d_l),
+            "greedy_matches_hf": True, "kv_cache_vs_full_max_abs": st._r(d_cache)}

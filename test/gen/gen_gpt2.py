@@ -208,7 +208,7 @@ def load_gpt2_vocab(vocab_path, merges_path):
 def train_bpe(text, n_merges):
     """A plain byte-level BPE trainer: word counts from the GPT-2 pre-tokenizer,
     then repeatedly merge the most frequent adjacent pair (ties: the smaller
-    pair in code-point order).  Merges never cross pre-token boundaries, so
+    pair in code-point order; once pairs are unique, whole rare words merge).  Merges never cross pre-token boundaries, so
     "Ġ" only ever starts a token, as in GPT-2."""
     counts = {}
     for word in pretokenize(text):
@@ -224,8 +224,6 @@ def train_bpe(text, n_merges):
         if not pairs:
             break
         best = min(pairs, key=lambda p: (-pairs[p], p))
-        if pairs[best] < 2:
-            break
         merges.append(best)
         new_words = []
         for w, n in words:

@@ -81,7 +81,10 @@ CE_API void ce_encoding_free(ce_encoding *enc);
 /** @brief Number of tokens; 0 for NULL. */
 CE_API size_t ce_encoding_length(const ce_encoding *enc);
 
-/** @brief Token ids (length ce_encoding_length()). Borrowed from @p enc. */
+/**
+ * @brief Token ids (length ce_encoding_length()). Borrowed from @p enc.
+ * A "whitespace" tokenizer (ELMo models, which read characters) gives -1 for every word.
+ */
 CE_API const int32_t *ce_encoding_ids(const ce_encoding *enc);
 
 /** @brief Token type ids (0 for the first text, 1 for the pair). Borrowed. */

@@ -9,10 +9,8 @@
 static ce_status read_config(const ce_model_dir *d, ce_json **config)
 {
     if (!d->config_json) {
-        if (d->options_json)
-            return ce_error(CE_ERR_UNSUPPORTED,
-                            "%s: looks like an ELMo model (options.json); ELMo is not supported yet",
-                            d->dir);
+        if (d->options_json) /* AllenNLP ELMo: options.json is the config */
+            return ce_json_parse_file(d->options_json, config);
         return ce_error(CE_ERR_NOT_FOUND, "%s: no config.json in the model directory", d->dir);
     }
     return ce_json_parse_file(d->config_json, config);
@@ -20,7 +18,7 @@ static ce_status read_config(const ce_model_dir *d, ce_json **config)
 
 /* config.json's model_type, unless contextembed.yaml names the architecture. */
 static ce_status pick_arch(const char *yaml_path, const ce_json *config, const char *source,
-                           const ce_arch_ops **arch)
+                           const char *fallback, const ce_arch_ops **arch)
 {
     ce_json *over = NULL;
     if (yaml_path) {
@@ -31,11 +29,14 @@ static ce_status pick_arch(const char *yaml_path, const ce_json *config, const c
     const char *type = ce_json_get_string(over, "architecture");
     if (!type)
         type = ce_json_get_string(config, "model_type");
+    if (!type)
+        type = fallback;
     ce_status st = CE_OK;
     if (!type)
         st = ce_error(CE_ERR_FORMAT, "%s: no \"model_type\" string", source);
     else if (!(*arch = ce_arch_find(type)))
-        st = ce_error(CE_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not supported (supported: bert, gpt2)",
+        st = ce_error(CE_ERR_UNSUPPORTED,
+                      "%s: model_type \"%s\" is not supported (supported: bert, gpt2, elmo)",
                       source, type);
     ce_json_free(over);
     return st;
@@ -43,7 +44,7 @@ static ce_status pick_arch(const char *yaml_path, const ce_json *config, const c
 
 static ce_status open_tokenizer(const ce_model_dir *d, ce_tokenizer **tok)
 {
-    if (d->tokenizer_json || d->vocab_txt)
+    if (d->tokenizer_json || d->vocab_txt || d->options_json) /* ELMo: whitespace */
         return ce_tokenizer_open(d->dir, tok);
     *tok = NULL; /* ids-only use stays possible */
     ce_log(CE_LOG_WARNING, "%s: no tokenizer files; the model accepts token ids only", d->dir);
@@ -68,13 +69,15 @@ static ce_status open_dir(const char *path, ce_model *m)
     if (st != CE_OK)
         return st;
     ce_json *config = NULL;
+    const char *source = d.config_json ? d.config_json : d.options_json;
     st = read_config(&d, &config);
     if (st == CE_OK)
-        st = pick_arch(d.contextembed_yaml, config, d.config_json, &m->arch);
+        st = pick_arch(d.contextembed_yaml, config, source, d.config_json ? NULL : "elmo",
+                       &m->arch);
     if (st == CE_OK)
         st = ce_weights_open_dir(path, &m->weights);
     if (st == CE_OK)
-        st = m->arch->load(config, d.config_json, m->weights, 0, &m->arch_data, &m->dims);
+        st = m->arch->load(config, source, m->weights, 0, &m->arch_data, &m->dims);
     if (st == CE_OK)
         st = open_tokenizer(&d, &m->tokenizer);
     ce_json_free(config);
@@ -114,7 +117,7 @@ ce_status ce_model_open_random(const char *config_json, size_t config_len, uint6
         return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_model_open_random: out of memory");
     }
     ce_settings_resolve(NULL, opts, &m->settings);
-    st = pick_arch(NULL, config, "config", &m->arch);
+    st = pick_arch(NULL, config, "config", NULL, &m->arch);
     if (st == CE_OK)
         st = m->arch->load(config, "config", NULL, seed, &m->arch_data, &m->dims);
     ce_json_free(config);

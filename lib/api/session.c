@@ -155,6 +155,11 @@ ce_status ce_session_run(ce_session *s, size_t n_seqs, const size_t *lengths, co
 {
     if (!s || !lengths || !ids)
         return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_session_run: session, lengths or ids is NULL");
+    if (s->model->arch->forward_words) { /* ELMo has no ids, limits or vocabulary to check */
+        s->has_results = 0;
+        return ce_error(CE_ERR_UNSUPPORTED, "ce_session_run: %s models read words, not token "
+                        "ids: use ce_session_run_words", s->model->arch->name);
+    }
     if (n_seqs == 0)
         return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_session_run: no sequences");
     if (n_seqs > SIZE_MAX / sizeof(size_t))

@@ -2,10 +2,12 @@
 #include <string.h>
 
 #include "architectures/arch.h"
+#include "architectures/elmo.h"
 
 static const ce_arch_ops *const families[] = {
     &ce_arch_bert,
     &ce_arch_gpt2,
+    &ce_arch_elmo,
 };
 
 const ce_arch_ops *ce_arch_find(const char *model_type)

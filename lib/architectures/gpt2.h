@@ -16,6 +16,7 @@ typedef struct gpt2_config {
     ce_activation activation;
     int scale_attn_weights;
     int scale_by_inverse_layer_idx;
+    int tie_word_embeddings;
 } gpt2_config;
 
 typedef struct gpt2_layer {

@@ -15,6 +15,9 @@ static ce_status read_flags(const ce_json *config, const char *source, gpt2_conf
     c->scale_by_inverse_layer_idx = 0;
     if (ce_json_get_bool(config, "scale_attn_by_inverse_layer_idx", &v))
         c->scale_by_inverse_layer_idx = v;
+    c->tie_word_embeddings = 1;
+    if (ce_json_get_bool(config, "tie_word_embeddings", &v))
+        c->tie_word_embeddings = v;
     if (ce_json_get_bool(config, "add_cross_attention", &v) && v)
         return ce_error(CE_ERR_UNSUPPORTED, "%s: GPT-2 with cross-attention is not supported",
                         source);

@@ -40,8 +40,12 @@ static const char *detect_prefix(const ce_weights *w)
 static ce_status bind_head(gpt2_model *m, ce_weights *w)
 {
     m->lm_head = m->wte;
-    if (!ce_weights_find(w, "lm_head.weight"))
+    if (!ce_weights_find(w, "lm_head.weight")) {
+        if (!m->cfg.tie_word_embeddings)
+            return ce_error(CE_ERR_NOT_FOUND,
+                            "tie_word_embeddings is false but the weights have no 'lm_head.weight'");
         return CE_OK;
+    }
     int64_t shape[2] = {m->cfg.vocab_size, m->cfg.n_embd};
     return ce_weights_get_f32(w, "lm_head.weight", 2, shape, &m->lm_head);
 }

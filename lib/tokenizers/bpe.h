@@ -42,11 +42,6 @@ ce_status ce_bpe_add_merge(ce_tokenizer *tok, ce_bpe *bpe, const char *a, size_t
 /* After the vocabulary is in: the per-byte ids. */
 void ce_bpe_index_bytes(const ce_tokenizer *tok, ce_bpe *bpe);
 
-/* Loaders (bpe_load.c). */
-ce_status ce_bpe_from_json(ce_tokenizer *tok, const ce_json *root, const char *path);
-/* vocab.json + merges.txt; @p dir (may be NULL) holds tokenizer_config.json
- * and special_tokens_map.json when they exist. */
-ce_status ce_bpe_from_files(const char *vocab_path, const char *merges_path, const char *dir,
-                            ce_tokenizer **out);
+/* Loaders: ce_bpe_from_json, ce_bpe_from_files (tokenizer.h). */
 
 #endif

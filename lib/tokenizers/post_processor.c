@@ -169,6 +169,35 @@ static bool pair_id(const ce_json *pp, const char *key, int32_t *id)
     return true;
 }
 
+/* ByteLevel adds no tokens; its trim_offsets is applied by the BPE model,
+ * which knows the token strings. */
+static void byte_level_flags(ce_tokenizer *tok, const ce_json *pp)
+{
+    bool v;
+    tok->pp_trim_offsets = ce_json_get_bool(pp, "trim_offsets", &v) ? v : true;
+    tok->pp_add_prefix_space = ce_json_get_bool(pp, "add_prefix_space", &v) ? v : true;
+}
+
+/* Sequence: ByteLevel steps and at most one template. */
+static ce_status parse_sequence(ce_tokenizer *tok, const ce_json *pp, const char *path)
+{
+    const ce_json *list = ce_json_get(pp, "processors");
+    if (!list || list->type != CE_JSON_ARRAY)
+        return ce_error(CE_ERR_FORMAT, "%s: post_processor Sequence without processors", path);
+    const ce_json *tpl = NULL;
+    for (size_t i = 0; i < list->n; i++) {
+        const char *type = ce_json_get_string(list->items[i], "type");
+        if (type && !strcmp(type, "ByteLevel"))
+            byte_level_flags(tok, list->items[i]);
+        else if (!tpl)
+            tpl = list->items[i];
+        else
+            return ce_error(CE_ERR_UNSUPPORTED, "%s: post_processor Sequence with two templates",
+                            path);
+    }
+    return ce_template_from_json(tok, tpl, path);
+}
+
 ce_status ce_template_from_json(ce_tokenizer *tok, const ce_json *pp, const char *path)
 {
     if (!pp || pp->type == CE_JSON_NULL)
@@ -176,6 +205,12 @@ ce_status ce_template_from_json(ce_tokenizer *tok, const ce_json *pp, const char
     const char *type = ce_json_get_string(pp, "type");
     if (!type)
         return ce_error(CE_ERR_FORMAT, "%s: post_processor without a type", path);
+    if (!strcmp(type, "ByteLevel")) {
+        byte_level_flags(tok, pp);
+        return set_plain(tok);
+    }
+    if (!strcmp(type, "Sequence"))
+        return parse_sequence(tok, pp, path);
     if (!strcmp(type, "TemplateProcessing")) {
         const ce_json *map = ce_json_get(pp, "special_tokens");
         ce_status st = parse_template(&tok->single, ce_json_get(pp, "single"), map, path);

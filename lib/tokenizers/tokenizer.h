@@ -123,6 +123,11 @@ typedef struct ce_tokenizer_ops {
     /* Join token strings into text as the kind's decoder does. */
     ce_status (*decode)(const ce_tokenizer *tok, const ce_str *tokens, size_t n, ce_strbuf *out);
     void (*free_model)(void *model);
+    /* The bytes one token adds to the decoded text (@p first: no token
+     * before it), before any UTF-8 repair, so possibly part of a character;
+     * the streaming decoder's way in. NULL: the streaming decoder diffs
+     * decode() of the previous token with and without this one. */
+    ce_status (*decode_token)(const ce_tokenizer *tok, ce_str token, bool first, ce_strbuf *out);
 } ce_tokenizer_ops;
 
 typedef struct ce_id_entry {
@@ -148,6 +153,9 @@ struct ce_tokenizer {
     ce_template single, pair;
     int32_t roles[CE_N_ROLES]; /* ce_special_token -> id, -1 when absent */
     size_t max_vocab_len;      /* longest vocabulary entry in bytes */
+    /* ByteLevel post-processor: trim_offsets (leave a token's leading and
+     * trailing 'Ġ' out of its offsets) and its add_prefix_space */
+    bool pp_trim_offsets, pp_add_prefix_space;
 
     /* loading only: (string, id) pairs of the vocabulary in insertion order */
     struct ce_vocab_entry *entries;
@@ -170,10 +178,18 @@ void ce_tokenizer_destroy(ce_tokenizer *tok);
 /* Open a file or model directory (tokenizer.c). */
 ce_status ce_tokenizer_load(const char *path, ce_tokenizer **out);
 
-/* Kind-specific loaders (wordpiece_load.c). */
+/* Kind-specific loaders (wordpiece_load.c, bpe_load.c). */
 ce_status ce_wordpiece_from_json(ce_tokenizer *tok, const ce_json *root, const char *path);
 ce_status ce_wordpiece_from_vocab_txt(const char *vocab_path, const char *config_path,
                                       ce_tokenizer **out);
+ce_status ce_bpe_from_json(ce_tokenizer *tok, const ce_json *root, const char *path);
+/* Special-token roles named by the tokenizer_config.json and
+ * special_tokens_map.json beside @p path, after the added tokens are in. */
+ce_status ce_bpe_roles_from_dir(ce_tokenizer *tok, const char *path);
+/* vocab.json + merges.txt; @p dir (may be NULL) holds tokenizer_config.json
+ * and special_tokens_map.json when they exist. */
+ce_status ce_bpe_from_files(const char *vocab_path, const char *merges_path, const char *dir,
+                            ce_tokenizer **out);
 
 /* Encoding and decoding (encode.c). */
 ce_status ce_tokenizer_encode_impl(const ce_tokenizer *tok, const char *text, size_t text_len,

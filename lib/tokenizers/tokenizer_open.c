@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "tokenizers/tokenizer.h"
+#include "tokenizers/whitespace.h"
 
 static bool is_file(const char *path)
 {
@@ -46,10 +47,12 @@ static ce_status load_json(const char *path, ce_tokenizer **out)
                : ce_json_get(model, "max_input_chars_per_word") ? "WordPiece"
                                                                 : "unknown";
     ce_tokenizer *tok = NULL;
-    if (!strcmp(type, "WordPiece")) {
+    bool bpe = !strcmp(type, "BPE");
+    if (!strcmp(type, "WordPiece") || bpe) {
         tok = ce_tokenizer_new();
-        st = tok ? ce_wordpiece_from_json(tok, root, path)
-                 : ce_error(CE_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
+        st = !tok ? ce_error(CE_ERR_OUT_OF_MEMORY, "%s: out of memory", path)
+             : bpe ? ce_bpe_from_json(tok, root, path)
+                   : ce_wordpiece_from_json(tok, root, path);
     } else {
         st = ce_error(CE_ERR_UNSUPPORTED, "%s: %s tokenizer models are not supported", path, type);
     }
@@ -57,6 +60,8 @@ static ce_status load_json(const char *path, ce_tokenizer **out)
         st = ce_tokenizer_added_from_json(tok, ce_json_get(root, "added_tokens"), path);
     if (st == CE_OK)
         st = ce_template_from_json(tok, ce_json_get(root, "post_processor"), path);
+    if (st == CE_OK && bpe)
+        st = ce_bpe_roles_from_dir(tok, path);
     if (st == CE_OK)
         st = ce_tokenizer_finish(tok, path);
     ce_json_free(root);
@@ -86,22 +91,35 @@ static bool looks_like_json(const char *path)
     return c == '{';
 }
 
+/* An ELMo model directory (options.json) reads words split on white space. */
+static bool is_elmo_dir(const char *dir)
+{
+    char *p = join(dir, "options.json");
+    bool yes = p && is_file(p);
+    free(p);
+    return yes;
+}
+
 static ce_status load_dir(const char *dir, ce_tokenizer **out)
 {
     char *tj = join(dir, "tokenizer.json"), *vt = join(dir, "vocab.txt");
     char *cfg = join(dir, "tokenizer_config.json"), *bpe = join(dir, "vocab.json");
+    char *merges = join(dir, "merges.txt");
     ce_status st;
-    if (!tj || !vt || !cfg || !bpe)
+    if (!tj || !vt || !cfg || !bpe || !merges)
         st = ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory");
     else if (is_file(tj))
         st = load_json(tj, out);
     else if (is_file(vt))
         st = ce_wordpiece_from_vocab_txt(vt, is_file(cfg) ? cfg : NULL, out);
     else if (is_file(bpe))
-        st =
-            ce_error(CE_ERR_UNSUPPORTED, "%s: vocab.json + merges.txt (BPE) is not supported", dir);
+        st = ce_bpe_from_files(bpe, merges, dir, out);
+    else if (is_elmo_dir(dir))
+        st = ce_whitespace_tokenizer_create(out);
     else
-        st = ce_error(CE_ERR_NOT_FOUND, "%s: no tokenizer.json or vocab.txt in the directory", dir);
+        st = ce_error(CE_ERR_NOT_FOUND,
+                      "%s: no tokenizer.json, vocab.txt or vocab.json in the directory", dir);
+    free(merges);
     free(tj);
     free(vt);
     free(cfg);
@@ -125,13 +143,51 @@ static ce_status load_vocab_file(const char *path, ce_tokenizer **out)
     return st;
 }
 
+/* vocab.json (or OpenAI's encoder.json) given alone: BPE with the merges
+ * file beside it (merges.txt, or OpenAI's vocab.bpe). */
+static bool bpe_vocab_name(const char *path, const char **merges_name)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (!strcmp(base, "vocab.json"))
+        *merges_name = "merges.txt";
+    else if (!strcmp(base, "encoder.json"))
+        *merges_name = "vocab.bpe";
+    else
+        return false;
+    return true;
+}
+
+static ce_status load_bpe_vocab(const char *path, const char *merges_name, ce_tokenizer **out)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
+    char *dir = malloc(dlen + 2), *merges = malloc(dlen + strlen(merges_name) + 1);
+    ce_status st = CE_OK;
+    if (!dir || !merges) {
+        st = ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory");
+    } else {
+        memcpy(dir, path, dlen);
+        strcpy(dir + dlen, dlen ? "" : ".");
+        memcpy(merges, path, dlen);
+        strcpy(merges + dlen, merges_name);
+        st = ce_bpe_from_files(path, merges, dir, out);
+    }
+    free(dir);
+    free(merges);
+    return st;
+}
+
 ce_status ce_tokenizer_load(const char *path, ce_tokenizer **out)
 {
+    const char *merges_name;
     struct stat sb;
     if (stat(path, &sb) != 0)
         return ce_error(CE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     if (S_ISDIR(sb.st_mode))
         return load_dir(path, out);
+    if (bpe_vocab_name(path, &merges_name))
+        return load_bpe_vocab(path, merges_name, out);
     if (looks_like_json(path))
         return load_json(path, out);
     return load_vocab_file(path, out);

@@ -28,6 +28,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True    # keep __pycache__ out of the source tree
 import gen_bert as st  # noqa: E402  (safetensors writer/reader, JSON helpers)
 
 DEFAULT_OUT = os.path.normpath(os.path.join(HERE, "..", "fixtures"))
@@ -208,8 +209,9 @@ def load_gpt2_vocab(vocab_path, merges_path):
 def train_bpe(text, n_merges):
     """A plain byte-level BPE trainer: word counts from the GPT-2 pre-tokenizer,
     then repeatedly merge the most frequent adjacent pair (ties: the smaller
-    pair in code-point order; once pairs are unique, whole rare words merge).  Merges never cross pre-token boundaries, so
-    "Ġ" only ever starts a token, as in GPT-2."""
+    pair in code-point order; once every pair is unique, rare whole words
+    merge).  Merges never cross pre-token boundaries, so "Ġ" only ever starts
+    a token, as in GPT-2."""
     counts = {}
     for word in pretokenize(text):
         w = tuple(BYTE_ENC[b] for b in word.encode("utf-8"))
@@ -439,6 +441,9 @@ def _gelu_erf(x):
 
 
 ACTIVATIONS = {"gelu_new": _gelu_new, "gelu": _gelu_erf, "relu": torch.relu}
+# torch's own versions, for the torch.nn cross-check (gelu_new is GELU's tanh form).
+NN_ACTIVATIONS = {"gelu_new": lambda x: torch.nn.functional.gelu(x, approximate="tanh"),
+                  "gelu": torch.nn.functional.gelu, "relu": torch.nn.functional.relu}
 
 
 def _conv1d(x, w, b):
@@ -512,7 +517,7 @@ def torch_nn_forward(W, cfg, ids):
         states.append(x)
         p = f"h.{i}."
         layer = torch.nn.TransformerEncoderLayer(
-            D, cfg.n_head, dim_feedforward=cfg.inner, dropout=0.0, activation=ACTIVATIONS[cfg.act],
+            D, cfg.n_head, dim_feedforward=cfg.inner, dropout=0.0, activation=NN_ACTIVATIONS[cfg.act],
             layer_norm_eps=cfg.eps, batch_first=True, norm_first=True).to(dt).eval()
         qscale = (1.0 / (i + 1) if cfg.scale_inv_layer else 1.0) * (
             1.0 if cfg.scale_attn_weights else math.sqrt(cfg.head_dim))
@@ -587,7 +592,7 @@ def greedy_cached(W, cfg, ids, steps=GREEDY_STEPS):
 
 
 def check_cache(W, cfg, ids, want):
-    got, step_logits = greedy_cached(W, cfg, ids)
+    got, step_logits = greedy_cached(W, cfg, ids, len(want))
     if got != want:
         raise SystemExit(f"KV-cache greedy {got} differs from full re-runs {want}")
     with torch.no_grad():
@@ -614,6 +619,23 @@ def run_batch(W, cfg, seqs, side):
         sl = slice(T - len(s), T) if side == "left" else slice(0, len(s))
         outs.append((hs[:, b, sl].clone(), logits[b, sl].clone()))
     return outs, T
+
+
+def self_test_variants():
+    """Options no fixture uses (relu, scale_attn_weights false) on small random
+    weights: the torch.nn cross-check, the KV cache and the padded batch."""
+    for kw in ({"act": "relu", "scale_attn_weights": False, "tied": False},
+               {"act": "gelu_new", "scale_inv_layer": True}):
+        cfg = Cfg(vocab_size=50, n_embd=24, n_layer=3, n_head=2, n_positions=24, n_inner=40, **kw)
+        W = make_weights(cfg, 99)
+        seqs = [[3, 14, 15, 9, 26], [5, 35], [8, 9, 7, 9, 3, 2, 38]]
+        for ids in seqs:
+            run_one(W, cfg, ids)
+            check_cache(W, cfg, ids, greedy(W, cfg, ids, 5)[0])
+        for side in ("left", "right"):
+            for ids, (hs, lg) in zip(seqs, run_batch(W, cfg, seqs, side)[0]):
+                hs1, lg1, _ = run_one(W, cfg, ids)
+                assert (hs - hs1).abs().max() < 1e-5 and (lg - lg1).abs().max() < 1e-5, side
 
 
 # ---------------------------------------------------------------------------
@@ -679,3 +701,399 @@ def check_tiny_random_gpt2(refdata):
         raise SystemExit("reference forward does not reproduce tiny-random-gpt2")
     return {"max_abs_diff_hidden_after_ln_f": st._r(d_h), "max_abs_diff_logits": st._r(d_l),
             "greedy_matches_hf": True, "kv_cache_vs_full_max_abs": st._r(d_cache)}
+
+
+# ---------------------------------------------------------------------------
+# Tokenizer files
+# ---------------------------------------------------------------------------
+
+def write_tokenizer_files(d, vocab, merges, max_len, merges_as_pairs):
+    """vocab.json + merges.txt as GPT2Tokenizer.save_vocabulary writes them, and
+    tokenizer.json as Hugging Face tokenizers does: merges as "a b" strings
+    (tokenizers < 0.20) or as ["a", "b"] pairs (tokenizers >= 0.20)."""
+    eot_id = vocab[EOT]
+    with open(os.path.join(d, "vocab.json"), "w", encoding="utf-8") as f:
+        f.write(json.dumps(vocab, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    with open(os.path.join(d, "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
+    model = {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": "",
+             "end_of_word_suffix": "", "fuse_unk": False, "byte_fallback": False}
+    if merges_as_pairs:
+        model["ignore_merges"] = False
+    model["vocab"] = vocab
+    model["merges"] = [[a, b] for a, b in merges] if merges_as_pairs else [f"{a} {b}" for a, b in merges]
+    tj = {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [{"id": eot_id, "content": EOT, "single_word": False, "lstrip": False,
+                          "rstrip": False, "normalized": False, "special": True}],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
+                          "use_regex": True},
+        "post_processor": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False,
+                           "use_regex": True},
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": model,
+    }
+    with open(os.path.join(d, "tokenizer.json"), "w", encoding="utf-8") as f:
+        f.write(json.dumps(tj, indent=2, ensure_ascii=False) + "\n")
+    special = {"content": EOT, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False}
+    st.write_json(os.path.join(d, "tokenizer_config.json"), {
+        "add_bos_token": False,
+        "add_prefix_space": False,
+        "added_tokens_decoder": {str(eot_id): dict(special, special=True)},
+        "bos_token": EOT,
+        "clean_up_tokenization_spaces": True,
+        "eos_token": EOT,
+        "errors": "replace",
+        "model_max_length": max_len,
+        "pad_token": None,
+        "tokenizer_class": "GPT2Tokenizer",
+        "unk_token": EOT,
+    })
+    st.write_json(os.path.join(d, "special_tokens_map.json"),
+                  {"bos_token": special, "eos_token": special, "unk_token": special})
+
+
+def read_tokenizer_json(path):
+    """vocab and merges back from tokenizer.json (either merges format)."""
+    with open(path, encoding="utf-8") as f:
+        tj = json.load(f)
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in tj["model"]["merges"]]
+    return tj["model"]["vocab"], merges, tj["added_tokens"]
+
+
+def exact_length_text(enc, source, n):
+    """The first run of whole words of `source` that encodes to exactly n tokens."""
+    words = source.split(" ")
+    for start in range(len(words)):
+        for k in range(start + 1, len(words) + 1):
+            text = " ".join(words[start:k])
+            m = len(enc.encode(text)[1])
+            if m == n:
+                return text
+            if m > n:
+                break
+    raise SystemExit(f"no run of words of the source text has exactly {n} tokens")
+
+
+# ---------------------------------------------------------------------------
+# One fixture
+# ---------------------------------------------------------------------------
+
+def round_to(w, dtype):
+    tdt = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}[dtype]
+    return {k: v.to(tdt).to(torch.float32) for k, v in w.items()}
+
+
+def checkpoint_tensors(w32, spec, cfg):
+    """Tensors of model.safetensors: the weights as `dtype` under the spec's
+    prefix (lm_head.weight never has one), plus the old mask buffers."""
+    dtype, prefix = spec["dtype"], spec["prefix"]
+    out = {(k if k == "lm_head.weight" else prefix + k): st.st_from_torch(v, dtype) for k, v in w32.items()}
+    P = cfg.n_positions
+    tril = torch.tril(torch.ones(P, P)).view(1, 1, P, P)
+    for i in range(cfg.n_layer):
+        name = f"{prefix}h.{i}.attn."
+        if spec["mask_buffers"] == "bool":
+            # transformers 4.x before 4.31: bool `bias` plus the float `masked_bias` scalar.
+            out[name + "bias"] = st.StTensor("BOOL", [1, 1, P, P], tril.to(torch.uint8).numpy().tobytes())
+            out[name + "masked_bias"] = st.st_from_torch(torch.tensor(-1e4), "F32")
+        elif spec["mask_buffers"] == "float":
+            # transformers 2.x registered a float tril; model.half() made it F16 like the weights.
+            out[name + "bias"] = st.st_from_torch(tril, dtype)
+    return out
+
+
+def shrink_rows(w, eot_id):
+    """Make the <|endoftext|> embedding and position 0 tiny, so the variance
+    reaching layer 0's ln_1 for `<|endoftext|>` at position 0 is ~1e-4 and
+    layer_norm_epsilon visibly matters there."""
+    w["wte.weight"][eot_id] *= 0.03
+    w["wpe.weight"][0] *= 0.03
+    return w
+
+
+def case_record(enc, name, ids, text, note, hs, logits, gen, margin):
+    rec = {"name": name}
+    if text is not None:
+        rec["text"] = text
+    if note:
+        rec["note"] = note
+    rec.update(tokens=[enc.inv[i] for i in ids], input_ids=ids, length=len(ids),
+               logits_shape=list(logits.shape), hidden_states_shape=list(hs.shape),
+               max_abs_logit=st._r(logits.abs().max()), max_abs_hidden=st._r(hs.abs().max()),
+               max_abs_hidden_per_entry=[st._r(h.abs().max()) for h in hs])
+    if gen is not None:
+        rec.update(greedy_ids=gen, greedy_tokens=[enc.inv[i] for i in gen],
+                   greedy_text=enc.decode(gen), greedy_min_margin=st._r(margin))
+    else:
+        rec["greedy_ids"] = None
+    return rec
+
+
+def sensitivity(W, cfg, seqs, ref):
+    """How far plausible mistakes move the logits (max |d| over `seqs`): each
+    must be far above the tolerance, or the fixture could not catch it."""
+    variants = {
+        "other_activation": {"act": "gelu" if cfg.act == "gelu_new" else "gelu_new"},
+        "scale_attn_by_inverse_layer_idx_toggled": {"scale_inv_layer": not cfg.scale_inv_layer},
+        "no_1/sqrt(head_dim)": {"scale_attn_weights": False},
+        "eps_1e-5_vs_1e-6": {"eps": 1e-6 if cfg.eps != 1e-6 else 1e-5},
+        "eps_1e-12": {"eps": 1e-12},
+    }
+    if not cfg.tied:
+        variants["head_tied_to_wte"] = {"tied": True}
+    out = {}
+    with torch.no_grad():
+        for name, change in variants.items():
+            c2 = Cfg(**{**{k: getattr(cfg, k) for k in ("vocab_size", "n_embd", "n_layer", "n_head",
+                                                         "n_positions", "n_inner", "act", "eps",
+                                                         "scale_attn_weights", "scale_inv_layer",
+                                                         "tied")}, **change})
+            diff = 0.0
+            for s, want in zip(seqs, ref):
+                diff = max(diff, (gpt2_forward(W, c2, torch.tensor([s]))[1][0] - want).abs().max().item())
+            out[name] = st._r(diff)
+    return out
+
+
+def build_fixture(out_dir, spec, enc, vocab, merges):
+    name = spec["name"]
+    d = os.path.join(out_dir, name)
+    os.makedirs(d, exist_ok=True)
+    for f in os.listdir(d):
+        os.remove(os.path.join(d, f))
+    cfg = Cfg(vocab_size=len(vocab), **spec["cfg"])
+    eot_id = vocab[EOT]
+    w32 = shrink_rows(make_weights(cfg, spec["seed"]), eot_id)
+    W = round_to(w32, spec["dtype"])                  # the reference sees the stored values
+
+    st.st_write(os.path.join(d, "model.safetensors"), checkpoint_tensors(w32, spec, cfg), {"format": "pt"})
+    st.write_json(os.path.join(d, "config.json"), hf_config(cfg, eot_id, spec["torch_dtype"]))
+    st.write_json(os.path.join(d, "generation_config.json"), {
+        "_from_model_config": True, "bos_token_id": eot_id, "eos_token_id": eot_id,
+        "transformers_version": TRANSFORMERS_VERSION})
+    write_tokenizer_files(d, vocab, merges, cfg.n_positions, spec["merges_as_pairs"])
+
+    texts = list(spec["texts"])
+    texts.insert(spec["max_case_index"], exact_length_text(enc, spec["max_source"], cfg.n_positions))
+    expected, cases, noise = {}, [], {"f32_vs_f64_hidden": 0.0, "f32_vs_f64_logits": 0.0,
+                                      "kv_cache_vs_full_logits": 0.0}
+    min_margin, all_ids, all_logits = math.inf, [], []
+    for c, text in enumerate(texts):
+        toks, ids = enc.encode(text)
+        hs, logits, n = run_one(W, cfg, ids)
+        noise["f32_vs_f64_hidden"] = max(noise["f32_vs_f64_hidden"], n["hidden"])
+        noise["f32_vs_f64_logits"] = max(noise["f32_vs_f64_logits"], n["logits"])
+        note = None
+        if len(ids) + GREEDY_STEPS <= cfg.n_positions:
+            gen, margin = greedy(W, cfg, ids)
+            noise["kv_cache_vs_full_logits"] = max(noise["kv_cache_vs_full_logits"], check_cache(W, cfg, ids, gen))
+            min_margin = min(min_margin, margin)
+        else:
+            assert len(ids) == cfg.n_positions, (text, len(ids))
+            gen, margin = None, None
+            note = "exactly n_positions tokens: no greedy continuation possible"
+        if len(ids) == 1:
+            note = "one token"
+        if ids[0] == eot_id:
+            note = "starts with <|endoftext|> (matched as a special token in the text)"
+        k = f"case{c}"
+        expected[k + ".input_ids"] = st.st_from_torch(torch.tensor(ids), "I32")
+        expected[k + ".logits"] = st.st_from_torch(logits, "F32")
+        expected[k + ".hidden_states"] = st.st_from_torch(hs, "F32")
+        if gen is not None:
+            expected[k + ".greedy_ids"] = st.st_from_torch(torch.tensor(gen), "I32")
+        cases.append(case_record(enc, k, ids, text, note, hs, logits, gen, margin))
+        all_ids.append(ids)
+        all_logits.append(logits)
+    if min_margin < MIN_GREEDY_MARGIN:
+        raise SystemExit(f"{name}: a greedy step has top-2 margin {min_margin}; pick another seed")
+    lengths = {len(i) for i in all_ids}
+    assert 1 in lengths and cfg.n_positions in lengths and any(i[0] == eot_id for i in all_ids)
+
+    batch_ids = [enc.encode(t)[1] for t in spec["batch_texts"]]
+    assert len({len(b) for b in batch_ids}) == 3
+    outs, padded = run_batch(W, cfg, batch_ids, "left")
+    right, _ = run_batch(W, cfg, batch_ids, "right")
+    batch, vs_alone = [], 0.0
+    for b, (ids, (hs, logits), (hs_r, lg_r)) in enumerate(zip(batch_ids, outs, right)):
+        alone_hs, alone_lg, _ = run_one(W, cfg, ids)
+        for x, y in ((hs, alone_hs), (logits, alone_lg), (hs_r, alone_hs), (lg_r, alone_lg)):
+            vs_alone = max(vs_alone, (x - y).abs().max().item())
+        k = f"batch{b}"
+        expected[k + ".input_ids"] = st.st_from_torch(torch.tensor(ids), "I32")
+        expected[k + ".logits"] = st.st_from_torch(logits, "F32")
+        expected[k + ".hidden_states"] = st.st_from_torch(hs, "F32")
+        batch.append(case_record(enc, k, ids, spec["batch_texts"][b], None, hs, logits, None, None))
+        del batch[-1]["greedy_ids"]
+    st.st_write(os.path.join(d, "expected.safetensors"), expected, {"format": "pt"})
+    noise["batched_vs_alone"] = vs_alone
+    sens = sensitivity(W, cfg, all_ids, all_logits)
+
+    st.write_readable_json(os.path.join(d, "cases.json"), {
+        "fixture": name,
+        "purpose": spec["purpose"],
+        "generator": "test/gen/gen_gpt2.py (from-scratch PyTorch GPT2LMHeadModel, eval mode, float32)",
+        "weights_dtype": spec["dtype"],
+        "tensor_prefix": spec["prefix"],
+        "lm_head": "tied to wte" if cfg.tied else "separate lm_head.weight (tie_word_embeddings false)",
+        "ignored_tensors": spec["ignored_note"],
+        "model": {"n_layer": cfg.n_layer, "n_embd": cfg.n_embd, "n_head": cfg.n_head, "n_inner": cfg.inner,
+                  "n_positions": cfg.n_positions, "vocab_size": cfg.vocab_size,
+                  "activation_function": cfg.act, "layer_norm_epsilon": cfg.eps,
+                  "scale_attn_weights": cfg.scale_attn_weights,
+                  "scale_attn_by_inverse_layer_idx": cfg.scale_inv_layer},
+        "tokenizer": {"type": "GPT-2 byte-level BPE", "vocab_size": len(vocab), "merges": len(merges),
+                      "eot_token": EOT, "eot_id": eot_id, "add_prefix_space": False,
+                      "tokenizer_json_merges": "pairs [a, b]" if spec["merges_as_pairs"] else 'strings "a b"',
+                      "special_tokens_in_text": "<|endoftext|> in the text is matched as the special token"},
+        "outputs": {
+            "logits": "<name>.logits F32 [T, vocab_size]: logits at every position",
+            "hidden_states": "<name>.hidden_states F32 [n_layer+1, T, n_embd], as HF output_hidden_states: "
+                             "0 = wte+wpe, i = input of block i (output of block i-1) for i < n_layer, "
+                             "n_layer = ln_f(output of the last block)",
+            "greedy_ids": f"<name>.greedy_ids I32 [{GREEDY_STEPS}]: greedy argmax continuation, no stop at "
+                          "<|endoftext|>, computed by re-running the whole sequence each step",
+        },
+        "noise": {k: st._r(v) for k, v in noise.items()} | {
+            "greedy_min_top2_margin": st._r(min_margin),
+            "suggested_tolerance_abs": {"hidden_states": 1e-4, "logits": 2e-4}},
+        "sensitivity_max_abs_logit_change": sens,
+        "cases": cases,
+        "batch": {"note": "run together, LEFT-padded with <|endoftext|>, attention mask 0 on padding, "
+                          "position ids cumsum(mask)-1 (each sequence sees 0..T_b-1); stored unpadded. "
+                          "A right-padded run gave the same values (see noise.batched_vs_alone)",
+                  "padded_length": padded, "sequences": batch},
+    })
+    return d, cfg, w32
+
+
+def verify_fixture(d, spec, cfg, w32, enc):
+    """Re-read the files as a library would: weights equal the intended rounded
+    values bit for bit, the forward from the loaded files reproduces
+    expected.safetensors, and both tokenizer file sets re-encode the texts."""
+    meta, ts, order = st.st_read(os.path.join(d, "model.safetensors"))
+    assert meta == {"format": "pt"}
+    assert order == sorted(ts, key=lambda n: (-st.ST_DTYPE_RANK.index(ts[n].dtype), n.encode()))
+    lcfg, W, ignored = load_hf_gpt2(d)
+    assert lcfg.__dict__ == cfg.__dict__, (lcfg.__dict__, cfg.__dict__)
+    want = round_to(w32, spec["dtype"])
+    assert sorted(W) == sorted(want), sorted(set(W) ^ set(want))
+    for k in want:
+        assert torch.equal(W[k], want[k]), f"{d}: {k} does not round-trip"
+    vocab, merges = load_gpt2_vocab(os.path.join(d, "vocab.json"), os.path.join(d, "merges.txt"))
+    tv, tm, added = read_tokenizer_json(os.path.join(d, "tokenizer.json"))
+    assert tv == vocab and tm == merges and added[0]["id"] == len(vocab) - 1 == cfg.vocab_size - 1
+    enc_files = ByteBpe(vocab, merges)
+    with open(os.path.join(d, "cases.json"), encoding="utf-8") as f:
+        cj = json.load(f)
+    _, exp, _ = st.st_read(os.path.join(d, "expected.safetensors"))
+    L, D, V = cfg.n_layer + 1, cfg.n_embd, cfg.vocab_size
+    for case in cj["cases"] + cj["batch"]["sequences"]:
+        n, T, ids = case["name"], case["length"], case["input_ids"]
+        assert enc_files.encode(case["text"])[1] == ids == enc.encode(case["text"])[1]
+        assert st.st_to_float(exp[n + ".input_ids"]).tolist() == ids
+        hs, lg = st.st_to_float(exp[n + ".hidden_states"]), st.st_to_float(exp[n + ".logits"])
+        assert hs.shape == (L, T, D) and lg.shape == (T, V)
+        with torch.no_grad():
+            hs2, lg2, _ = gpt2_forward(W, lcfg, torch.tensor([ids]))
+        assert np.abs(hs2[:, 0].numpy() - hs).max() <= 1e-5 and np.abs(lg2[0].numpy() - lg).max() <= 1e-5
+        assert abs(float(np.abs(lg).max()) - case["max_abs_logit"]) <= 1e-5 * case["max_abs_logit"]
+        if case.get("greedy_ids") is not None:
+            assert st.st_to_float(exp[n + ".greedy_ids"]).tolist() == case["greedy_ids"]
+        else:
+            assert n + ".greedy_ids" not in exp
+    return ignored
+
+
+# ---------------------------------------------------------------------------
+# The fixtures
+# ---------------------------------------------------------------------------
+
+MAX_SOURCE = ("The keeper of the lighthouse wrote in his book every night: the wind, the ships "
+              "that passed, and the colour of the sea. In winter the storms came from the north, "
+              "and he climbed the stairs four times a night to clean the glass. Nobody read the "
+              "book while he lived, but after his death his daughter found it and printed it, "
+              "and now every school in the town has a copy on its shelves.")
+
+SPECS = [
+    {
+        "name": "gpt2-tiny",
+        "purpose": "GPT2LMHeadModel layout (\"transformer.\" prefix), tied head, F32, gelu_new, eps 1e-5, "
+                   "old BOOL attn.bias + F32 scalar attn.masked_bias buffers to ignore; byte-level BPE "
+                   "end to end (accents, emoji bytes, contractions, digits, whitespace runs); a max-length "
+                   "input; a prompt starting with <|endoftext|>; a padded batch; greedy continuations",
+        "cfg": dict(n_embd=64, n_layer=2, n_head=4, n_positions=64, n_inner=None, act="gelu_new", eps=1e-5),
+        "seed": 2024, "dtype": "F32", "torch_dtype": "float32", "prefix": "transformer.",
+        "mask_buffers": "bool", "merges_as_pairs": False,
+        "ignored_note": "transformer.h.{i}.attn.bias (BOOL [1,1,64,64]) and transformer.h.{i}.attn.masked_bias "
+                        "(F32 scalar, shape []): buffers of older transformers, not weights",
+        "texts": ["The",
+                  "Hello world!",
+                  "It's a test, isn't it? We'll see what they've done.",
+                  "Naïve café owners in Zürich love tea 🙂 and crème brûlée.",
+                  "In 2024, 3 models ran  twice\n\nover 12.5 GB of text.\t",
+                  "<|endoftext|>The old man said hello to the sea."],
+        "max_case_index": 5, "max_source": MAX_SOURCE,
+        "batch_texts": ["The dog sat in the sun.",
+                        "Where is the café? It's near the river, I believe.",
+                        "Good morning"],
+    },
+    {
+        "name": "gpt2-tiny-untied",
+        "purpose": "GPT2Model names without prefix plus a separate (untied) lm_head.weight, F16 weights, "
+                   "3 layers, 3 heads of 16, n_inner 96, erf gelu, eps 1e-6, scale_attn_by_inverse_layer_idx, "
+                   "old float attn.bias buffers (F16, like the weights) to ignore; tokenizer.json with "
+                   "merges as pairs",
+        "cfg": dict(n_embd=48, n_layer=3, n_head=3, n_positions=32, n_inner=96, act="gelu", eps=1e-6,
+                    scale_inv_layer=True, tied=False),
+        "seed": 7, "dtype": "F16", "torch_dtype": "float16", "prefix": "",
+        "mask_buffers": "float", "merges_as_pairs": True,
+        "ignored_note": "h.{i}.attn.bias (F16 [1,1,32,32], same dtype as the weights): a buffer of old "
+                        "transformers, not a weight",
+        "texts": ["Hello",
+                  "The quick brown fox jumps over the lazy dog.",
+                  "Zürich café 🙂 crème, 12€",
+                  "  two spaces,\ttab and\n\n",
+                  "<|endoftext|>Once upon a time"],
+        "max_case_index": 4, "max_source": MAX_SOURCE,
+        "batch_texts": ["Good morning!", "Where is the station? Near the old bridge.", "I'm fine"],
+    },
+]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=DEFAULT_OUT, help="fixtures directory (default: test/fixtures)")
+    ap.add_argument("--refdata", default=DEFAULT_REFDATA,
+                    help="optional ../shared/refdata for the encoder and tiny-random-gpt2 checks")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+
+    self_test_variants()
+    check_encoder_against_golden(args.refdata)
+    check_tiny_random_gpt2(args.refdata)
+
+    vocab, merges = train_bpe(TRAINING_TEXT, 320)
+    enc = ByteBpe(vocab, merges)
+    print(f"tokenizer: {len(merges)} merges, vocab_size {len(vocab)} (<|endoftext|> = {vocab[EOT]})")
+    total = 0
+    for spec in SPECS:
+        d, cfg, w32 = build_fixture(args.out, spec, enc, vocab, merges)
+        ignored = verify_fixture(d, spec, cfg, w32, enc)
+        print(f"{spec['name']}: re-read and re-run ok (loader ignored {len(ignored)} buffers)")
+        for f in sorted(os.listdir(d)):
+            size = os.path.getsize(os.path.join(d, f))
+            total += size
+            print(f"  {f:28s} {size:8d}")
+            if size >= MAX_FILE_BYTES:
+                raise SystemExit(f"{f} is over 1 MB")
+    print(f"total {total} bytes")
+    if total >= MAX_TOTAL_BYTES:
+        raise SystemExit("GPT-2 fixtures are over 3 MB in total")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+/* ELMo tensors, named as in the original HDF5 file (tools/convert_elmo.py keeps
+ * the names): char_embed, CNN/..., CNN_high_{h}/..., CNN_proj/...,
+ * RNN_{d}/RNN/MultiRNNCell/Cell{l}/LSTMCell/{W_0, B, W_P_0}. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "architectures/elmo.h"
+#include "core/error.h"
+#include "core/rng.h"
+
+typedef struct spec {
+    const float **dst;
+    char name[96];
+    int ndim;
+    int64_t shape[4];
+    int bias; /* random init: zeros instead of normal */
+} spec;
+
+typedef struct spec_list {
+    spec *items;
+    size_t n;
+} spec_list;
+
+static void add(spec_list *l, const float **dst, int bias, int ndim, const int64_t *shape,
+                const char *fmt, ...) CE_PRINTF(6, 7);
+
+static void add(spec_list *l, const float **dst, int bias, int ndim, const int64_t *shape,
+                const char *fmt, ...)
+{
+    spec *s = &l->items[l->n++];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->name, sizeof s->name, fmt, ap);
+    va_end(ap);
+    s->dst = dst;
+    s->ndim = ndim;
+    memcpy(s->shape, shape, (size_t)ndim * sizeof *shape);
+    s->bias = bias;
+}
+
+#define SHAPE(...) (sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__}
+
+static void add_tokens(spec_list *l, elmo_model *m)
+{
+    const elmo_config *c = &m->cfg;
+    int64_t w = c->cnn_width;
+    add(l, &m->char_embed, 0, SHAPE(ELMO_CHAR_ROWS, c->char_dim), "char_embed");
+    for (size_t i = 0; i < c->n_filters; i++) {
+        add(l, &m->cnn_w[i], 0, SHAPE(1, c->filters[i].width, c->char_dim, c->filters[i].num),
+            "CNN/W_cnn_%zu", i);
+        add(l, &m->cnn_b[i], 1, SHAPE(c->filters[i].num), "CNN/b_cnn_%zu", i);
+    }
+    for (int64_t h = 0; h < c->n_highway; h++) {
+        elmo_highway *hw = &m->highway[h];
+        add(l, &hw->w_carry, 0, SHAPE(w, w), "CNN_high_%lld/W_carry", (long long)h);
+        add(l, &hw->w_transform, 0, SHAPE(w, w), "CNN_high_%lld/W_transform", (long long)h);
+        add(l, &hw->b_carry, 1, SHAPE(w), "CNN_high_%lld/b_carry", (long long)h);
+        add(l, &hw->b_transform, 1, SHAPE(w), "CNN_high_%lld/b_transform", (long long)h);
+    }
+    if (c->cnn_proj) {
+        add(l, &m->proj_w, 0, SHAPE(w, c->proj_dim), "CNN_proj/W_proj");
+        add(l, &m->proj_b, 1, SHAPE(c->proj_dim), "CNN_proj/b_proj");
+    }
+}
+
+static void add_cells(spec_list *l, elmo_model *m)
+{
+    const elmo_config *c = &m->cfg;
+    for (int d = 0; d < 2; d++)
+        for (int64_t i = 0; i < c->n_layers; i++) {
+            elmo_cell *cell = &m->cells[(size_t)d * (size_t)c->n_layers + (size_t)i];
+            const char *fmt = "RNN_%d/RNN/MultiRNNCell/Cell%lld/LSTMCell/%s";
+            add(l, &cell->w, 0, SHAPE(2 * c->proj_dim, 4 * c->lstm_dim), fmt, d, (long long)i,
+                "W_0");
+            add(l, &cell->b, 1, SHAPE(4 * c->lstm_dim), fmt, d, (long long)i, "B");
+            if (c->lstm_proj)
+                add(l, &cell->w_p, 0, SHAPE(c->lstm_dim, c->proj_dim), fmt, d, (long long)i,
+                    "W_P_0");
+        }
+}
+
+static size_t count_of(const spec *s)
+{
+    size_t n = 1;
+    for (int i = 0; i < s->ndim; i++)
+        n *= (size_t)s->shape[i];
+    return n;
+}
+
+static ce_status draw_random(elmo_model *m, spec_list *l, uint64_t seed)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < l->n; i++)
+        total += count_of(&l->items[i]);
+    m->owned = malloc(total * sizeof(float));
+    if (!m->owned)
+        return ce_error(CE_ERR_OUT_OF_MEMORY, "random ELMo: cannot allocate %zu weights", total);
+    ce_rng rng;
+    ce_rng_seed(&rng, seed);
+    float *p = m->owned;
+    for (size_t i = 0; i < l->n; i++) {
+        size_t n = count_of(&l->items[i]);
+        if (l->items[i].bias)
+            memset(p, 0, n * sizeof *p);
+        else
+            ce_rng_normal(&rng, p, n, 0.0f, 0.02f);
+        *l->items[i].dst = p;
+        p += n;
+    }
+    return CE_OK;
+}
+
+/* A tensor the options do not account for means options and weights disagree
+ * (a layer or filter count differs): refuse rather than guess. */
+static ce_status check_unused(const spec_list *l, const ce_weights *w)
+{
+    for (size_t i = 0; i < ce_weights_count(w); i++) {
+        const ce_tensor_info *t = ce_weights_at(w, i);
+        size_t k = 0;
+        while (k < l->n && strcmp(l->items[k].name, t->name))
+            k++;
+        if (k == l->n)
+            return ce_error(CE_ERR_FORMAT,
+                            "%s: tensor \"%s\" is not used by the options (n_layers, filters, "
+                            "n_highway or projection_dim differ from the weights')",
+                            t->file, t->name);
+    }
+    return CE_OK;
+}
+
+static ce_status bind_file(spec_list *l, ce_weights *w)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        spec *s = &l->items[i];
+        ce_status st = ce_weights_get_f32(w, s->name, s->ndim, s->shape, s->dst);
+        if (st != CE_OK)
+            return st;
+    }
+    return check_unused(l, w);
+}
+
+static ce_status alloc_slots(elmo_model *m)
+{
+    const elmo_config *c = &m->cfg;
+    m->cnn_w = calloc(c->n_filters, sizeof *m->cnn_w);
+    m->cnn_b = calloc(c->n_filters, sizeof *m->cnn_b);
+    m->highway = calloc((size_t)c->n_highway + 1, sizeof *m->highway);
+    m->cells = calloc(2 * (size_t)c->n_layers, sizeof *m->cells);
+    if (!m->cnn_w || !m->cnn_b || !m->highway || !m->cells)
+        return ce_error(CE_ERR_OUT_OF_MEMORY, "ELMo: out of memory");
+    return CE_OK;
+}
+
+ce_status ce_elmo_bind_weights(elmo_model *m, ce_weights *w, uint64_t seed)
+{
+    const elmo_config *c = &m->cfg;
+    size_t cap = 3 + 2 * c->n_filters + 4 * (size_t)c->n_highway + 6 * (size_t)c->n_layers;
+    spec_list l = {calloc(cap, sizeof(spec)), 0};
+    ce_status st = l.items ? alloc_slots(m) : ce_error(CE_ERR_OUT_OF_MEMORY, "ELMo: out of memory");
+    if (st == CE_OK) {
+        add_tokens(&l, m);
+        add_cells(&l, m);
+        st = w ? bind_file(&l, w) : draw_random(m, &l, seed);
+    }
+    free(l.items);
+    return st;
+}

@@ -40,8 +40,10 @@ typedef enum ce_special_token {
 } ce_special_token;
 
 /**
- * @brief Open a tokenizer from a file (tokenizer.json, vocab.txt) or from a
- * model directory (tokenizer.json, else vocab.txt + tokenizer_config.json).
+ * @brief Open a tokenizer from a file (tokenizer.json, vocab.txt, vocab.json)
+ * or from a model directory (tokenizer.json, else vocab.txt +
+ * tokenizer_config.json for WordPiece, else vocab.json + merges.txt for
+ * byte-level BPE).
  * On success *out is owned by the caller (ce_tokenizer_free()); on failure
  * *out is untouched and ce_last_error() names the file and the problem.
  * Thread-safe.
@@ -157,7 +159,8 @@ CE_API void ce_decoder_free(ce_decoder *dec);
  * the next token completes are held back. *written receives the number of bytes
  * produced. When @p capacity is too small, returns CE_ERR_BUFFER_TOO_SMALL with
  * the needed size in *written and the decoder unchanged (feed the same id again
- * with a larger buffer). 16 bytes plus the longest token always suffice.
+ * with a larger buffer). 3 bytes plus 1.5 times the longest token always
+ * suffice (for GPT-2's vocabulary, 400 bytes).
  * CE_ERR_OUT_OF_RANGE for an unknown id.
  */
 CE_API ce_status ce_decoder_push(ce_decoder *dec, int32_t id, char *buf, size_t capacity,

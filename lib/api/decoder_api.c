@@ -19,8 +19,8 @@ static const char fffd[] = "\xEF\xBF\xBD";
 struct ce_decoder {
     const ce_tokenizer *tok;
     uint32_t flags;
-    int32_t prev;  /* last id decoded since the start or the last flush; -1: none */
-    char held[4];  /* the first bytes of an unfinished character */
+    int32_t prev; /* last id decoded since the start or the last flush; -1: none */
+    char held[4]; /* the first bytes of an unfinished character */
     size_t n_held;
     ce_strbuf bytes, text, tmp; /* scratch, reused */
 };
@@ -120,8 +120,7 @@ static ce_status deliver(ce_decoder *dec, char *buf, size_t capacity, size_t *wr
     return CE_OK;
 }
 
-ce_status ce_decoder_push(ce_decoder *dec, int32_t id, char *buf, size_t capacity,
-                          size_t *written)
+ce_status ce_decoder_push(ce_decoder *dec, int32_t id, char *buf, size_t capacity, size_t *written)
 {
     if (!dec || !written)
         return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_decoder_push: %s is NULL",

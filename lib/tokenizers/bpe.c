@@ -68,8 +68,8 @@ static ce_status vocab_id(const ce_tokenizer *tok, const char *s, size_t len, co
 {
     if (ce_strmap_get(&tok->vocab, s, len, id))
         return CE_OK;
-    return ce_error(CE_ERR_FORMAT, "%s: merge uses \"%.*s\", which is not in the vocabulary",
-                    where, len > 64 ? 64 : (int)len, s);
+    return ce_error(CE_ERR_FORMAT, "%s: merge uses \"%.*s\", which is not in the vocabulary", where,
+                    len > 64 ? 64 : (int)len, s);
 }
 
 ce_status ce_bpe_add_merge(ce_tokenizer *tok, ce_bpe *bpe, const char *a, size_t alen,
@@ -190,26 +190,6 @@ static ce_status heap_push(work *w, cand c)
     return CE_OK;
 }
 
-static cand heap_pop(work *w)
-{
-    cand top = w->heap[0], last = w->heap[--w->n_heap];
-    size_t i = 0, n = w->n_heap;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && cand_less(&w->heap[c + 1], &w->heap[c]))
-            c++;
-        if (!cand_less(&w->heap[c], &last))
-            break;
-        w->heap[i] = w->heap[c];
-        i = c;
-    }
-    if (n)
-        w->heap[i] = last;
-    return top;
-}
-
 static ce_status push_pair(work *w, int32_t pos)
 {
     const sym *s = &w->syms[pos];
@@ -219,16 +199,54 @@ static ce_status push_pair(work *w, int32_t pos)
     return m ? heap_push(w, (cand){m->rank, (uint32_t)pos, m->new_id}) : CE_OK;
 }
 
+static void sift_down(cand *h, size_t n, size_t i)
+{
+    cand x = h[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && cand_less(&h[c + 1], &h[c]))
+            c++;
+        if (!cand_less(&h[c], &x))
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = x;
+}
+
+/* The word's first candidates, heapified at once (O(n), not n pushes). */
+static ce_status first_candidates(work *w, size_t n)
+{
+    w->n_heap = 0;
+    if (n > w->cap_heap) {
+        cand *h = realloc(w->heap, n * sizeof *h);
+        if (!h)
+            return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory merging a word");
+        w->heap = h;
+        w->cap_heap = n;
+    }
+    for (size_t i = 0; i + 1 < n; i++) {
+        const ce_bpe_merge *m = find_merge(w->bpe, w->syms[i].id, w->syms[i + 1].id);
+        if (m)
+            w->heap[w->n_heap++] = (cand){m->rank, (uint32_t)i, m->new_id};
+    }
+    for (size_t i = w->n_heap / 2; i-- > 0;)
+        sift_down(w->heap, w->n_heap, i);
+    return CE_OK;
+}
+
 /* Word::merge_all: a popped candidate is stale when its symbol was merged
  * away or the pair there now merges into something else. */
 static ce_status merge_all(work *w, size_t n)
 {
-    w->n_heap = 0;
-    ce_status st = CE_OK;
-    for (size_t i = 0; i + 1 < n && st == CE_OK; i++)
-        st = push_pair(w, (int32_t)i);
+    ce_status st = first_candidates(w, n);
     while (st == CE_OK && w->n_heap) {
-        cand c = heap_pop(w);
+        cand c = w->heap[0];
+        w->heap[0] = w->heap[--w->n_heap];
+        if (w->n_heap)
+            sift_down(w->heap, w->n_heap, 0);
         sym *s = &w->syms[c.pos];
         if (s->mlen == 0 || s->next < 0)
             continue;
@@ -297,8 +315,8 @@ static size_t make_symbols(work *w, const unsigned char *s, size_t len)
 typedef struct span_map {
     const unsigned char *word; /* the word's bytes */
     size_t len;
-    size_t base;   /* text offset of word byte 0 (the byte after the prefix space) */
-    bool prefixed; /* word byte 0 is the added prefix space */
+    size_t base;      /* text offset of word byte 0 (the byte after the prefix space) */
+    bool prefixed;    /* word byte 0 is the added prefix space */
     size_t first_end; /* with prefixed: end of the text's first character */
 } span_map;
 
@@ -482,9 +500,9 @@ static ce_status bpe_encode_segment(const ce_tokenizer *tok, const char *text, s
     size_t len = end - start, pos = 0, prev = 0, ms, me;
     const ce_added_token *t;
     ce_status st = CE_OK;
-    while (st == CE_OK && tok->norm_set.n &&
-           ce_added_next(&tok->norm_set, tok->added, s, len, &pos, prev, skip_special, &ms, &me,
-                         &t)) {
+    while (
+        st == CE_OK && tok->norm_set.n &&
+        ce_added_next(&tok->norm_set, tok->added, s, len, &pos, prev, skip_special, &ms, &me, &t)) {
         st = encode_piece(&w, start + prev, start + ms);
         if (st == CE_OK)
             st = ce_tok_list_push(out, t->id, start + ms, start + me);

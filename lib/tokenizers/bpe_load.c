@@ -128,7 +128,8 @@ static ce_status model_options(ce_tokenizer *tok, ce_bpe *bpe, const ce_json *mo
     const ce_json *unk = ce_json_get(model, "unk_token");
     if (is_null(unk))
         return CE_OK;
-    if (unk->type != CE_JSON_STRING || !ce_strmap_get(&tok->vocab, unk->str, unk->len, &bpe->unk_id))
+    if (unk->type != CE_JSON_STRING ||
+        !ce_strmap_get(&tok->vocab, unk->str, unk->len, &bpe->unk_id))
         return ce_error(CE_ERR_FORMAT, "%s: model.unk_token is not in the vocabulary", path);
     tok->roles[CE_SPECIAL_UNK] = bpe->unk_id;
     return CE_OK;

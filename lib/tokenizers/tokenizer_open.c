@@ -50,7 +50,7 @@ static ce_status load_json(const char *path, ce_tokenizer **out)
     bool bpe = !strcmp(type, "BPE");
     if (!strcmp(type, "WordPiece") || bpe) {
         tok = ce_tokenizer_new();
-        st = !tok ? ce_error(CE_ERR_OUT_OF_MEMORY, "%s: out of memory", path)
+        st = !tok  ? ce_error(CE_ERR_OUT_OF_MEMORY, "%s: out of memory", path)
              : bpe ? ce_bpe_from_json(tok, root, path)
                    : ce_wordpiece_from_json(tok, root, path);
     } else {

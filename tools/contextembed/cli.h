@@ -17,6 +17,9 @@ int cli_cmd_info(int argc, char **argv);
 int cli_cmd_tokenize(int argc, char **argv);
 int cli_cmd_embed(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
+int cli_cmd_logits(int argc, char **argv);
+int cli_cmd_score(int argc, char **argv);
+int cli_cmd_generate(int argc, char **argv);
 
 #if defined(__GNUC__)
 #define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))

@@ -4,12 +4,16 @@
 
 #include "args.h"
 #include "bench.h"
+#include "bench_elmo.h"
+#include "bench_gpt2.h"
 #include "cli.h"
 #include "json_writer.h"
 
 static const char bench_usage[] =
     "Usage: contextembed bench [-m MODEL] [--seq N] [--batch B] [--threads N]\n"
     "                          [--runs R] [--backend NAME]\n"
+    "       contextembed bench --elmo [--threads N] [--runs R] [--backend NAME]\n"
+    "                          (the original ELMo: see bench --elmo --help)\n"
     "\n"
     "Time the forward pass on random token ids (fixed seed) after one warm-up run\n"
     "and print one JSON object per thread count with \"median_ms\", \"min_ms\",\n"
@@ -26,7 +30,11 @@ static const char bench_usage[] =
     "      --batch B     sequences per run (default 1)\n"
     "      --threads N   thread count (default: 1 and 2 without -m, all CPUs with -m)\n"
     "      --runs R      timed runs (default 5)\n"
-    "      --backend NAME  ref, blis or auto (default)\n";
+    "      --backend NAME  ref, blis or auto (default)\n"
+    "\n"
+    "Decoder models: 'contextembed bench --gpt2' (a GPT-2-small shaped model) and\n"
+    "'contextembed bench -m MODEL --decode' time prompts and per-token decoding;\n"
+    "'contextembed bench --gpt2 --help' describes them.\n";
 
 /* BERT-base's shape (bert-base-uncased's config.json, the fields the model reads). */
 static const char bert_base_config[] =
@@ -225,6 +233,10 @@ static int bench_model(const ce_model *m, const bench_args *a)
 
 int cli_cmd_bench(int argc, char **argv)
 {
+    if (cli_bench_gpt2_wanted(argc, argv))
+        return cli_cmd_bench_gpt2(argc, argv);
+    if (cli_bench_elmo_wanted(argc, argv))
+        return cli_cmd_bench_elmo(argc, argv);
     bench_args a = {.seq = 128, .batch = 1, .threads = -1, .runs = 5};
     int rc = parse(argc, argv, &a);
     if (rc)

@@ -24,6 +24,7 @@ typedef struct embed_run {
     ce_session *session;
     float *buf;
     size_t cap;
+    int words; /* the model reads words (ELMo): ce_session_run_words */
 } embed_run;
 
 static int read_texts(embed_run *r)
@@ -54,6 +55,19 @@ static int make_seqs(embed_run *r)
     return cli_seqs_from_texts(&r->seqs, tok, &r->texts, r->a.pair, flags, (size_t)max_len);
 }
 
+/* ELMo reads whitespace-split words: no ids, no pairs; --carry-state is its option. */
+static int check_words(embed_run *r)
+{
+    r->words = !strcmp(ce_model_architecture(r->model), "elmo");
+    if (!r->words)
+        return r->a.carry_state ? cli_usage("embed", "--carry-state is for ELMo models") : 0;
+    if (r->a.ids || r->a.pair)
+        return cli_usage("embed", "%s: ELMo models read words, not token ids or pairs; give "
+                         "texts", r->a.ids ? "--ids" : "--pair");
+    ce_status st = ce_options_set_int(r->opts, CE_OPT_CARRY_STATE, r->a.carry_state);
+    return st == CE_OK ? CLI_EXIT_OK : cli_fail(st);
+}
+
 /* Open everything; stops at the first failure (the caller frees what was made). */
 static int prepare(embed_run *r)
 {
@@ -61,7 +75,7 @@ static int prepare(embed_run *r)
     size_t n_items = r->a.ids ? 1 : r->texts.n;
     if ((rc = cli_sink_open(&r->sink, &r->a, n_items)) ||
         (rc = cli_options_make("embed", r->a.backend, r->a.threads, r->a.truncate, &r->opts)) ||
-        (rc = cli_model_open(r->a.model, r->opts, &r->model)) ||
+        (rc = cli_model_open(r->a.model, r->opts, &r->model)) || (rc = check_words(r)) ||
         (rc = cli_embed_select(&r->a, r->model, &r->sel)) || (rc = make_seqs(r)))
         return rc;
     return cli_session_create(r->model, r->opts, &r->session);
@@ -95,24 +109,32 @@ static int write_result(embed_run *r, size_t seq, size_t index)
     return cli_sink_write(&r->sink, index, &it);
 }
 
-static size_t chunk_end(const embed_seqs *s, size_t first)
+/* With carried state each text runs alone, in batch row 0, after the previous one. */
+static size_t chunk_end(const embed_seqs *s, size_t first, int alone)
 {
     size_t end = first + 1;
-    while (end < s->n && end - first < CHUNK_SEQS &&
+    while (!alone && end < s->n && end - first < CHUNK_SEQS &&
            s->starts[end + 1] - s->starts[first] <= CHUNK_TOKENS)
         end++;
     return end;
+}
+
+static ce_status run_range(embed_run *r, size_t first, size_t end)
+{
+    const embed_seqs *s = &r->seqs;
+    if (r->words)
+        return cli_run_words(r->session, s, &r->texts, first, end);
+    size_t at = s->starts[first];
+    return ce_session_run(r->session, end - first, s->lengths + first, s->ids + at,
+                          s->type_ids ? s->type_ids + at : NULL);
 }
 
 /* Report a failed run of sequences [first, end): run them one by one to name
  * the text at fault, since the library's message counts within the run. */
 static int run_failed(embed_run *r, ce_status st, size_t first, size_t end)
 {
-    const embed_seqs *s = &r->seqs;
     for (size_t i = first; i < end && end - first > 1; i++) {
-        size_t at = s->starts[i];
-        st = ce_session_run(r->session, 1, s->lengths + i, s->ids + at,
-                            s->type_ids ? s->type_ids + at : NULL);
+        st = run_range(r, i, i + 1);
         if (st != CE_OK) {
             first = i;
             break;
@@ -127,9 +149,8 @@ static int run_chunks(embed_run *r)
 {
     const embed_seqs *s = &r->seqs;
     for (size_t first = 0; first < s->n;) {
-        size_t end = chunk_end(s, first), at = s->starts[first];
-        ce_status st = ce_session_run(r->session, end - first, s->lengths + first, s->ids + at,
-                                      s->type_ids ? s->type_ids + at : NULL);
+        size_t end = chunk_end(s, first, r->a.carry_state);
+        ce_status st = run_range(r, first, end);
         if (st != CE_OK)
             return run_failed(r, st, first, end);
         for (size_t i = first; i < end; i++) {

@@ -20,8 +20,9 @@ static const char generate_usage[] =
     "note on standard error and exit status 0. Without a tokenizer (a model\n"
     "directory without tokenizer files) the generated ids are printed instead,\n"
     "separated by spaces, and only N ends generation. PROMPT is encoded without\n"
-    "added special tokens (\"-\" reads it from standard input); it must not be\n"
-    "empty: to start from nothing, give the end-of-text token with --ids.\n"
+    "added special tokens (\"-\" reads all of standard input, byte for byte); it\n"
+    "must not be empty: to start from nothing, give the end-of-text token with\n"
+    "--ids.\n"
     "\n" LM_COMMON_HELP
     "  -n, --max-tokens N     tokens to generate at most (default 32)\n"
     "      --temperature T    0 = greedy (always the most likely token); default 1\n"
@@ -101,8 +102,9 @@ static int parse(int argc, char **argv, generate_args *a)
 
 static int make_sampler(const generate_args *a, ce_sampler **out)
 {
-    uint64_t seed = a->seed >= 0 ? (uint64_t)a->seed
-                                 : (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid();
+    uint64_t seed = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid();
+    if (a->seed >= 0)
+        seed = (uint64_t)a->seed;
     ce_status st = ce_sampler_create(seed, out);
     if (st != CE_OK)
         return cli_fail(st);

@@ -21,12 +21,12 @@ static const char logits_usage[] =
     "position (what follows its first 1, 2, ... tokens), in one JSON array.\n"
     "With --format npy: all float32 logits as .npy, shape [V], or [T, V] with\n"
     "--all-positions. TEXT is encoded without added special tokens; \"-\" reads\n"
-    "it from standard input.\n"
+    "all of standard input, byte for byte (a final newline too).\n"
     "\n" LM_COMMON_HELP
-    "      --top K          tokens per position (default 10)\n"
-    "      --all-positions  every position, not only the last\n"
-    "      --format F       json (default) or npy\n"
-    "  -o, --output FILE    write there instead of standard output\n";
+    "      --top K            tokens per position (default 10)\n"
+    "      --all-positions    every position, not only the last\n"
+    "      --format F         json (default) or npy\n"
+    "  -o, --output FILE      write there instead of standard output\n";
 
 enum { OPT_TOP = LM_OPT_OWN, OPT_ALL, OPT_FORMAT, OPT_OUTPUT };
 

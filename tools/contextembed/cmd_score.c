@@ -16,8 +16,8 @@ static const char score_usage[] =
     "the ones before it (one fewer than the ids: nothing predicts the first);\n"
     "perplexity = exp(-mean(logprobs)). To score the first token too, start the\n"
     "ids with the end-of-text token (GPT-2: --ids 50256,...). At least two tokens\n"
-    "are needed. TEXT is encoded without added special tokens; \"-\" reads it from\n"
-    "standard input.\n"
+    "are needed. TEXT is encoded without added special tokens; \"-\" reads all of\n"
+    "standard input, byte for byte (a final newline too).\n"
     "\n" LM_COMMON_HELP;
 
 static const cli_opt score_opts[] = {LM_COMMON_OPTS, {0, 0, NULL, 0}};

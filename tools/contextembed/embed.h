@@ -30,6 +30,7 @@ typedef struct embed_args {
     float gamma;
     ce_pool pool;
     int normalize, add_special, special_as_text, truncate, npy, jsonl;
+    int carry_state;          /* --carry-state (ELMo) */
     int32_t *ids, *type_ids;  /* --ids / --type-ids */
     size_t n_ids, n_type_ids;
     char **texts;             /* positional arguments (room for argc) */
@@ -60,6 +61,11 @@ int cli_seqs_from_texts(embed_seqs *s, const ce_tokenizer *tok, const cli_texts 
 /* One sequence of given ids (type_ids may be NULL). */
 int cli_seqs_from_ids(embed_seqs *s, const int32_t *ids, const int32_t *type_ids, size_t n);
 void cli_seqs_free(embed_seqs *s);
+
+/* Run sequences [first, end) of @p s, tokenised from texts @p t by a
+ * whitespace tokenizer, as words (ELMo): ce_session_run_words's status. */
+ce_status cli_run_words(ce_session *session, const embed_seqs *s, const cli_texts *t,
+                        size_t first, size_t end);
 
 /* Where results go: JSON lines to a stream, or .npy files (see --help). */
 typedef struct embed_sink {

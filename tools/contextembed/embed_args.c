@@ -13,7 +13,7 @@ static const char embed_usage[] =
     "                          [--pair TEXT_B] [--add-special | --no-special]\n"
     "                          [--special-as-text] [--format json|npy] [-o FILE]\n"
     "                          [--backend ref|blis|auto] [--threads N] [--truncate]\n"
-    "                          [--jsonl] [--] [TEXT ...]\n"
+    "                          [--jsonl] [--carry-state] [--] [TEXT ...]\n"
     "\n"
     "Layers: 0 is the embedding output, i the output of layer i, negative indices\n"
     "count from the end; the default is the last layer. --mix weights (one per\n"
@@ -26,6 +26,10 @@ static const char embed_usage[] =
     "npy: one float32 array of that shape per text. To standard output only for\n"
     "one text; with -o FILE and several texts, text i goes to FILE with \".i\"\n"
     "before the extension (out.npy -> out.0.npy, out.1.npy, ...).\n"
+    "\n"
+    "ELMo models (a directory with options.json) read words: each text is split\n"
+    "on white space, \"ids\" are -1 and the vectors are the words' (no sentence\n"
+    "boundaries); --ids and --pair do not apply.\n"
     "\n"
     "  -m, --model DIR         model directory (Hugging Face layout)\n"
     "      --layer N           one layer\n"
@@ -47,6 +51,9 @@ static const char embed_usage[] =
     "      --truncate          cut texts longer than the model's maximum instead\n"
     "                          of failing\n"
     "      --jsonl             standard input holds one JSON string per line\n"
+    "      --carry-state       ELMo: run the texts in order, each starting from the\n"
+    "                          LSTM state the previous one left (default: each\n"
+    "                          text starts from zero state)\n"
     "\n"
     "Texts come from the arguments (after \"--\" they may begin with '-'), or from\n"
     "standard input, one per line, when there are none or an argument is \"-\".\n"
@@ -55,7 +62,7 @@ static const char embed_usage[] =
 enum {
     OPT_MODEL = 1, OPT_LAYER, OPT_LAYERS, OPT_MIX, OPT_POOL, OPT_NORMALIZE, OPT_IDS,
     OPT_TYPE_IDS, OPT_PAIR, OPT_ADD_SPECIAL, OPT_NO_SPECIAL, OPT_AS_TEXT, OPT_FORMAT,
-    OPT_OUTPUT, OPT_BACKEND, OPT_THREADS, OPT_TRUNCATE, OPT_JSONL, OPT_HELP,
+    OPT_OUTPUT, OPT_BACKEND, OPT_THREADS, OPT_TRUNCATE, OPT_JSONL, OPT_CARRY, OPT_HELP,
 };
 
 static const cli_opt embed_opts[] = {
@@ -68,7 +75,8 @@ static const cli_opt embed_opts[] = {
     {OPT_FORMAT, 0, "format", 1},         {OPT_OUTPUT, 'o', "output", 1},
     {OPT_BACKEND, 0, "backend", 1},       {OPT_THREADS, 0, "threads", 1},
     {OPT_TRUNCATE, 0, "truncate", 0},     {OPT_JSONL, 0, "jsonl", 0},
-    {OPT_HELP, 'h', "help", 0},           {0, 0, NULL, 0},
+    {OPT_CARRY, 0, "carry-state", 0},     {OPT_HELP, 'h', "help", 0},
+    {0, 0, NULL, 0},
 };
 
 static int set_layer_mode(embed_args *a, embed_layers mode, const char *flag)
@@ -148,6 +156,7 @@ static int parse_one(embed_args *a, int id, const char *v, const cli_parser *p)
     case OPT_AS_TEXT: a->special_as_text = 1; break;
     case OPT_TRUNCATE: a->truncate = 1; break;
     case OPT_JSONL: a->jsonl = 1; break;
+    case OPT_CARRY: a->carry_state = 1; break;
     case OPT_HELP: fputs(embed_usage, stdout); return -1;
     case CLI_ARG_POSITIONAL: a->texts[a->n_texts++] = (char *)v; break;
     case CLI_ARG_ERROR: return cli_usage("embed", "%s", p->error);

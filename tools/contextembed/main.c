@@ -14,6 +14,11 @@ static const char usage[] =
     "  embed     contextual embeddings of texts (JSON lines or .npy)\n"
     "  bench     time the forward pass (JSON lines)\n"
     "\n"
+    "Decoder models (GPT-2):\n"
+    "  logits    the most likely next tokens after a prompt (JSON or .npy)\n"
+    "  score     log-probability of each token of a text, and its perplexity (JSON)\n"
+    "  generate  continue a prompt, streaming the text\n"
+    "\n"
     "'contextembed COMMAND --help' describes a command; 'contextembed --version'\n"
     "prints the library version.\n";
 
@@ -27,6 +32,9 @@ static const command commands[] = {
     {"tokenize", cli_cmd_tokenize},
     {"embed", cli_cmd_embed},
     {"bench", cli_cmd_bench},
+    {"logits", cli_cmd_logits},
+    {"score", cli_cmd_score},
+    {"generate", cli_cmd_generate},
 };
 
 int main(int argc, char **argv)

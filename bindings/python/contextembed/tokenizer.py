@@ -32,7 +32,8 @@ class Encoding:
     """Tokens of one text (or text pair), copied out of the library.
 
     ``ids``, ``type_ids`` (0 first text, 1 pair), ``sequence_ids`` (0, 1, or -1
-    for added special tokens), ``tokens`` (vocabulary strings), ``offsets``
+    for added special tokens), ``tokens`` (vocabulary strings; the word itself
+    for tokenizers without a vocabulary (ELMo's), whose ids are -1), ``offsets``
     ([begin, end) UTF-8 byte offsets in the text the token came from; (0, 0)
     for added special tokens) and ``char_offsets`` (the same in code points,
     for slicing the Python str).
@@ -135,7 +136,11 @@ class Tokenizer:
         finally:
             lib.ce_encoding_free(enc)
         offsets = [(flat[2 * i], flat[2 * i + 1]) for i in range(n)]
-        tokens = [self.id_to_token(i) for i in ids]
+        texts = (data, pair_data)
+        # a "whitespace" tokenizer (ELMo) has no vocabulary: its ids are -1
+        tokens = [self.id_to_token(i) if i >= 0 else
+                  texts[s][b:e].decode("utf-8", "replace")
+                  for i, (b, e), s in zip(ids, offsets, seq_ids)]
         return Encoding(ids, type_ids, seq_ids, offsets, tokens, data, pair_data)
 
     def decode(self, ids, skip_special=False):

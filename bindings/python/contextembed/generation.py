@@ -1,0 +1,162 @@
+"""Decoder helpers on a Model: score a text, generate a continuation."""
+import ctypes
+import math
+
+from ._lib import lib
+from .errors import InvalidArgumentError, UnsupportedError
+
+__all__ = ["Sampler", "score", "generate"]
+
+
+class Sampler:
+    """ce_sampler: greedy (temperature 0), temperature, top-k and top-p
+    sampling with its own seeded generator. One thread at a time."""
+
+    def __init__(self, seed=0, temperature=1.0, top_k=0, top_p=1.0):
+        handle = ctypes.c_void_p()
+        lib.check(lib.ce_sampler_create(seed, ctypes.byref(handle)))
+        self._handle = handle.value
+        try:
+            lib.check(lib.ce_sampler_configure(self._handle, temperature, top_k, top_p))
+        except BaseException:
+            self.close()
+            raise
+        self._row = None
+
+    def sample(self, session):
+        """Draw the next id from @session's last logits row."""
+        vocab = session.model._dims["vocab_size"]
+        if self._row is None or len(self._row) != vocab:
+            self._row = (ctypes.c_float * vocab)()
+        count = ctypes.c_size_t()
+        lib.check(lib.ce_session_logits(session._ptr(), self._row, vocab, ctypes.byref(count)))
+        token = ctypes.c_int32()
+        lib.check(lib.ce_sampler_sample(self._handle, self._row, vocab, ctypes.byref(token)))
+        return token.value
+
+    def close(self):
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            lib.ce_sampler_free(handle)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def _need_decoder(model, need_tokenizer=True):
+    if not model.is_decoder:
+        raise UnsupportedError("%s models are not decoders: score and generate need one "
+                               "(GPT-2)" % model.architecture)
+    return model._need_tokenizer() if need_tokenizer else model.tokenizer
+
+
+def _logsumexp(row):
+    peak = max(row)
+    return peak + math.log(math.fsum(math.exp(v - peak) for v in row))
+
+
+def score(model, text):
+    """How likely the model finds @text, token by token, as the CLI's
+    ``contextembed score`` reports it.
+
+    @text is a str (encoded without added special tokens) or a list of ids.
+    Returns {"ids", "tokens", "logprobs", "perplexity"}: "tokens" are the ids
+    decoded one by one, "logprobs" the natural log-probability of each token
+    after the first given the ones before it (one fewer than the ids: nothing
+    predicts the first; start the ids with the end-of-text token to score it
+    too), perplexity = exp(-mean(logprobs)).
+    """
+    tok = _need_decoder(model, need_tokenizer=isinstance(text, (str, bytes)))
+    ids = tok.encode(text, add_special=False).ids if isinstance(text, (str, bytes)) \
+        else [int(i) for i in text]
+    if len(ids) < 2:
+        raise InvalidArgumentError("score: %d token(s): nothing to score (start with the "
+                                   "end-of-text token to score the first)" % len(ids))
+    with model._pooled() as s:
+        s.rewind(0)
+        s.append(ids, all_logits=True)
+        rows = s.logits()
+    logprobs = []
+    for i in range(1, len(ids)):
+        row = rows[i - 1]
+        row = row.tolist() if hasattr(row, "tolist") else list(row)
+        logprobs.append(row[ids[i]] - _logsumexp(row))
+    tokens = [tok.decode([i]) for i in ids] if tok is not None else [None] * len(ids)
+    return {"ids": ids, "tokens": tokens, "logprobs": logprobs,
+            "perplexity": math.exp(-math.fsum(logprobs) / len(logprobs))}
+
+
+def _split_stop(text, stops):
+    """(text safe to emit, text held back, stopped): emit up to the first stop
+    string; hold back a tail that could still begin one."""
+    cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=-1)
+    if cut >= 0:
+        return text[:cut], "", True
+    hold = 0
+    for s in stops:
+        for k in range(min(len(s) - 1, len(text)), hold, -1):
+            if text.endswith(s[:k]):
+                hold = k
+                break
+    return text[:len(text) - hold], text[len(text) - hold:], False
+
+
+def generate(model, prompt, max_tokens=32, temperature=1.0, top_k=0, top_p=1.0, seed=0,
+             stop=None):
+    """Continue @prompt (a str, encoded without added special tokens, or a
+    list of ids) with up to @max_tokens tokens: yields text pieces as they
+    complete (whole UTF-8 characters, from the streaming decoder).
+
+    temperature 0 is greedy; top_k 0 and top_p 1 disable those cuts; seed
+    makes sampling repeatable. Generation ends at the tokenizer's EOS token,
+    at the model's maximum length, or before the first of the @stop strings
+    (a str or a list; text that may begin a stop string is held back until it
+    is known not to). The prompt itself is not yielded.
+    """
+    tok = _need_decoder(model)
+    stops = [stop] if isinstance(stop, str) else [s for s in (stop or []) if s]
+    if isinstance(prompt, (str, bytes)):
+        ids = list(tok.encode(prompt, add_special=False).ids)
+    else:
+        ids = [int(i) for i in prompt]
+    eos = tok.special_id("eos")
+    if not ids:  # start from the beginning-of-text token, as GPT-2 was trained
+        start = tok.special_id("bos")
+        ids = [start if start is not None else eos]
+        if ids[0] is None:
+            raise InvalidArgumentError("empty prompt, and no BOS/EOS token to start from")
+    sampler = Sampler(seed, temperature, top_k, top_p)
+    session = model.session()
+    decoder = tok.stream_decoder()
+    try:
+        yield from _generate_loop(model, session, sampler, decoder, ids, eos, max_tokens, stops)
+    finally:
+        decoder.close()
+        session.close()
+        sampler.close()
+
+
+def _generate_loop(model, session, sampler, decoder, ids, eos, max_tokens, stops):
+    limit = model._dims["max_positions"]
+    session.append(ids)
+    held = ""
+    for step in range(max_tokens):
+        token = sampler.sample(session)
+        if token == eos:
+            break
+        emit, held, stopped = _split_stop(held + decoder.push(token), stops)
+        if emit:
+            yield emit
+        if stopped:
+            return
+        if step + 1 == max_tokens or session.context_length >= limit:
+            break
+        session.append([token])
+    emit, held, stopped = _split_stop(held + decoder.flush(), stops)
+    if emit:
+        yield emit
+    if held and not stopped:
+        yield held

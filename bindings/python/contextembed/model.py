@@ -1,0 +1,238 @@
+"""Models: open a checkpoint directory, embed texts, score and generate."""
+import contextlib
+import ctypes
+import json
+import threading
+import weakref
+
+from . import _lib
+from ._lib import lib
+from .errors import StateError, UnsupportedError
+from .session import Session, make_options
+from .tokenizer import Tokenizer, _utf8
+
+__all__ = ["Model"]
+
+
+class Model:
+    """An open model: immutable, and safe to use from many threads at once.
+
+    ``Model(path, backend="auto", threads=None)`` opens a Hugging Face
+    directory (config.json, model.safetensors, tokenizer) or an ELMo one.
+    backend is "auto", "ref", "blis" or a registered name; threads is the
+    compute threads of each session (None: all CPUs). Close it with close()
+    or a ``with`` block; that also closes every session made on it.
+    """
+
+    def __init__(self, path, backend="auto", threads=None):
+        opts = make_options(backend=backend, threads=threads)
+        handle = ctypes.c_void_p()
+        try:
+            lib.check(lib.ce_model_open(_utf8(path, "path"), opts, ctypes.byref(handle)))
+        finally:
+            lib.ce_options_free(opts)
+        self._setup(handle.value)
+
+    @classmethod
+    def random(cls, config, seed=0, backend="auto", threads=None):
+        """A model with random weights built from a config.json text or dict
+        (no files, no tokenizer): for benchmarks and tests."""
+        text = config if isinstance(config, (str, bytes)) else json.dumps(config)
+        data = _utf8(text, "config")
+        opts = make_options(backend=backend, threads=threads)
+        handle = ctypes.c_void_p()
+        try:
+            lib.check(lib.ce_model_open_random(data, len(data), seed, opts, ctypes.byref(handle)))
+        finally:
+            lib.ce_options_free(opts)
+        model = cls.__new__(cls)
+        model._setup(handle.value)
+        return model
+
+    def _setup(self, handle):
+        self._handle = handle
+        self._sessions = weakref.WeakSet()
+        self._pool = {}
+        self._lock = threading.Lock()
+        self._tokenizer_ref = None
+        self._is_decoder = None
+        self._extra = None
+        self.architecture = lib.ce_model_architecture(handle).decode()
+        self._dims = {}
+        for key, code in _lib.INFO_KEYS:
+            value = ctypes.c_int64()
+            lib.check(lib.ce_model_get_info(handle, code, ctypes.byref(value)))
+            self._dims[key] = value.value
+
+    def _ptr(self):
+        if self._handle is None:
+            raise StateError("the model is closed")
+        return self._handle
+
+    def close(self):
+        """Free the model and every session on it. No other thread may be
+        using the model or its sessions at that moment."""
+        with self._lock:
+            handle, self._handle = self._handle, None
+            self._pool = {}
+        if handle is None:
+            return
+        for session in list(self._sessions):
+            session.close()
+        lib.ce_model_free(handle)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __repr__(self):
+        state = "closed" if self._handle is None else "%d layers" % self._dims["num_layers"]
+        return "Model(%s, %s)" % (self.architecture, state)
+
+    # ---- facts ----
+
+    @property
+    def info(self):
+        """The model's shape as a dict (the keys of ``contextembed info``)."""
+        self._ptr()
+        if self._extra is None:
+            with self._pooled() as s:
+                backend, threads = s.backend, s.threads
+            tok = self.tokenizer
+            self._extra = {"tokenizer": None if tok is None else tok.kind,
+                           "backend": backend, "threads": threads, "version": lib.version}
+        info = {"architecture": self.architecture}
+        info.update(self._dims)
+        info.update(self._extra)
+        return info
+
+    @property
+    def tokenizer(self):
+        """The model's Tokenizer (None when it has none); closes with the model."""
+        handle = lib.ce_model_tokenizer(self._ptr())
+        tok = self._tokenizer_ref() if self._tokenizer_ref else None
+        if tok is None:
+            if not handle:
+                return None
+            tok = Tokenizer._borrow(handle, self)
+            self._tokenizer_ref = weakref.ref(tok)
+        return tok
+
+    @property
+    def reads_words(self):
+        """True for models that read words rather than token ids (ELMo)."""
+        return self.architecture == "elmo"
+
+    @property
+    def is_decoder(self):
+        """True for models with a KV cache and logits (GPT-2)."""
+        if self._is_decoder is None:
+            with self._pooled() as s:
+                # rewinding a fresh session to 0 is a no-op for decoders only
+                self._is_decoder = lib.ce_session_rewind(s._ptr(), 0) == 0
+        return self._is_decoder
+
+    # ---- sessions ----
+
+    def session(self, backend=None, threads=None, truncate=False, carry_state=False):
+        """A new Session (one thread at a time) with the model's backend and
+        threads unless given. truncate cuts over-long id sequences instead of
+        failing; carry_state (ELMo) keeps each batch row's LSTM state from one
+        run to the next."""
+        return Session(self, backend=backend, threads=threads, truncate=truncate or None,
+                       carry_state=carry_state or None)
+
+    @contextlib.contextmanager
+    def _pooled(self, truncate=False):
+        """A session for one call, reused across calls and threads."""
+        key = bool(truncate)
+        with self._lock:
+            self._ptr()
+            free = self._pool.setdefault(key, [])
+            session = free.pop() if free else None
+        if session is None:
+            session = Session(self, truncate=key or None, _pooled=True)
+        try:
+            yield session
+        finally:
+            with self._lock:
+                if self._handle is not None:
+                    self._pool.setdefault(key, []).append(session)
+                    session = None
+            if session is not None:
+                session.close()
+
+    def _need_tokenizer(self):
+        tok = self.tokenizer
+        if tok is None:
+            raise UnsupportedError("the model has no tokenizer: pass token ids (embed_ids)")
+        return tok
+
+    def _encode(self, text, truncate=False, add_special=True):
+        pair = None
+        if isinstance(text, tuple):
+            text, pair = text
+        limit = self._dims["max_positions"] if truncate else None
+        return self._need_tokenizer().encode(text, pair, add_special=add_special,
+                                             max_length=limit)
+
+    # ---- embeddings ----
+
+    def embed(self, texts, layers=None, mix=None, pool=None, normalize=False, truncate=False,
+              batch_size=32, mix_layer_norm=False, add_special=True):
+        """Contextual embeddings of one text (one array back) or a list of
+        texts (a list back). A text may be a (text, pair) tuple.
+
+        layers: None (the last layer), an int (0 = embedding output, -1 = last),
+          a list of ints, or "all".
+        mix: (weights, gamma) or weights: ELMo's scalar mix of all layers,
+          gamma * sum softmax(weights)_j h_j (mix_layer_norm normalises each
+          layer first).
+        pool: None (one vector per token), "cls", "mean" or "max".
+        normalize: scale every vector to unit length.
+        truncate: cut texts to the model's maximum length instead of failing.
+
+        Shapes: [T, D] for one layer or a mix, [L, T, D] for a list or "all";
+        pooled [D] or [L, D]. T counts tokens with the special ones (ELMo: words).
+        """
+        with self._pooled() as s:
+            return s.embed(texts, layers, mix, pool, normalize, truncate, batch_size,
+                           mix_layer_norm, add_special)
+
+    def embed_ids(self, ids, type_ids=None, layers=None, mix=None, pool=None, normalize=False,
+                  truncate=False, mix_layer_norm=False):
+        """Embeddings of token ids as given (no special tokens added): one list
+        of ids (one array back) or a list of lists (a list back)."""
+        with self._pooled(truncate) as s:
+            return s.embed_ids(ids, type_ids, layers, mix, pool, normalize, mix_layer_norm)
+
+    def embed_words(self, words, layers=None, mix=None, pool=None, normalize=False,
+                    mix_layer_norm=False):
+        """ELMo: embeddings of pre-split words, one vector per word: a list of
+        words (one array back) or a list of such lists (a list back)."""
+        with self._pooled() as s:
+            return s.embed_words(words, layers, mix, pool, normalize, mix_layer_norm)
+
+    # ---- decoders ----
+
+    def score(self, text):
+        """Log-probabilities of the tokens of @text (a str or a list of ids),
+        as ``contextembed score``: {"ids", "tokens", "logprobs", "perplexity"}
+        (see contextembed.generation.score)."""
+        from .generation import score
+        return score(self, text)
+
+    def generate(self, prompt, max_tokens=32, temperature=1.0, top_k=0, top_p=1.0, seed=0,
+                 stop=None):
+        """Continue @prompt: an iterator of text pieces (see
+        contextembed.generation.generate)."""
+        from .generation import generate
+        return generate(self, prompt, max_tokens, temperature, top_k, top_p, seed, stop)

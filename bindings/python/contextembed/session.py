@@ -1,0 +1,365 @@
+"""Sessions: run a model and read hidden states; decode with a KV cache.
+
+A session holds a backend context, scratch memory, the results of its last
+run and (for decoders) the KV cache, or (for ELMo with carry_state) the LSTM
+state. Use one session from one thread at a time.
+"""
+import ctypes
+import weakref
+
+from . import _lib
+from ._lib import lib
+from .arrays import Buffer
+from .errors import StateError
+from .tokenizer import _utf8
+
+__all__ = ["Session", "make_options"]
+
+
+def make_options(backend=None, threads=None, truncate=None, carry_state=None):
+    """A ce_options handle with what is not None set (caller frees), or None."""
+    if backend is None and threads is None and truncate is None and carry_state is None:
+        return None
+    handle = ctypes.c_void_p()
+    lib.check(lib.ce_options_create(ctypes.byref(handle)))
+    try:
+        if backend is not None:
+            name = _utf8(backend, "backend")
+            lib.check(lib.ce_options_set_string(handle, _lib.OPT_BACKEND, name))
+        for key, value in ((_lib.OPT_THREADS, threads), (_lib.OPT_TRUNCATE, truncate),
+                           (_lib.OPT_CARRY_STATE, carry_state)):
+            if value is not None:
+                lib.check(lib.ce_options_set_int(handle, key, int(value)))
+    except BaseException:
+        lib.ce_options_free(handle)
+        raise
+    return handle.value
+
+
+def _int32s(values):
+    values = list(values)
+    return (ctypes.c_int32 * max(len(values), 1))(*values)
+
+
+def _sizes(values):
+    values = list(values)
+    return (ctypes.c_size_t * max(len(values), 1))(*values)
+
+
+class _Select:
+    """A ce_select built from embed()'s keywords, and the shape to give results."""
+
+    def __init__(self, n_output_layers, layers=None, mix=None, pool=None, normalize=False,
+                 mix_layer_norm=False):
+        if pool not in _lib.POOLS:
+            raise ValueError("pool must be None, 'cls', 'mean' or 'max', not %r" % (pool,))
+        if mix is not None and layers is not None:
+            raise ValueError("give layers or mix, not both")
+        self.pooled = _lib.POOLS[pool] != 0
+        handle = ctypes.c_void_p()
+        lib.check(lib.ce_select_create(ctypes.byref(handle)))
+        self.handle = handle.value
+        try:
+            self._configure(n_output_layers, layers, mix, pool, normalize, mix_layer_norm)
+        except BaseException:
+            self.close()
+            raise
+
+    def _configure(self, n_output_layers, layers, mix, pool, normalize, mix_layer_norm):
+        self.planes = None  # None: one layer or a mix, the layer axis is dropped
+        if mix is not None:
+            weights, gamma = (mix, 1.0) if not isinstance(mix, tuple) else mix
+            weights = [float(w) for w in weights]
+            arr = (ctypes.c_float * max(len(weights), 1))(*weights)
+            lib.check(lib.ce_select_mix(self.handle, arr, len(weights), float(gamma)))
+            lib.check(lib.ce_select_mix_layer_norm(self.handle, int(bool(mix_layer_norm))))
+        elif isinstance(layers, str):
+            if layers != "all":
+                raise ValueError("layers must be None, an int, a list of ints or 'all'")
+            lib.check(lib.ce_select_layers(self.handle, None, 0))
+            self.planes = n_output_layers
+        elif layers is not None:
+            chosen = [int(layers)] if isinstance(layers, int) else [int(l) for l in layers]
+            if not isinstance(layers, int) and not chosen:
+                raise ValueError("layers is an empty list")
+            lib.check(lib.ce_select_layers(self.handle, _int32s(chosen), len(chosen)))
+            if not isinstance(layers, int):
+                self.planes = len(chosen)
+        lib.check(lib.ce_select_pool(self.handle, _lib.POOLS[pool]))
+        lib.check(lib.ce_select_normalize(self.handle, int(bool(normalize))))
+
+    def shape(self, tokens, dim):
+        inner = (dim,) if self.pooled else (tokens, dim)
+        return inner if self.planes is None else (self.planes,) + inner
+
+    def close(self):
+        handle, self.handle = self.handle, None
+        if handle is not None:
+            lib.ce_select_free(handle)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _split_words(text):
+    """Whitespace-separated words of @text as (UTF-8 bytes, [(begin, end)])."""
+    data = _utf8(text)
+    spans, start, pos = [], None, 0
+    for ch in data.decode("utf-8"):
+        size = len(ch.encode("utf-8", "surrogatepass"))
+        if ch.isspace():
+            if start is not None:
+                spans.append((start, pos))
+                start = None
+        elif start is None:
+            start = pos
+        pos += size
+    if start is not None:
+        spans.append((start, pos))
+    return data, spans
+
+
+class Session:
+    """A session on a model: ``model.session(...)`` creates one.
+
+    Encoders: run()/embed()/embed_ids()/embed_words(), then output().
+    Decoders: append(), logits(), rewind(), copy(), context_length.
+    ELMo: embed()/embed_words() carry each batch row's LSTM state from one
+    call to the next when created with carry_state=True; reset_state()
+    starts again from zero.
+    """
+
+    def __init__(self, model, backend=None, threads=None, truncate=None, carry_state=None,
+                 _pooled=False):
+        # A user's session keeps its model alive; the model's own pooled
+        # sessions must not (that would be a reference cycle).
+        self._strong = None if _pooled else model
+        self._model_ref = weakref.ref(model)
+        self._settings = dict(backend=backend, threads=threads, truncate=truncate,
+                              carry_state=carry_state)
+        opts = make_options(**self._settings)
+        handle = ctypes.c_void_p()
+        try:
+            lib.check(lib.ce_session_create(model._ptr(), opts, ctypes.byref(handle)))
+        finally:
+            lib.ce_options_free(opts)
+        self._handle = handle.value
+        model._sessions.add(self)
+
+    @property
+    def _model(self):
+        model = self._model_ref()
+        if model is None:
+            raise StateError("the session's model is gone")
+        return model
+
+    def _ptr(self):
+        if self._handle is None:
+            raise StateError("the session is closed")
+        self._model._ptr()
+        return self._handle
+
+    def close(self):
+        """Free the session (done for you when the model closes)."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            lib.ce_session_free(handle)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    @property
+    def model(self):
+        return self._model
+
+    @property
+    def backend(self):
+        """Name of the backend the session runs on ("blis", "ref", ...)."""
+        return lib.ce_session_backend(self._ptr()).decode()
+
+    @property
+    def threads(self):
+        """Compute threads the session uses."""
+        return lib.ce_session_threads(self._ptr())
+
+    # ---- encoders: run, then read ----
+
+    def run(self, sequences, type_ids=None):
+        """Run a packed batch: @sequences is a list of id lists (one per
+        sequence), @type_ids None or parallel to it."""
+        sequences = [list(s) for s in sequences]
+        flat = [i for s in sequences for i in s]
+        types = None
+        if type_ids is not None:
+            types = _int32s(t for s in type_ids for t in s)
+        lib.check(lib.ce_session_run(self._ptr(), len(sequences),
+                                     _sizes(len(s) for s in sequences), _int32s(flat), types))
+
+    def run_words(self, sentences):
+        """Run a batch of sentences given as words (ELMo). Each sentence is a
+        list of words, or a str split at whitespace (by the model's tokenizer
+        when it has one)."""
+        text, offsets, counts = bytearray(), [], []
+        for sentence in sentences:
+            if isinstance(sentence, (str, bytes)):
+                data, spans = self._words_of(sentence)
+            else:
+                parts = [_utf8(w, "word") for w in sentence]
+                data, spans, pos = b" ".join(parts), [], 0
+                for part in parts:
+                    spans.append((pos, pos + len(part)))
+                    pos += len(part) + 1
+            base = len(text)
+            text += data
+            offsets += [v + base for span in spans for v in span]
+            counts.append(len(spans))
+        lib.check(lib.ce_session_run_words(self._ptr(), len(counts), _sizes(counts), bytes(text),
+                                           len(text), _sizes(offsets)))
+
+    def _words_of(self, sentence):
+        tok = self._model.tokenizer
+        if tok is None:
+            return _split_words(sentence)
+        enc = tok.encode(sentence, add_special=False)
+        return enc.text, [o for o, s in zip(enc.offsets, enc.sequence_ids) if s == 0]
+
+    @property
+    def num_sequences(self):
+        """Sequences in the last successful run (0 before any)."""
+        return lib.ce_session_num_sequences(self._ptr())
+
+    def sequence_length(self, seq=0):
+        """Tokens (or words) of sequence @seq in the last run, after truncation."""
+        out = ctypes.c_size_t()
+        lib.check(lib.ce_session_sequence_length(self._ptr(), seq, ctypes.byref(out)))
+        return out.value
+
+    def output(self, seq=0, layers=None, mix=None, pool=None, normalize=False,
+               mix_layer_norm=False):
+        """Hidden states of sequence @seq of the last run (see Model.embed for
+        the keywords and the shapes)."""
+        with _Select(self._model._dims["num_output_layers"], layers, mix, pool, normalize,
+                     mix_layer_norm) as sel:
+            return self._read(seq, sel)
+
+    def _read(self, seq, sel):
+        ptr = self._ptr()
+        tokens = self.sequence_length(seq)
+        shape = sel.shape(tokens, self._model._dims["hidden_size"])
+        buf = Buffer(max(1, _count(shape)))
+        count = ctypes.c_size_t()
+        lib.check(lib.ce_session_output(ptr, seq, sel.handle, buf.ptr, buf.count,
+                                        ctypes.byref(count)))
+        if count.value != _count(shape):
+            raise AssertionError("library wrote %d floats for shape %r" % (count.value, shape))
+        return buf.result(shape)
+
+    def embed(self, texts, layers=None, mix=None, pool=None, normalize=False, truncate=False,
+              batch_size=32, mix_layer_norm=False, add_special=True):
+        """Embed one text (returns one array) or a list of texts (returns a
+        list); see Model.embed."""
+        single = isinstance(texts, (str, bytes, tuple))
+        items = [texts] if single else list(texts)
+        results = []
+        with _Select(self._model._dims["num_output_layers"], layers, mix, pool, normalize,
+                     mix_layer_norm) as sel:
+            for start in range(0, len(items), max(1, batch_size)):
+                chunk = items[start:start + max(1, batch_size)]
+                if self._model.reads_words:
+                    self.run_words(chunk)
+                else:
+                    encs = [self._model._encode(t, truncate, add_special) for t in chunk]
+                    self.run([e.ids for e in encs], [e.type_ids for e in encs])
+                results += [self._read(i, sel) for i in range(len(chunk))]
+        return results[0] if single else results
+
+    def embed_ids(self, ids, type_ids=None, layers=None, mix=None, pool=None, normalize=False,
+                  mix_layer_norm=False):
+        """Embed token ids as given: one list of ids (one array back) or a
+        list of lists (a list back). No special tokens are added."""
+        single = not ids or isinstance(ids[0], int)
+        seqs = [ids] if single else ids
+        types = None if type_ids is None else ([type_ids] if single else type_ids)
+        with _Select(self._model._dims["num_output_layers"], layers, mix, pool, normalize,
+                     mix_layer_norm) as sel:
+            self.run(seqs, types)
+            results = [self._read(i, sel) for i in range(len(seqs))]
+        return results[0] if single else results
+
+    def embed_words(self, words, layers=None, mix=None, pool=None, normalize=False,
+                    mix_layer_norm=False):
+        """Embed pre-split words (ELMo): one list of words (one array back,
+        one vector per word) or a list of such lists (a list back)."""
+        single = bool(words) and isinstance(words[0], (str, bytes))
+        sentences = [words] if single else words
+        with _Select(self._model._dims["num_output_layers"], layers, mix, pool, normalize,
+                     mix_layer_norm) as sel:
+            self.run_words(sentences)
+            results = [self._read(i, sel) for i in range(len(sentences))]
+        return results[0] if single else results
+
+    def reset_state(self):
+        """Forget the carried LSTM state (carry_state=True sessions)."""
+        lib.check(lib.ce_session_reset_state(self._ptr()))
+
+    # ---- decoders: the KV cache ----
+
+    def append(self, ids, all_logits=False):
+        """Append token ids to the context and compute their logits; with
+        all_logits, logits() then has one row per appended token."""
+        ids = [ids] if isinstance(ids, int) else list(ids)
+        flags = _lib.APPEND_ALL_LOGITS if all_logits else 0
+        lib.check(lib.ce_session_append(self._ptr(), _int32s(ids), len(ids), flags))
+        self._all_logits = bool(all_logits)
+
+    def logits(self):
+        """Next-token logits of the last append: [vocab] for the last
+        position, or [appended, vocab] after append(..., all_logits=True)."""
+        ptr = self._ptr()
+        rows = lib.ce_session_logits_rows(ptr)
+        vocab = self._model._dims["vocab_size"]
+        buf = Buffer(max(1, rows * vocab))
+        count = ctypes.c_size_t()
+        lib.check(lib.ce_session_logits(ptr, buf.ptr, buf.count, ctypes.byref(count)))
+        all_rows = getattr(self, "_all_logits", False)
+        return buf.result((rows, vocab) if all_rows else (vocab,))
+
+    @property
+    def context_length(self):
+        """Tokens in the context (the KV cache)."""
+        return lib.ce_session_context_length(self._ptr())
+
+    def rewind(self, length):
+        """Keep the first @length tokens of the context (and their cache)."""
+        lib.check(lib.ce_session_rewind(self._ptr(), length))
+
+    def copy(self):
+        """A new session on the same model and options that continues exactly
+        where this one is (context, KV cache, last logits)."""
+        other = Session(self._model, **self._settings)
+        try:
+            lib.check(lib.ce_session_copy_state(other._ptr(), self._ptr()))
+        except BaseException:
+            other.close()
+            raise
+        other._all_logits = getattr(self, "_all_logits", False)
+        return other
+
+
+def _count(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n

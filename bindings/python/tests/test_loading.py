@@ -1,0 +1,122 @@
+"""Loading the library: search order, ABI check, declared signatures, numpy
+kept optional, log forwarding."""
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from support import HERE, ROOT, UNCASED, TestCase, ce
+
+PACKAGE_PARENT = os.path.normpath(os.path.join(HERE, ".."))
+
+
+def run_python(code, **env_changes):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = PACKAGE_PARENT
+    for key, value in env_changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+class TestLoading(TestCase):
+    def test_version_and_abi(self):
+        self.assertRegex(ce.library_version, r"^\d+\.\d+\.\d+$")
+        self.assertGreaterEqual(ce._lib.lib.abi_version, ce.ABI_VERSION)
+        self.assertTrue(os.path.exists(ce.library_path) or "/" not in ce.library_path)
+        self.assertIn("ref", ce.backends())
+
+    def test_check_abi(self):
+        check = ce._lib.check_abi
+        check(1, "0.1.0")
+        check(2, "0.2.0")  # newer minor releases only append functions
+        with self.assertRaisesRegex(ce.LibraryNotFoundError, "ABI version 0"):
+            check(0, "0.1.0")
+        with self.assertRaisesRegex(ce.LibraryNotFoundError, "version 1.0.0"):
+            check(1, "1.0.0")
+        with self.assertRaises(ImportError):  # a LibraryNotFoundError is an ImportError
+            check(0, "garbage")
+
+    def test_every_exported_function_is_declared(self):
+        mapfile = os.path.join(ROOT, "lib", "contextembed.map")
+        if not os.path.exists(mapfile):
+            self.skipTest("no lib/contextembed.map")
+        with open(mapfile) as f:
+            exported = set(re.findall(r"\b(ce_[a-z0-9_]+);", f.read()))
+        exported.discard("ce_backend_register")  # takes the backend vtable struct: not bound
+        self.assertEqual(exported - set(ce._lib.SIGNATURES), set())
+        lib = ce._lib.lib
+        for name, (restype, argtypes) in ce._lib.SIGNATURES.items():
+            fn = getattr(lib, name)
+            if name in lib.missing:
+                with self.assertRaisesRegex(ce.UnsupportedError, name):
+                    fn()
+                continue
+            self.assertEqual(fn.argtypes, argtypes, name)
+            self.assertIs(fn.restype, restype, name)
+
+    def test_bad_library_path(self):
+        p = run_python("import contextembed", CONTEXTEMBED_LIBRARY="/nonexistent/libce.so")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("LibraryNotFoundError", p.stderr)
+        self.assertIn("/nonexistent/libce.so", p.stderr)
+
+    def test_not_the_library(self):
+        libc = ce._lib.ctypes.util.find_library("c")
+        if not libc:
+            self.skipTest("no libc to load")
+        p = run_python("import contextembed", CONTEXTEMBED_LIBRARY=libc)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("is not libcontextembed", p.stderr)
+
+    def test_found_without_environment(self):
+        """Without CONTEXTEMBED_LIBRARY the package finds a build tree of its
+        checkout (or an installed library)."""
+        code = "import contextembed as ce; print(ce.library_path)"
+        p = run_python(code, CONTEXTEMBED_LIBRARY=None)
+        trees = [d for d in os.listdir(ROOT) if d.startswith("build")]
+        if p.returncode != 0 and not trees:
+            self.skipTest("no build tree in the checkout and no installed library")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("libcontextembed", p.stdout)
+
+    def test_numpy_is_optional(self):
+        code = ("import sys, contextembed as ce\n"
+                "m = ce.Model(%r)\n"
+                "v = m.embed('hello world', pool='mean')\n"
+                "assert isinstance(v, ce.FloatArray), type(v)\n"
+                "assert 'numpy' not in sys.modules\n"
+                "print(v.shape)\n" % UNCASED)
+        p = run_python(code, CONTEXTEMBED_NO_NUMPY="1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.strip(), "(64,)")
+
+    def test_log_forwarding(self):
+        tmp = tempfile.mkdtemp(prefix="ce-py-log-")
+        try:
+            for name in ("config.json", "model.safetensors"):
+                shutil.copy(os.path.join(UNCASED, name), tmp)
+            with self.assertLogs("contextembed", logging.WARNING) as logs:
+                ce.enable_logging(logging.WARNING)
+                try:
+                    with ce.Model(tmp, threads=1) as m:
+                        self.assertIsNone(m.tokenizer)
+                        with self.assertRaisesRegex(ce.UnsupportedError, "no tokenizer"):
+                            m.embed("text")
+                        self.assertEqual(m.embed_ids([1, 2, 3]).shape, (3, 64))
+                finally:
+                    ce.enable_logging(None)
+            self.assertTrue(any("tokenizer" in line for line in logs.output), logs.output)
+        finally:
+            shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -64,27 +64,28 @@ int main(int argc, char **argv)
     ce_model *model = NULL;
     ce_session *session = NULL;
     ce_select *sel = NULL;
-    int64_t dim;
+    int64_t hidden;
     int rc = 1;
     texts[0] = argv[2]; /* the query is sequence 0, the documents follow */
     memcpy(texts + 1, docs, sizeof docs);
     if (ce_model_open(argv[1], NULL, &model) != CE_OK ||
         ce_session_create(model, NULL, &session) != CE_OK ||
-        ce_model_get_info(model, CE_INFO_HIDDEN_SIZE, &dim) != CE_OK ||
+        ce_model_get_info(model, CE_INFO_HIDDEN_SIZE, &hidden) != CE_OK ||
         ce_select_create(&sel) != CE_OK || ce_select_pool(sel, CE_POOL_MEAN) != CE_OK ||
         ce_select_normalize(sel, 1) != CE_OK ||
         run_batch(session, ce_model_tokenizer(model), texts, N_DOCS + 1, lengths) != CE_OK)
         goto done;
-    vecs = malloc((N_DOCS + 1) * (size_t)dim * sizeof *vecs);
+    size_t dim = (size_t)hidden;
+    vecs = malloc((N_DOCS + 1) * dim * sizeof *vecs);
     for (size_t i = 0; vecs && i <= N_DOCS; i++)
-        if (ce_session_output(session, i, sel, vecs + i * dim, (size_t)dim, &count) != CE_OK)
+        if (ce_session_output(session, i, sel, vecs + i * dim, dim, &count) != CE_OK)
             goto done;
     if (!vecs)
         goto done;
 
     for (size_t d = 0; d < N_DOCS; d++) { /* cosine with the query; insertion sort */
         score[d] = 0.0f;
-        for (int64_t k = 0; k < dim; k++)
+        for (size_t k = 0; k < dim; k++)
             score[d] += vecs[k] * vecs[(d + 1) * dim + k];
         size_t at = d;
         for (; at > 0 && score[order[at - 1]] < score[d]; at--)

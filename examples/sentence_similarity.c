@@ -20,15 +20,16 @@ int main(int argc, char **argv)
     ce_session *session = NULL;
     ce_select *sel = NULL;
     float *vecs = NULL;
-    int64_t dim = 0;
+    int64_t hidden = 0;
     int rc = 1;
     if (ce_model_open(argv[1], NULL, &model) != CE_OK ||
         ce_session_create(model, NULL, &session) != CE_OK ||
-        ce_model_get_info(model, CE_INFO_HIDDEN_SIZE, &dim) != CE_OK ||
+        ce_model_get_info(model, CE_INFO_HIDDEN_SIZE, &hidden) != CE_OK ||
         ce_select_create(&sel) != CE_OK || ce_select_pool(sel, CE_POOL_MEAN) != CE_OK ||
         ce_select_normalize(sel, 1) != CE_OK)
         goto done;
-    vecs = malloc(n_texts * (size_t)dim * sizeof *vecs);
+    size_t dim = (size_t)hidden;
+    vecs = malloc(n_texts * dim * sizeof *vecs);
     if (!vecs)
         goto done;
 
@@ -45,14 +46,14 @@ int main(int argc, char **argv)
                                       ce_encoding_type_ids(enc));
         ce_encoding_free(enc);
         if (st != CE_OK ||
-            ce_session_output(session, 0, sel, vecs + t * dim, (size_t)dim, &count) != CE_OK)
+            ce_session_output(session, 0, sel, vecs + t * dim, dim, &count) != CE_OK)
             goto done;
     }
 
     for (size_t a = 0; a < n_texts; a++)
         for (size_t b = a + 1; b < n_texts; b++) {
             float cos = 0.0f;
-            for (int64_t k = 0; k < dim; k++)
+            for (size_t k = 0; k < dim; k++)
                 cos += vecs[a * dim + k] * vecs[b * dim + k];
             printf("%.4f  \"%s\"  \"%s\"\n", cos, argv[2 + a], argv[2 + b]);
         }

@@ -439,6 +439,8 @@ def fixture_ids_paths():
         V, L, D = (cases["model"]["vocab_size"], cases["model"]["n_layer"] + 1,
                    cases["model"]["n_embd"])
         tol = cases["noise"]["suggested_tolerance_abs"]
+        o = one_json(run(["bench", "-m", m, "--decode", "--runs", "2", "--threads", "1"])[0])
+        assert o["ctx"] == min(128, cases["model"]["n_positions"] - 1), o   # default --ctx
         for c in cases["cases"]:
             ids, name = c["input_ids"], "%s %s" % (os.path.basename(d), c["name"])
             ref = rows(exp[c["name"] + ".logits"][1], V)

@@ -39,12 +39,14 @@ static ce_status check_words(size_t n_seqs, const size_t *n_words, const char *t
             if (a > b || b > text_len)
                 return ce_error(CE_ERR_INVALID_ARGUMENT,
                                 "%s: word %zu of sentence %zu has offsets [%zu, %zu), outside the "
-                                "text of %zu bytes", FN, k, i, a, b, text_len);
+                                "text of %zu bytes",
+                                FN, k, i, a, b, text_len);
             size_t ok = ce_utf8_valid_prefix(text + a, b - a);
             if (ok != b - a)
                 return ce_error(CE_ERR_INVALID_UTF8,
                                 "%s: word %zu of sentence %zu: invalid UTF-8 at byte %zu of the "
-                                "text", FN, k, i, a + ok);
+                                "text",
+                                FN, k, i, a + ok);
         }
     return CE_OK;
 }
@@ -77,8 +79,8 @@ static ce_status reserve(ce_session *s, size_t n_seqs, size_t total)
         if (!grow((void **)&s->ids, total, sizeof(int32_t)) ||
             !grow((void **)&s->type_ids, total, sizeof(int32_t)) ||
             !grow((void **)&s->hidden, planes * total * dim, sizeof(float)))
-            return ce_error(CE_ERR_OUT_OF_MEMORY,
-                            "%s: cannot allocate hidden states for %zu words", FN, total);
+            return ce_error(CE_ERR_OUT_OF_MEMORY, "%s: cannot allocate hidden states for %zu words",
+                            FN, total);
         s->cap_total = total;
     }
     return CE_OK;
@@ -89,10 +91,13 @@ static ce_status check_args(const ce_session *s, size_t n_seqs, const size_t *n_
 {
     if (!s || !n_words || !offsets || (!text && text_len))
         return ce_error(CE_ERR_INVALID_ARGUMENT, "%s: %s is NULL", FN,
-                        !s ? "session" : !n_words ? "n_words" : !offsets ? "offsets" : "text");
+                        !s         ? "session"
+                        : !n_words ? "n_words"
+                        : !offsets ? "offsets"
+                                   : "text");
     if (!s->model->arch->forward_words)
-        return ce_error(CE_ERR_UNSUPPORTED, "%s: %s models read token ids: use ce_session_run",
-                        FN, s->model->arch->name);
+        return ce_error(CE_ERR_UNSUPPORTED, "%s: %s models read token ids: use ce_session_run", FN,
+                        s->model->arch->name);
     if (n_seqs == 0)
         return ce_error(CE_ERR_INVALID_ARGUMENT, "%s: no sentences", FN);
     if (n_seqs > SIZE_MAX / sizeof(size_t) / 4)

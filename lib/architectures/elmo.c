@@ -230,8 +230,8 @@ static void plan(elmo_state *s, const ce_batch *b, elmo_seqs *q)
     qsort(s->keys, b->n_seqs, sizeof *s->keys, by_length);
     for (size_t i = 0; i < b->n_seqs; i++)
         s->order[i] = s->keys[i].index;
-    *q = (elmo_seqs){b->n_seqs, s->start, s->len, s->order, b->max_length + 2,
-                     b->total + 2 * b->n_seqs};
+    *q = (elmo_seqs){b->n_seqs, s->start,          s->len,
+                     s->order,  b->max_length + 2, b->total + 2 * b->n_seqs};
 }
 
 static void char_ids(elmo_state *s, const ce_batch *b, const char *text, const size_t *offsets)

@@ -1,6 +1,6 @@
 /* Internal: ELMo (bilm-tf / AllenNLP), a character-CNN token encoder under a
- * bidirectional LSTM language model. README of the reference data and
- * docs/formats.md describe the algorithm; the files are:
+ * bidirectional LSTM language model, as bilm-tf computes it (test/gen/gen_elmo.py
+ * has the same algorithm in a page of numpy). The files:
  *   elmo_config.c   options.json -> elmo_config, every value checked
  *   elmo_weights.c  bind (or draw) the tensors, named as in the HDF5 file
  *   elmo_tokens.c   characters -> CNN -> highway -> projection (token embeddings)
@@ -18,22 +18,22 @@ typedef struct elmo_filter {
 } elmo_filter;
 
 typedef struct elmo_config {
-    int64_t max_chars;  /* char_cnn.max_characters_per_token */
-    int64_t char_dim;   /* char_cnn.embedding.dim */
+    int64_t max_chars;    /* char_cnn.max_characters_per_token */
+    int64_t char_dim;     /* char_cnn.embedding.dim */
     elmo_filter *filters; /* owned, n_filters of them */
     size_t n_filters;
-    int64_t cnn_width;  /* sum of the filters' num: the CNN output width */
-    int64_t max_width;  /* widest filter */
-    int64_t max_num;    /* most filters of one width */
+    int64_t cnn_width; /* sum of the filters' num: the CNN output width */
+    int64_t max_width; /* widest filter */
+    int64_t max_num;   /* most filters of one width */
     int64_t n_highway;
-    int tanh;           /* char_cnn.activation: 1 tanh, 0 relu */
-    int64_t lstm_dim;   /* lstm.dim: cell width */
-    int64_t proj_dim;   /* lstm.projection_dim: token embedding and LSTM output width */
+    int tanh;         /* char_cnn.activation: 1 tanh, 0 relu */
+    int64_t lstm_dim; /* lstm.dim: cell width */
+    int64_t proj_dim; /* lstm.projection_dim: token embedding and LSTM output width */
     int64_t n_layers;
     float cell_clip, proj_clip; /* 0: no clipping */
-    int skip;           /* lstm.use_skip_connections */
-    int cnn_proj;       /* cnn_width != proj_dim: CNN_proj exists */
-    int lstm_proj;      /* proj_dim < lstm_dim: W_P_0 exists */
+    int skip;                   /* lstm.use_skip_connections */
+    int cnn_proj;               /* cnn_width != proj_dim: CNN_proj exists */
+    int lstm_proj;              /* proj_dim < lstm_dim: W_P_0 exists */
 } elmo_config;
 
 /* Rows of char_embed: character ids 1..261 (0 is padding and embeds to zero). */
@@ -44,7 +44,8 @@ typedef struct elmo_highway {
 } elmo_highway;
 
 typedef struct elmo_cell {
-    const float *w;   /* W_0 [proj_dim + proj_dim, 4 * lstm_dim]: rows input then h; gates i, j, f, o */
+    /* W_0 [proj_dim + proj_dim, 4 * lstm_dim]: rows input then h, gates i, j, f, o */
+    const float *w;
     const float *b;   /* B [4 * lstm_dim] */
     const float *w_p; /* W_P_0 [lstm_dim, proj_dim], NULL without projection */
 } elmo_cell;

@@ -63,8 +63,10 @@ static ce_status read_filters(const ce_json *cnn, const char *src, elmo_config *
 {
     const ce_json *f = ce_json_get(cnn, "filters");
     if (!f || f->type != CE_JSON_ARRAY || f->n == 0 || f->n > 256)
-        return ce_error(CE_ERR_FORMAT, "%s: \"char_cnn.filters\" must be a list of 1 to 256 "
-                        "[width, count] pairs", src);
+        return ce_error(CE_ERR_FORMAT,
+                        "%s: \"char_cnn.filters\" must be a list of 1 to 256 "
+                        "[width, count] pairs",
+                        src);
     c->filters = calloc(f->n, sizeof *c->filters);
     if (!c->filters)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "%s: out of memory", src);
@@ -97,8 +99,10 @@ static ce_status read_activation(const ce_json *cnn, const char *src, elmo_confi
     if (!a)
         return ce_error(CE_ERR_FORMAT, "%s: missing \"char_cnn.activation\" (relu or tanh)", src);
     if (strcmp(a, "relu") && strcmp(a, "tanh"))
-        return ce_error(CE_ERR_UNSUPPORTED, "%s: char_cnn activation \"%s\" is not supported "
-                        "(relu or tanh)", src, a);
+        return ce_error(CE_ERR_UNSUPPORTED,
+                        "%s: char_cnn activation \"%s\" is not supported "
+                        "(relu or tanh)",
+                        src, a);
     c->tanh = !strcmp(a, "tanh");
     return CE_OK;
 }
@@ -107,14 +111,14 @@ static ce_status read_activation(const ce_json *cnn, const char *src, elmo_confi
 static ce_status read_cnn(const ce_json *cnn, const char *src, elmo_config *c)
 {
     int64_t n_chars;
-    ce_status st = get_int(cnn, "char_cnn", "n_characters", src, ELMO_CHAR_ROWS,
-                           CE_ELMO_CHAR_IDS, 0, CE_ELMO_CHAR_IDS, &n_chars);
+    ce_status st = get_int(cnn, "char_cnn", "n_characters", src, ELMO_CHAR_ROWS, CE_ELMO_CHAR_IDS,
+                           0, CE_ELMO_CHAR_IDS, &n_chars);
     if (st == CE_OK)
-        st = get_int(cnn, "char_cnn", "max_characters_per_token", src, CE_ELMO_MIN_CHARS, 1024,
-                     1, 0, &c->max_chars);
+        st = get_int(cnn, "char_cnn", "max_characters_per_token", src, CE_ELMO_MIN_CHARS, 1024, 1,
+                     0, &c->max_chars);
     if (st == CE_OK)
-        st = get_int(ce_json_get(cnn, "embedding"), "char_cnn.embedding", "dim", src, 1, 4096,
-                     1, 0, &c->char_dim);
+        st = get_int(ce_json_get(cnn, "embedding"), "char_cnn.embedding", "dim", src, 1, 4096, 1, 0,
+                     &c->char_dim);
     if (st == CE_OK)
         st = get_int(cnn, "char_cnn", "n_highway", src, 0, 64, 0, 0, &c->n_highway);
     if (st == CE_OK)
@@ -140,8 +144,10 @@ static ce_status read_lstm(const ce_json *lstm, const char *src, elmo_config *c)
     /* bilm-tf projects only when projection_dim < dim; a wider "projection"
      * would give layers of different widths, which no released model has. */
     if (c->proj_dim > c->lstm_dim)
-        return ce_error(CE_ERR_UNSUPPORTED, "%s: lstm.projection_dim %lld > lstm.dim %lld is not "
-                        "supported", src, (long long)c->proj_dim, (long long)c->lstm_dim);
+        return ce_error(CE_ERR_UNSUPPORTED,
+                        "%s: lstm.projection_dim %lld > lstm.dim %lld is not "
+                        "supported",
+                        src, (long long)c->proj_dim, (long long)c->lstm_dim);
     c->lstm_proj = c->proj_dim < c->lstm_dim;
     return CE_OK;
 }
@@ -151,8 +157,10 @@ static ce_status check_shape(const ce_json *config, const char *src)
     int bidi = 1;
     ce_status st = get_flag(config, "options", "bidirectional", src, 1, &bidi);
     if (st == CE_OK && !bidi)
-        st = ce_error(CE_ERR_UNSUPPORTED, "%s: unidirectional ELMo (bidirectional: false) is "
-                      "not supported", src);
+        st = ce_error(CE_ERR_UNSUPPORTED,
+                      "%s: unidirectional ELMo (bidirectional: false) is "
+                      "not supported",
+                      src);
     return st;
 }
 
@@ -163,8 +171,10 @@ ce_status ce_elmo_parse_config(const ce_json *config, const char *source, elmo_c
     const ce_json *cnn = ce_json_get(config, "char_cnn");
     const ce_json *lstm = ce_json_get(config, "lstm");
     if (!cnn || cnn->type != CE_JSON_OBJECT)
-        return ce_error(CE_ERR_UNSUPPORTED, "%s: no \"char_cnn\" object: ELMo models with a "
-                        "token vocabulary instead of characters are not supported", source);
+        return ce_error(CE_ERR_UNSUPPORTED,
+                        "%s: no \"char_cnn\" object: ELMo models with a "
+                        "token vocabulary instead of characters are not supported",
+                        source);
     if (!lstm || lstm->type != CE_JSON_OBJECT)
         return ce_error(CE_ERR_FORMAT, "%s: no \"lstm\" object", source);
     elmo_config c = {0};

@@ -13,13 +13,13 @@
 
 /* The reference's ids before the +1 shift. */
 enum {
-    CE_ELMO_CHAR_BOS = 256,  /* <begin sentence> */
-    CE_ELMO_CHAR_EOS = 257,  /* <end sentence> */
-    CE_ELMO_CHAR_BOW = 258,  /* <begin word> */
-    CE_ELMO_CHAR_EOW = 259,  /* <end word> */
-    CE_ELMO_CHAR_PAD = 260,  /* <padding> */
-    CE_ELMO_CHAR_IDS = 262,  /* ids after the shift: 0 .. 261 */
-    CE_ELMO_MIN_CHARS = 3,   /* room for begin, one character, end */
+    CE_ELMO_CHAR_BOS = 256, /* <begin sentence> */
+    CE_ELMO_CHAR_EOS = 257, /* <end sentence> */
+    CE_ELMO_CHAR_BOW = 258, /* <begin word> */
+    CE_ELMO_CHAR_EOW = 259, /* <end word> */
+    CE_ELMO_CHAR_PAD = 260, /* <padding> */
+    CE_ELMO_CHAR_IDS = 262, /* ids after the shift: 0 .. 261 */
+    CE_ELMO_MIN_CHARS = 3,  /* room for begin, one character, end */
 };
 
 /* Ids of one word (its bytes, any content) into out[max_chars], max_chars >=

@@ -25,9 +25,9 @@ size_t cli_bench_elmo_gemms(size_t batch, size_t words, elmo_gemm *out)
         put(out, &n, CNN_CHUNK * npos, nums[f], k, pos / CNN_CHUNK);
         put(out, &n, pos % CNN_CHUNK * npos, nums[f], k, 1);
     }
-    put(out, &n, pos, CNN, CNN, 2 * HIGHWAY);        /* carry and transform gates */
-    put(out, &n, pos, PROJ, CNN, 1);                  /* CNN_proj */
-    put(out, &n, pos, 4 * CELL, PROJ, 2 * LAYERS);    /* input to gates, all steps */
+    put(out, &n, pos, CNN, CNN, 2 * HIGHWAY);                /* carry and transform gates */
+    put(out, &n, pos, PROJ, CNN, 1);                         /* CNN_proj */
+    put(out, &n, pos, 4 * CELL, PROJ, 2 * LAYERS);           /* input to gates, all steps */
     put(out, &n, batch, 4 * CELL, PROJ, 2 * LAYERS * steps); /* h to gates, per step */
     put(out, &n, batch, PROJ, CELL, 2 * LAYERS * steps);     /* W_P_0, per step */
     return n;

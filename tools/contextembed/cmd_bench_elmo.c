@@ -36,11 +36,11 @@ static const char elmo_config[] =
     "[6, 512], [7, 1024]], \"n_highway\": 2, \"embedding\": {\"dim\": 16}, \"n_characters\": "
     "262, \"max_characters_per_token\": 50}}";
 
-static const char *const sentence[] = {
-    "The",   "committee", "said", "on",     "Tuesday", "that", "its",    "members",  "had",
-    "voted", "to",        "delay", "the",   "decision", "until", "after", "independent",
-    "experts", "report",  "."};
-#define WORDS (sizeof sentence / sizeof *sentence)
+static const char *const sentence[] = {"The",   "committee",   "said",    "on",       "Tuesday",
+                                       "that",  "its",         "members", "had",      "voted",
+                                       "to",    "delay",       "the",     "decision", "until",
+                                       "after", "independent", "experts", "report",   "."};
+#define WORDS     (sizeof sentence / sizeof *sentence)
 #define BIG_BATCH 32
 
 enum { OPT_ELMO = 1, OPT_THREADS, OPT_RUNS, OPT_BACKEND, OPT_HELP };
@@ -72,9 +72,14 @@ static int parse(int argc, char **argv, elmo_args *a)
     cli_parser_init(&p, argc, argv, elmo_opts);
     while ((id = cli_parser_next(&p, &v)) != CLI_ARG_END) {
         switch (id) {
-        case OPT_ELMO: break;
-        case OPT_BACKEND: a->backend = v; break;
-        case OPT_HELP: fputs(elmo_usage, stdout); return -1;
+        case OPT_ELMO:
+            break;
+        case OPT_BACKEND:
+            a->backend = v;
+            break;
+        case OPT_HELP:
+            fputs(elmo_usage, stdout);
+            return -1;
         case OPT_THREADS:
         case OPT_RUNS:
             if (!cli_parse_long(v, id == OPT_THREADS ? 0 : 1, 1 << 16,
@@ -82,8 +87,10 @@ static int parse(int argc, char **argv, elmo_args *a)
                 return cli_usage("bench", "bad %s value '%s'",
                                  id == OPT_THREADS ? "--threads" : "--runs", v);
             break;
-        case CLI_ARG_POSITIONAL: return cli_usage("bench", "unexpected argument '%s'", v);
-        default: return cli_usage("bench", "%s", id == CLI_ARG_ERROR ? p.error : "bad option");
+        case CLI_ARG_POSITIONAL:
+            return cli_usage("bench", "unexpected argument '%s'", v);
+        default:
+            return cli_usage("bench", "%s", id == CLI_ARG_ERROR ? p.error : "bad option");
         }
     }
     return CLI_EXIT_OK;
@@ -137,8 +144,7 @@ static int time_batch(ce_session *s, const word_batch *w, size_t batch, const el
     return CLI_EXIT_OK;
 }
 
-static void report(const ce_session *s, size_t batch, const elmo_args *a, double median,
-                   double min)
+static void report(const ce_session *s, size_t batch, const elmo_args *a, double median, double min)
 {
     elmo_gemm g[ELMO_BENCH_MAX_GEMMS];
     size_t n = cli_bench_elmo_gemms(batch, WORDS, g);
@@ -162,8 +168,7 @@ static void report(const ce_session *s, size_t batch, const elmo_args *a, double
     fflush(stdout);
 }
 
-static int bench_threads(const ce_model *m, const elmo_args *a, long threads,
-                         const word_batch *w)
+static int bench_threads(const ce_model *m, const elmo_args *a, long threads, const word_batch *w)
 {
     ce_options *opts = NULL;
     ce_session *s = NULL;

@@ -34,7 +34,8 @@ static const char gpt2_usage[] =
     "\"threads\", \"ctx\", \"weight_bytes\" and \"backend\".\n"
     "\n"
     "  -m, --model DIR   decoder model directory (with --decode)\n"
-    "      --ctx N       prompt length and decoding context (default 128)\n"
+    "      --ctx N       prompt length and decoding context (default 128, or the\n"
+    "                    model's maximum positions - 1 when that is less)\n"
     "      --threads N   thread count (default: 1 and 2 with --gpt2, all CPUs with -m)\n"
     "      --runs R      timed runs of each measurement (default 10)\n"
     "      --backend NAME  ref, blis or auto (default)\n";
@@ -258,7 +259,8 @@ static void write_gpt2(const gpt2_args *a, const decode_result *r, int64_t weigh
     fflush(stdout);
 }
 
-static int check_ctx(const ce_model *m, const gpt2_args *a, int64_t *weight_bytes)
+/* --ctx against the model; without --ctx (0), 128 or what the model allows. */
+static int check_ctx(const ce_model *m, gpt2_args *a, int64_t *weight_bytes)
 {
     int64_t max_pos = 0;
     ce_status st = ce_model_get_info(m, CE_INFO_MAX_POSITIONS, &max_pos);
@@ -266,14 +268,16 @@ static int check_ctx(const ce_model *m, const gpt2_args *a, int64_t *weight_byte
         st = ce_model_get_info(m, CE_INFO_WEIGHT_BYTES, weight_bytes);
     if (st != CE_OK)
         return cli_fail(st);
-    if (a->ctx + 1 > max_pos)
+    if (!a->ctx)
+        a->ctx = max_pos > 128 ? 128 : max_pos - 1;
+    if (a->ctx < 1 || a->ctx + 1 > max_pos)
         return cli_usage("bench", "--ctx %ld: the model has %lld positions, decoding needs "
                          "--ctx below that", a->ctx, (long long)max_pos);
     return CLI_EXIT_OK;
 }
 
 /* --gpt2: bandwidth first (its 512 MB freed before the model's weights exist). */
-static int bench_gpt2(const gpt2_args *a)
+static int bench_gpt2(gpt2_args *a)
 {
     long counts[2] = {1, 2};
     size_t n_counts = a->threads >= 0 ? 1 : 2;
@@ -296,7 +300,7 @@ static int bench_gpt2(const gpt2_args *a)
 }
 
 /* -m MODEL --decode. */
-static int bench_decode(const gpt2_args *a)
+static int bench_decode(gpt2_args *a)
 {
     ce_model *m = NULL;
     int64_t weight_bytes = 0;
@@ -317,7 +321,7 @@ static int bench_decode(const gpt2_args *a)
 
 int cli_cmd_bench_gpt2(int argc, char **argv)
 {
-    gpt2_args a = {.ctx = 128, .threads = -1, .runs = 10};
+    gpt2_args a = {.threads = -1, .runs = 10};
     int rc = parse(argc, argv, &a);
     if (rc)
         return rc < 0 ? CLI_EXIT_OK : rc;

@@ -6,8 +6,8 @@
 
 #include "embed.h"
 
-ce_status cli_run_words(ce_session *session, const embed_seqs *s, const cli_texts *t,
-                        size_t first, size_t end)
+ce_status cli_run_words(ce_session *session, const embed_seqs *s, const cli_texts *t, size_t first,
+                        size_t end)
 {
     size_t bytes = 0, n_words = s->starts[end] - s->starts[first];
     for (size_t i = first; i < end; i++)
@@ -26,8 +26,8 @@ ce_status cli_run_words(ce_session *session, const embed_seqs *s, const cli_text
             offsets[w++] = s->offsets[k] + base;
         base += t->items[i].len;
     }
-    ce_status st = ce_session_run_words(session, end - first, s->lengths + first, text, bytes,
-                                        offsets);
+    ce_status st =
+        ce_session_run_words(session, end - first, s->lengths + first, text, bytes, offsets);
     free(text);
     free(offsets);
     return st;

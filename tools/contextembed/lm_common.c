@@ -76,9 +76,9 @@ int cli_lm_open(const lm_args *a, lm_ctx *c)
         rc = cli_session_create(c->model, c->opts, &c->session);
     if (rc)
         return rc;
+    /* Not checked here whether the model is a decoder: the first
+     * ce_session_append() says so ("bert models are not decoders"). */
     c->tok = ce_model_tokenizer(c->model);
-    /* Appending to a fresh session is the one public test of "is a decoder";
-     * do it with the checks of a real append later instead of a probe here. */
     return CLI_EXIT_OK;
 }
 

@@ -146,6 +146,18 @@ def _files(directory):
     return sorted(found, key=len)  # the unversioned name (or the shortest) first
 
 
+def _sanitized(path):
+    """True for a library built with AddressSanitizer, which aborts the process
+    when loaded into an interpreter that did not preload the ASan runtime."""
+    if "libasan" in os.environ.get("LD_PRELOAD", ""):
+        return False
+    try:
+        with open(path, "rb") as f:
+            return b"libasan.so" in f.read()
+    except OSError:
+        return False
+
+
 def candidates():
     """Paths to try, in order (see the module docstring)."""
     env = os.environ.get("CONTEXTEMBED_LIBRARY")
@@ -155,9 +167,9 @@ def candidates():
     paths = _files(here)
     # bindings/python/contextembed -> the checkout's root, holding build*/
     root = os.path.normpath(os.path.join(here, "..", "..", ".."))
-    trees = [d for d in glob.glob(os.path.join(root, "build*")) if os.path.isdir(d)]
-    for tree in sorted(trees, key=os.path.getmtime, reverse=True):
-        paths += _files(tree)[:1]
+    built = [_files(d)[:1] for d in glob.glob(os.path.join(root, "build*")) if os.path.isdir(d)]
+    built = [p[0] for p in built if p and not _sanitized(p[0])]
+    paths += sorted(built, key=os.path.getmtime, reverse=True)  # the newest build first
     system = ctypes.util.find_library("contextembed")
     if system:
         paths.append(system)

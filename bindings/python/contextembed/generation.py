@@ -2,7 +2,7 @@
 import ctypes
 import math
 
-from ._lib import lib
+from ._lib import c_float_p, lib
 from .errors import InvalidArgumentError, UnsupportedError
 
 __all__ = ["Sampler", "score", "generate"]
@@ -21,17 +21,20 @@ class Sampler:
         except BaseException:
             self.close()
             raise
-        self._row = None
+        self._rows = None
 
     def sample(self, session):
-        """Draw the next id from @session's last logits row."""
+        """Draw the next id from the logits of @session's last appended token."""
+        ptr = session._ptr()
         vocab = session.model._dims["vocab_size"]
-        if self._row is None or len(self._row) != vocab:
-            self._row = (ctypes.c_float * vocab)()
+        rows = max(1, lib.ce_session_logits_rows(ptr))
+        if self._rows is None or len(self._rows) < rows * vocab:
+            self._rows = (ctypes.c_float * (rows * vocab))()
         count = ctypes.c_size_t()
-        lib.check(lib.ce_session_logits(session._ptr(), self._row, vocab, ctypes.byref(count)))
+        lib.check(lib.ce_session_logits(ptr, self._rows, len(self._rows), ctypes.byref(count)))
+        last = ctypes.cast(ctypes.addressof(self._rows) + (rows - 1) * vocab * 4, c_float_p)
         token = ctypes.c_int32()
-        lib.check(lib.ce_sampler_sample(self._handle, self._row, vocab, ctypes.byref(token)))
+        lib.check(lib.ce_sampler_sample(self._handle, last, vocab, ctypes.byref(token)))
         return token.value
 
     def close(self):

@@ -5,12 +5,13 @@ run and (for decoders) the KV cache, or (for ELMo with carry_state) the LSTM
 state. Use one session from one thread at a time.
 """
 import ctypes
+import numbers
 import weakref
 
 from . import _lib
 from ._lib import lib
 from .arrays import Buffer
-from .errors import StateError
+from .errors import InvalidArgumentError, StateError
 from .tokenizer import _utf8
 
 __all__ = ["Session", "make_options"]
@@ -46,6 +47,13 @@ def _sizes(values):
     return (ctypes.c_size_t * max(len(values), 1))(*values)
 
 
+def _split_mix(mix):
+    """(weights, gamma) from mix=(weights, gamma) or mix=weights (gamma 1)."""
+    if isinstance(mix, tuple) and len(mix) == 2 and not isinstance(mix[0], numbers.Number):
+        return [float(w) for w in mix[0]], float(mix[1])
+    return [float(w) for w in mix], 1.0
+
+
 class _Select:
     """A ce_select built from embed()'s keywords, and the shape to give results."""
 
@@ -68,10 +76,9 @@ class _Select:
     def _configure(self, n_output_layers, layers, mix, pool, normalize, mix_layer_norm):
         self.planes = None  # None: one layer or a mix, the layer axis is dropped
         if mix is not None:
-            weights, gamma = (mix, 1.0) if not isinstance(mix, tuple) else mix
-            weights = [float(w) for w in weights]
+            weights, gamma = _split_mix(mix)
             arr = (ctypes.c_float * max(len(weights), 1))(*weights)
-            lib.check(lib.ce_select_mix(self.handle, arr, len(weights), float(gamma)))
+            lib.check(lib.ce_select_mix(self.handle, arr, len(weights), gamma))
             lib.check(lib.ce_select_mix_layer_norm(self.handle, int(bool(mix_layer_norm))))
         elif isinstance(layers, str):
             if layers != "all":
@@ -79,11 +86,12 @@ class _Select:
             lib.check(lib.ce_select_layers(self.handle, None, 0))
             self.planes = n_output_layers
         elif layers is not None:
-            chosen = [int(layers)] if isinstance(layers, int) else [int(l) for l in layers]
-            if not isinstance(layers, int) and not chosen:
+            one = isinstance(layers, numbers.Integral)
+            chosen = [int(layers)] if one else [int(l) for l in layers]
+            if not chosen:
                 raise ValueError("layers is an empty list")
             lib.check(lib.ce_select_layers(self.handle, _int32s(chosen), len(chosen)))
-            if not isinstance(layers, int):
+            if not one:
                 self.planes = len(chosen)
         lib.check(lib.ce_select_pool(self.handle, _lib.POOLS[pool]))
         lib.check(lib.ce_select_normalize(self.handle, int(bool(normalize))))
@@ -203,6 +211,9 @@ class Session:
         flat = [i for s in sequences for i in s]
         types = None
         if type_ids is not None:
+            type_ids = [list(t) for t in type_ids]
+            if [len(t) for t in type_ids] != [len(s) for s in sequences]:
+                raise InvalidArgumentError("type_ids must have one value per token id")
             types = _int32s(t for s in type_ids for t in s)
         lib.check(lib.ce_session_run(self._ptr(), len(sequences),
                                      _sizes(len(s) for s in sequences), _int32s(flat), types))
@@ -289,7 +300,7 @@ class Session:
                   mix_layer_norm=False):
         """Embed token ids as given: one list of ids (one array back) or a
         list of lists (a list back). No special tokens are added."""
-        single = not ids or isinstance(ids[0], int)
+        single = len(ids) == 0 or isinstance(ids[0], numbers.Integral)
         seqs = [ids] if single else ids
         types = None if type_ids is None else ([type_ids] if single else type_ids)
         with _Select(self._model._dims["num_output_layers"], layers, mix, pool, normalize,
@@ -302,7 +313,7 @@ class Session:
                     mix_layer_norm=False):
         """Embed pre-split words (ELMo): one list of words (one array back,
         one vector per word) or a list of such lists (a list back)."""
-        single = bool(words) and isinstance(words[0], (str, bytes))
+        single = len(words) > 0 and isinstance(words[0], (str, bytes))
         sentences = [words] if single else words
         with _Select(self._model._dims["num_output_layers"], layers, mix, pool, normalize,
                      mix_layer_norm) as sel:
@@ -319,7 +330,7 @@ class Session:
     def append(self, ids, all_logits=False):
         """Append token ids to the context and compute their logits; with
         all_logits, logits() then has one row per appended token."""
-        ids = [ids] if isinstance(ids, int) else list(ids)
+        ids = [ids] if isinstance(ids, numbers.Integral) else [int(i) for i in ids]
         flags = _lib.APPEND_ALL_LOGITS if all_logits else 0
         lib.check(lib.ce_session_append(self._ptr(), _int32s(ids), len(ids), flags))
         self._all_logits = bool(all_logits)

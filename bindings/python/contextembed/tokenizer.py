@@ -1,5 +1,6 @@
 """Tokenizers: text to ids with byte and character offsets, ids to text."""
 import ctypes
+import os
 
 from . import _lib
 from ._lib import lib
@@ -9,6 +10,8 @@ __all__ = ["Tokenizer", "Encoding", "StreamDecoder"]
 
 
 def _utf8(text, what="text"):
+    if what == "path" and hasattr(text, "__fspath__"):
+        text = os.fspath(text)
     if isinstance(text, str):
         return text.encode("utf-8", "surrogatepass")
     if isinstance(text, (bytes, bytearray, memoryview)):

@@ -96,6 +96,14 @@ class TestKVCache(TestCase):
             with self.assertRaises(ce.OutOfRangeError):
                 s.rewind(s.context_length + 1)
 
+    def test_sampler_after_all_logits(self):
+        case = self.cases[2]
+        want = self.want_logits(case)[-1]
+        with self.model.session() as s:
+            s.append(case["input_ids"], all_logits=True)
+            greedy = ce.Sampler(temperature=0).sample(s)
+        self.assertEqual(greedy, max(range(len(want)), key=want.__getitem__))
+
     def test_greedy(self):
         with self.model.session() as s:
             for case in self.cases:

@@ -108,6 +108,8 @@ class TestReadout(TestCase):
         self.assertEqual(shape_of(got), (self.T, 64))
         self.assertClose(got, want)
         self.assertClose(m.embed(self.text, mix=(w, gamma), pool="mean"), mean_rows(want))
+        self.assertClose(m.embed(self.text, mix=(1.0, 1.0, 1.0)), m.embed(self.text, mix=[0, 0, 0]),
+                         1e-6)  # a tuple of three weights, not (weights, gamma)
         self.assertClose(m.embed(self.text, mix=[0, 0, 0]),
                          [[sum(planes[l][t][j] for l in range(3)) / 3 for j in range(64)]
                           for t in range(self.T)])
@@ -164,6 +166,18 @@ class TestLimits(TestCase):
             self.model.embed_ids([12, 13], [0, 2])
         with self.assertRaises(ce.InvalidArgumentError):
             self.model.embed_ids([])
+        with self.assertRaisesRegex(ce.InvalidArgumentError, "one value per token"):
+            self.model.embed_ids([12, 13, 14], [0, 0])
+
+    def test_numpy_inputs(self):
+        if not ce.HAVE_NUMPY:
+            self.skipTest("numpy not in use")
+        import numpy
+        ids = numpy.array([12, 180, 181, 13], dtype=numpy.int64)
+        self.assertClose(self.model.embed_ids(ids), self.model.embed_ids([12, 180, 181, 13]), 0.0)
+        self.assertEqual(shape_of(self.model.embed("hello", layers=numpy.int64(0))), (3, 64))
+        mixed = self.model.embed("hello", mix=numpy.array([0.0, 0.0, 0.0]))
+        self.assertEqual(shape_of(mixed), (3, 64))
 
 
 class TestSessions(TestCase):
@@ -183,6 +197,8 @@ class TestSessions(TestCase):
                 s.output(2)
             with self.assertRaises(ce.UnsupportedError):
                 s.append([12])
+            with self.assertRaises(ce.UnsupportedError):
+                s.copy()
             s.close()
             with self.assertRaisesRegex(ce.StateError, "session is closed"):
                 s.run([[12]])

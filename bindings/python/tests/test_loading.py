@@ -15,8 +15,7 @@ PACKAGE_PARENT = os.path.normpath(os.path.join(HERE, ".."))
 
 
 def run_python(code, **env_changes):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = PACKAGE_PARENT
+    env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT)
     for key, value in env_changes.items():
         if value is None:
             env.pop(key, None)
@@ -76,16 +75,29 @@ class TestLoading(TestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("is not libcontextembed", p.stderr)
 
-    def test_found_without_environment(self):
-        """Without CONTEXTEMBED_LIBRARY the package finds a build tree of its
-        checkout (or an installed library)."""
-        code = "import contextembed as ce; print(ce.library_path)"
-        p = run_python(code, CONTEXTEMBED_LIBRARY=None)
-        trees = [d for d in os.listdir(ROOT) if d.startswith("build")]
-        if p.returncode != 0 and not trees:
-            self.skipTest("no build tree in the checkout and no installed library")
-        self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertIn("libcontextembed", p.stdout)
+    def test_search_order_without_environment(self):
+        """Without CONTEXTEMBED_LIBRARY: next to the package first, then the
+        build*/ directories of the checkout the package sits in."""
+        tmp = tempfile.mkdtemp(prefix="ce-py-search-")
+        try:
+            package = os.path.join(tmp, "bindings", "python")
+            shutil.copytree(os.path.join(PACKAGE_PARENT, "contextembed"),
+                            os.path.join(package, "contextembed"),
+                            ignore=shutil.ignore_patterns("__pycache__", "*.so*"))
+            os.mkdir(os.path.join(tmp, "build-x"))
+            built = os.path.join(tmp, "build-x", "libcontextembed.so")
+            os.symlink(os.path.realpath(ce.library_path), built)
+            code = "import contextembed as ce; print(ce.library_path)"
+            env = dict(CONTEXTEMBED_LIBRARY=None, PYTHONPATH=package)
+            p = run_python(code, **env)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(p.stdout.strip(), built)
+            beside = os.path.join(package, "contextembed", "libcontextembed.so")
+            os.symlink(os.path.realpath(ce.library_path), beside)
+            p = run_python(code, **env)
+            self.assertEqual(p.stdout.strip(), beside, p.stderr)
+        finally:
+            shutil.rmtree(tmp)
 
     def test_numpy_is_optional(self):
         code = ("import sys, contextembed as ce\n"

@@ -119,6 +119,13 @@ class TestStandalone(TestCase):
             self.assertEqual(tok.encode("Hello World").tokens, ["[CLS]", "hello", "world", "[SEP]"])
         self.assertEqual(by_dir[0], "[CLS]")
 
+    def test_path_like(self):
+        import pathlib
+        with ce.Tokenizer(pathlib.Path(UNCASED)) as tok:
+            self.assertEqual(tok.kind, "wordpiece")
+        with ce.Model(pathlib.Path(UNCASED), threads=1) as m:
+            self.assertEqual(m.architecture, "bert")
+
     def test_closed(self):
         tok = ce.Tokenizer(UNCASED)
         tok.close()

@@ -23,8 +23,13 @@
 typedef struct ce_blis_ctx {
     rntm_t rntm_sup;    /* thread count, sup path allowed */
     rntm_t rntm_packed; /* thread count, packed path only */
+    rntm_t rntm_single; /* one thread, for products too small to split */
     int n_threads;
 } ce_blis_ctx;
+
+/* Below this many multiply-adds (about 20 us on one core) waking a second
+ * thread costs more than it saves; on a loaded machine far more. */
+#define CE_BLIS_PARALLEL_MIN_MACS (1u << 20)
 
 ce_status ce_blis_create(int n_threads, void **ctx)
 {
@@ -36,6 +41,8 @@ ce_status ce_blis_create(int n_threads, void **ctx)
     bli_rntm_set_num_threads(n_threads, &b->rntm_sup);
     b->rntm_packed = b->rntm_sup;
     bli_rntm_disable_l3_sup(&b->rntm_packed);
+    bli_rntm_init(&b->rntm_single);
+    bli_rntm_set_num_threads(1, &b->rntm_single);
     b->n_threads = n_threads;
     *ctx = b;
     return CE_OK;
@@ -153,12 +160,15 @@ void ce_blis_gemm(void *ctx, ce_transpose trans_a, ce_transpose trans_b, size_t 
         beta_eff = 1.0f;
     }
     ce_blis_ctx *bc = ctx;
+    rntm_t rntm = (double)m * (double)n * (double)k < CE_BLIS_PARALLEL_MIN_MACS ? bc->rntm_single
+                  : prefer_sup(m, n, k)                                       ? bc->rntm_sup
+                                                                              : bc->rntm_packed;
     if (m == 1)
         gemv_row(trans_a, trans_b, n, k, alpha, a, lda, b, rs_b, beta_eff, c, bc);
-    else
+    else /* rntm is a private copy: BLIS may write to it */
         bli_sgemm_ex(blis_trans(trans_a), blis_trans(trans_b), (dim_t)m, (dim_t)n, (dim_t)k,
                      &alpha, (float *)a, rs_a, 1, (float *)b, rs_b, 1, &beta_eff, c, rs_c, 1,
-                     NULL, prefer_sup(m, n, k) ? &bc->rntm_sup : &bc->rntm_packed);
+                     NULL, &rntm);
     if (bias && beta != 0.0f)
         add_bias_rows(m, n, bias, c, ldc);
 }

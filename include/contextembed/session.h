@@ -54,7 +54,8 @@ CE_API int ce_session_threads(const ce_session *session);
  * @brief Run the model on a batch of sequences of (possibly) different lengths.
  *
  * The sequences are concatenated in @p ids: sequence s has lengths[s] tokens.
- * @p type_ids is NULL (all 0) or parallel to @p ids. Sequences are packed, so
+ * @p type_ids is NULL (all 0) or parallel to @p ids; models without token
+ * types (GPT-2, CE_INFO_TYPE_VOCAB_SIZE 0) ignore them. Sequences are packed, so
  * no padding is computed and none can leak into results. Results of the
  * previous run are replaced.
  *

@@ -89,7 +89,7 @@ static ce_status check_ids(const ce_model *m, size_t n_seqs, const size_t *lengt
                 return ce_error(CE_ERR_OUT_OF_RANGE,
                                 "token id %d at position %zu of sequence %zu is outside the "
                                 "vocabulary [0, %lld)", (int)id, p, i, (long long)m->dims.vocab_size);
-            if (ty < 0 || ty >= (m->dims.type_vocab_size > 0 ? m->dims.type_vocab_size : 1))
+            if (m->dims.type_vocab_size > 0 && (ty < 0 || ty >= m->dims.type_vocab_size))
                 return ce_error(CE_ERR_OUT_OF_RANGE,
                                 "token type %d at position %zu of sequence %zu is outside [0, %lld)",
                                 (int)ty, p, i, (long long)m->dims.type_vocab_size);

@@ -272,9 +272,21 @@ START_TEST(test_bilm_stateful)
         for (size_t k = 0; k < 3; k++)
             words_add_text(&w, ce_model_tokenizer(m), sentence(&b, k, i));
         ck_assert_msg(words_run(s, &w) == CE_OK, "%s", ce_last_error());
+        size_t positions, at = 0;
+        const float *all = ce_elmo_state_positions(s->arch_state, &positions);
         for (size_t k = 0; k < 3; k++) {
             char name[64];
-            size_t n, n_lm;
+            size_t n, n_lm, n_pos = w.n_words[k] + 2;
+            /* every layer with the boundaries, as the derived numpy run has them */
+            snprintf(name, sizeof name, "s%zu_%zu/stateful_layers", k, i);
+            const float *layers = tensor(b.derived, name, &n);
+            ck_assert_uint_eq(n, 3 * n_pos * 32);
+            for (size_t l = 0; l < 3; l++)
+                for (size_t j = 0; j < n_pos * 32; j++) {
+                    double e = fabs(all[(l * positions + at) * 32 + j] - layers[l * n_pos * 32 + j]);
+                    worst = e > worst ? e : worst;
+                }
+            at += n_pos;
             snprintf(name, sizeof name, "s%zu_%zu/top_layer_concat", k, i);
             const float *want = tensor(b.expected, name, &n);
             double d = compare_sel(s, k, top, want, n);
@@ -295,6 +307,7 @@ START_TEST(test_bilm_stateful)
             ck_assert_msg(d <= TOL, "%s s%zu_%zu: %g", backend, k, i, d);
         }
     }
+    ck_assert_msg(worst <= TOL, "%s stateful layers: %g", backend, worst);
     fprintf(stderr, "bilm-tf stateful (%s): max error %.3g\n", backend, worst);
     ce_select_free(top);
     ce_session_free(s);

@@ -18,6 +18,7 @@ Standard library only: no PyTorch.  What is checked (see models/README.md):
 import json
 import math
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -176,8 +177,7 @@ def corpus_words():
 def test_gpt2_generate(words):
     for prompt in PROMPTS:
         out = run(["generate", "-m", GPT2, "--temperature", "0", "-n", "8", "--", prompt])
-        toks = [w.strip(".,;:?!()'").lower() for w in out.split()]
-        toks = [w for w in toks if w]
+        toks = re.findall(r"[a-z]+", out.lower())
         bad = [w for w in toks if w not in words]
         check(len(toks) >= 3 and not bad, f"gpt2: greedy continuation of {prompt!r}",
               f"{out.strip()!r}" + (f" unknown {bad}" if bad else ""))

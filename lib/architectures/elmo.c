@@ -42,6 +42,7 @@ static void model_free(elmo_model *m)
     free(m->highway);
     free(m->cells);
     free(m->owned);
+    free(m->recurrent);
     free(m);
 }
 
@@ -54,6 +55,8 @@ static ce_status elmo_load(const ce_json *config, const char *source, ce_weights
     ce_status st = ce_elmo_parse_config(config, source, &m->cfg);
     if (st == CE_OK)
         st = ce_elmo_bind_weights(m, w, seed);
+    if (st == CE_OK)
+        st = ce_elmo_prepare_recurrent(m);
     if (st != CE_OK) {
         model_free(m);
         return st;
@@ -66,7 +69,9 @@ static ce_status elmo_load(const ce_json *config, const char *source, ce_weights
         .intermediate_size = c->lstm_dim,
         .parameters = ce_elmo_parameter_count(c),
     };
-    dims->weight_bytes = dims->parameters * (int64_t)sizeof(float);
+    /* the recurrent weights' reordered copy (elmo_weights.c) counts too */
+    int64_t copy = 2 * c->n_layers * 4 * c->lstm_dim * c->proj_dim;
+    dims->weight_bytes = (dims->parameters + copy) * (int64_t)sizeof(float);
     *model_data = m;
     return CE_OK;
 }

@@ -48,6 +48,9 @@ typedef struct elmo_cell {
     const float *w;
     const float *b;   /* B [4 * lstm_dim] */
     const float *w_p; /* W_P_0 [lstm_dim, proj_dim], NULL without projection */
+    /* The h rows of W_0 transposed, [4 * lstm_dim, proj_dim], gates reordered
+     * i, f, j, o as the backend's lstm_cell wants them (see elmo_weights.c). */
+    const float *w_h_t;
 } elmo_cell;
 
 typedef struct elmo_model {
@@ -58,6 +61,7 @@ typedef struct elmo_model {
     const float *proj_w, *proj_b; /* NULL without CNN_proj */
     elmo_cell *cells;             /* [direction * n_layers + layer] */
     float *owned;                 /* random weights, else NULL */
+    float *recurrent;             /* every cell's w_h_t */
 } elmo_model;
 
 /* options.json (or a random model's config) -> cfg; cfg->filters is malloc'd. */
@@ -67,6 +71,9 @@ void ce_elmo_config_free(elmo_config *cfg);
 /* Bind every tensor the config implies (errors name the tensor); refuse
  * tensors the config does not use. With w == NULL draw them from @p seed. */
 ce_status ce_elmo_bind_weights(elmo_model *m, ce_weights *w, uint64_t seed);
+
+/* Fill every cell's w_h_t (after binding). */
+ce_status ce_elmo_prepare_recurrent(elmo_model *m);
 
 /* Number of weights the config implies. */
 int64_t ce_elmo_parameter_count(const elmo_config *c);

@@ -63,7 +63,8 @@ CE_API int ce_session_threads(const ce_session *session);
  * outside the vocabulary or a type id outside the model's token types;
  * CE_ERR_TOO_LONG for a sequence longer than the model's maximum positions
  * unless CE_OPT_TRUNCATE was set (then it is cut to that length);
- * CE_ERR_INVALID_ARGUMENT for n_seqs == 0 or an empty sequence.
+ * CE_ERR_INVALID_ARGUMENT for n_seqs == 0 or an empty sequence;
+ * CE_ERR_UNSUPPORTED for models that read words (ELMo: ce_session_run_words()).
  * Not thread-safe on one session.
  */
 CE_API ce_status ce_session_run(ce_session *session, size_t n_seqs, const size_t *lengths,

@@ -78,23 +78,34 @@ static int parse(int argc, char **argv, tokenize_args *a)
     return CLI_EXIT_OK;
 }
 
-static void write_tokens(const ce_tokenizer *tok, const int32_t *ids, size_t n)
+/* The text a token covers, for tokenizers without a vocabulary (ELMo's words, id -1). */
+typedef struct source_texts {
+    const char *text, *pair;
+    size_t text_len, pair_len;
+} source_texts;
+
+static void write_token(const ce_tokenizer *tok, const ce_encoding *e, size_t i,
+                        const source_texts *src)
 {
-    fputc('[', stdout);
-    for (size_t i = 0; i < n; i++) {
-        const char *s;
-        size_t len;
-        if (i)
-            fputc(',', stdout);
-        if (ce_tokenizer_id_to_token(tok, ids[i], &s, &len) == CE_OK)
-            cli_json_string(stdout, s, len);
-        else
-            fputs("null", stdout);
+    const char *s;
+    size_t len;
+    int32_t id = ce_encoding_ids(e)[i];
+    if (id >= 0 && ce_tokenizer_id_to_token(tok, id, &s, &len) == CE_OK) {
+        cli_json_string(stdout, s, len);
+        return;
     }
-    fputc(']', stdout);
+    const size_t *off = ce_encoding_offsets(e) + 2 * i;
+    int seq = ce_encoding_sequence_ids(e)[i];
+    const char *base = seq == 1 ? src->pair : src->text;
+    size_t cap = seq == 1 ? src->pair_len : src->text_len;
+    if (id < 0 && seq >= 0 && base && off[1] <= cap && off[0] <= off[1])
+        cli_json_string(stdout, base + off[0], off[1] - off[0]);
+    else
+        fputs("null", stdout);
 }
 
-static void write_encoding(const ce_tokenizer *tok, const ce_encoding *e, int with_types)
+static void write_encoding(const ce_tokenizer *tok, const ce_encoding *e, int with_types,
+                           const source_texts *src)
 {
     size_t n = ce_encoding_length(e);
     int first = 1;
@@ -102,7 +113,13 @@ static void write_encoding(const ce_tokenizer *tok, const ce_encoding *e, int wi
     cli_json_key(stdout, "ids", &first);
     cli_json_int_array(stdout, ce_encoding_ids(e), n);
     cli_json_key(stdout, "tokens", &first);
-    write_tokens(tok, ce_encoding_ids(e), n);
+    fputc('[', stdout);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            fputc(',', stdout);
+        write_token(tok, e, i, src);
+    }
+    fputc(']', stdout);
     cli_json_key(stdout, "offsets", &first);
     cli_json_pairs(stdout, ce_encoding_offsets(e), n);
     if (with_types) {
@@ -123,7 +140,8 @@ static int tokenize_all(const ce_tokenizer *tok, const tokenize_args *a, const c
             fflush(stdout);
             return cli_failf("%s (text %zu)", ce_last_error(), i);
         }
-        write_encoding(tok, e, a->pair != NULL);
+        source_texts src = {t->items[i].data, a->pair, t->items[i].len, pair_len};
+        write_encoding(tok, e, a->pair != NULL, &src);
         ce_encoding_free(e);
     }
     return cli_finish_output(stdout, "standard output");

@@ -128,6 +128,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=4321)
+    ap.add_argument("--init-from", help="start from the weights of an earlier run's output directory "
+                    "(same vocabulary and shapes), e.g. to continue training in a second stage")
     ap.add_argument("--time-only", type=int, default=0, help="time this many steps, write nothing")
     a = ap.parse_args()
     common.setup(a.seed)
@@ -145,6 +147,13 @@ def main():
     cfg = gb.Cfg(layers=a.layers, hidden=a.hidden, heads=a.heads, intermediate=a.intermediate,
                  max_pos=a.positions, type_vocab=2, eps=1e-12)
     W = init_weights(cfg, V, a.seed)
+    if a.init_from:
+        with open(os.path.join(a.init_from, "vocab.txt"), encoding="utf-8") as f:
+            assert f.read().split("\n")[:-1] == vocab, "--init-from: another vocabulary"
+        _, saved, _ = gb.st_read(os.path.join(a.init_from, "model.safetensors"))
+        with torch.no_grad():
+            for k, v in W.items():
+                v.copy_(torch.from_numpy(gb.st_to_float(saved[k if k.startswith("cls.") else "bert." + k])))
     n_encoder = sum(v.numel() for k, v in W.items() if not k.startswith("cls."))
     n_head = sum(v.numel() for k, v in W.items() if k.startswith("cls."))
     decay = [v for v in W.values() if v.dim() == 2]
@@ -201,7 +210,7 @@ def main():
         "heldout": "held-out split of tools/train/corpus.py, cut into 128-token windows; "
                    "15% of the non-special tokens (seed 99) replaced by [MASK]",
         "params_encoder": n_encoder, "params_mlm_head": n_head, "train_tokens": len(ids),
-        "steps": sched.steps, "decay_from": sched.decay_from, "warmup": a.warmup, "batch": a.batch, "lr": a.lr, "seed": a.seed,
+        "init_from": a.init_from, "steps": sched.steps, "decay_from": sched.decay_from, "warmup": a.warmup, "batch": a.batch, "lr": a.lr, "seed": a.seed,
         "final_train_loss_mean_last_100": final_loss,
         "train_minutes": train_minutes, "total_minutes": clock.minutes()}))
     print(f"wrote {d} ({clock.minutes():.1f} min)")

@@ -17,21 +17,30 @@ import sys
 import contextembed as ce
 
 SENSES = [  # word, two sentences with the same sense, one with another sense
-    ("bear", "the lion and the bear came out of the wood.",
-     "a bear robbed of her whelps met the man.",
-     "he shall bear the iniquity of the people."),
-    ("lie", "thou shalt lie down in the field and sleep.",
-     "he went to lie down upon his bed.",
-     "god is not a man, that he should lie."),
-    ("bow", "he took his bow and his arrows.",
-     "the bow of the mighty men is broken.",
-     "they shall bow down before the king."),
-    ("left", "he turned to the right hand and to the left hand.",
-     "his left hand was under my head.",
-     "they left the city and went away."),
-    ("light", "god said, let there be light.",
-     "the light shineth in darkness.",
-     "my yoke is easy and my burden is light."),
+    ("bear", "And the lion and the bear came out of the wood.",
+     "Then came a bear out of the forest, and slew them.",
+     "Thou shalt not bear false witness against thy neighbour."),
+    ("lie", "Thou shalt lie down in the field and sleep.",
+     "And he went to lie down upon his bed.",
+     "God is not a man, that he should lie."),
+    ("bow", "And he took his bow and his arrows.",
+     "The bow of the mighty men is broken.",
+     "They shall bow down before the king."),
+    ("left", "He turned to the right hand and to the left hand.",
+     "His left hand is under my head.",
+     "And they left the city and went away."),
+    ("light", "And God said, Let there be light.",
+     "The light shineth in darkness.",
+     "For my yoke is easy, and my burden is light."),
+    ("host", "And all the host of Pharaoh went into the sea.",
+     "The captain of the host of the king came.",
+     "And he was the host of the feast in his house."),
+    ("rest", "And on the seventh day he shall rest.",
+     "Come unto me, and I will give you rest.",
+     "And the rest of the people went away."),
+    ("lead", "They sank as lead in the mighty waters.",
+     "The tin, and the lead, and the iron.",
+     "Lead me in thy truth, and teach me."),
 ]
 
 
@@ -43,8 +52,9 @@ def word_vector(model, sentence, word):
     """Mean of the vectors of the tokens inside the first whole `word`."""
     if model.reads_words:               # ELMo: one vector per white-space word
         words = re.findall(r"[A-Za-z]+|[^\sA-Za-z]", sentence)
-        return model.embed_words(words).tolist()[words.index(word)]
-    start = re.search(r"\b%s\b" % word, sentence).start()
+        lower = [w.lower() for w in words]
+        return model.embed_words(words).tolist()[lower.index(word)]
+    start = re.search(r"\b%s\b" % word, sentence, re.IGNORECASE).start()
     end = start + len(word)
     enc = model.tokenizer.encode(sentence)
     vectors = model.embed(sentence).tolist()

@@ -10,7 +10,9 @@ test/gen/gen_bert.py's port of BERT's tokenizer.  Model: gen_bert's
 from-scratch BertModel forward (HF semantics) plus BertForMaskedLM's head
 (dense, erf GELU, LayerNorm, decoder tied to the word embeddings, bias),
 trained on random 128-token windows of the training text with BERT's masking
-(15 % of the tokens; of those 80 % [MASK], 10 % a random token, 10 % kept).
+(--mask-rate of the tokens, 15 % by default; of those 80 % [MASK], 10 % a
+random token, 10 % kept).  A second stage can continue from a first one's
+output (--init-from).
 Saved as BertForMaskedLM saves itself: "bert."-prefixed encoder tensors and
 cls.predictions.{bias,transform.*} (the tied decoder is left out), F16.
 """
@@ -65,10 +67,11 @@ def encoder(W, cfg, ids):
     return hs[-1]
 
 
-def mask_batch(x, gen, vocab_size, specials, mask_id, eval_mode=False):
-    """(input ids, positions chosen [bool], original ids) with BERT's 80/10/10."""
+def mask_batch(x, gen, vocab_size, specials, mask_id, eval_mode=False, rate=MASK_P):
+    """(input ids, positions chosen [bool]) with BERT's 80/10/10 ([MASK] only
+    when evaluating)."""
     cand = ~torch.isin(x, specials)
-    chosen = (torch.rand(x.shape, generator=gen) < MASK_P) & cand
+    chosen = (torch.rand(x.shape, generator=gen) < rate) & cand
     inp = x.clone()
     if eval_mode:
         inp[chosen] = mask_id
@@ -128,6 +131,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=4321)
+    ap.add_argument("--mask-rate", type=float, default=MASK_P,
+                    help="share of the tokens to predict in training (evaluation always masks 15 %%)")
     ap.add_argument("--init-from", help="start from the weights of an earlier run's output directory "
                     "(same vocabulary and shapes), e.g. to continue training in a second stage")
     ap.add_argument("--time-only", type=int, default=0, help="time this many steps, write nothing")
@@ -170,7 +175,7 @@ def main():
             group["lr"] = lr
         start = torch.randint(0, len(ids) - body, (a.batch,), generator=gen).tolist()
         x = torch.tensor([[cls_id] + ids[s:s + body] + [sep_id] for s in start])
-        inp, chosen = mask_batch(x, gen, V, specials, mask_id)
+        inp, chosen = mask_batch(x, gen, V, specials, mask_id, rate=a.mask_rate)
         h = encoder(W, cfg, inp)
         loss = torch.nn.functional.cross_entropy(mlm_logits(W, cfg, h[chosen]), x[chosen])
         opt.zero_grad(set_to_none=True)
@@ -210,7 +215,7 @@ def main():
         "heldout": "held-out split of tools/train/corpus.py, cut into 128-token windows; "
                    "15% of the non-special tokens (seed 99) replaced by [MASK]",
         "params_encoder": n_encoder, "params_mlm_head": n_head, "train_tokens": len(ids),
-        "init_from": a.init_from, "steps": sched.steps, "decay_from": sched.decay_from, "warmup": a.warmup, "batch": a.batch, "lr": a.lr, "seed": a.seed,
+        "init_from": a.init_from, "mask_rate": a.mask_rate, "steps": sched.steps, "decay_from": sched.decay_from, "warmup": a.warmup, "batch": a.batch, "lr": a.lr, "seed": a.seed,
         "final_train_loss_mean_last_100": final_loss,
         "train_minutes": train_minutes, "total_minutes": clock.minutes()}))
     print(f"wrote {d} ({clock.minutes():.1f} min)")

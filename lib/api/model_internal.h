@@ -33,4 +33,9 @@ struct ce_session {
     size_t cap_hidden;
 };
 
+/* Grow the session's per-run buffers (sequences, ids, hidden states) to
+ * @p n_seqs sequences of @p total tokens; they only grow, so steady state
+ * allocates nothing. Shared by ce_session_run and ce_session_run_words. */
+ce_status ce_session_reserve(ce_session *s, size_t n_seqs, size_t total);
+
 #endif

@@ -109,17 +109,18 @@ static int grow(void **p, size_t n, size_t elem)
     return 1;
 }
 
-/* Buffers sized for the run; they only grow, so steady state allocates nothing. */
-static ce_status reserve(ce_session *s, size_t n_seqs, size_t total)
+ce_status ce_session_reserve(ce_session *s, size_t n_seqs, size_t total)
 {
     size_t planes = (size_t)s->model->dims.num_output_layers;
     size_t dim = (size_t)s->model->dims.hidden_size;
     if (total > SIZE_MAX / sizeof(float) / planes / dim)
-        return ce_error(CE_ERR_TOO_LONG, "ce_session_run: batch too large");
+        return ce_error(CE_ERR_TOO_LONG, "session: a batch of %zu tokens or words is too large",
+                        total);
     if (n_seqs > s->cap_seqs) {
         if (!grow((void **)&s->lengths, n_seqs, sizeof(size_t)) ||
             !grow((void **)&s->starts, n_seqs, sizeof(size_t)))
-            return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_session_run: out of memory");
+            return ce_error(CE_ERR_OUT_OF_MEMORY, "session: out of memory for %zu sequences",
+                            n_seqs);
         s->cap_seqs = n_seqs;
     }
     if (total > s->cap_total) {
@@ -127,7 +128,7 @@ static ce_status reserve(ce_session *s, size_t n_seqs, size_t total)
             !grow((void **)&s->type_ids, total, sizeof(int32_t)) ||
             !grow((void **)&s->hidden, planes * total * dim, sizeof(float)))
             return ce_error(CE_ERR_OUT_OF_MEMORY,
-                            "ce_session_run: cannot allocate hidden states for %zu tokens", total);
+                            "session: cannot allocate hidden states for %zu tokens or words", total);
         s->cap_total = total;
     }
     return CE_OK;
@@ -155,7 +156,7 @@ ce_status ce_session_run(ce_session *s, size_t n_seqs, const size_t *lengths, co
 {
     if (!s || !lengths || !ids)
         return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_session_run: session, lengths or ids is NULL");
-    if (s->model->arch->forward_words) { /* ELMo has no ids, limits or vocabulary to check */
+    if (!s->model->arch->forward) { /* families that read words (ELMo) */
         s->has_results = 0;
         return ce_error(CE_ERR_UNSUPPORTED, "ce_session_run: %s models read words, not token "
                         "ids: use ce_session_run_words", s->model->arch->name);
@@ -173,7 +174,7 @@ ce_status ce_session_run(ce_session *s, size_t n_seqs, const size_t *lengths, co
     if (st == CE_OK)
         st = check_ids(s->model, n_seqs, lengths, kept, ids, type_ids);
     if (st == CE_OK)
-        st = reserve(s, n_seqs, total);
+        st = ce_session_reserve(s, n_seqs, total);
     if (st == CE_OK) {
         pack(s, n_seqs, lengths, kept, ids, type_ids);
         ce_batch b = {n_seqs, s->lengths, s->starts, total, max_len, s->ids, s->type_ids};

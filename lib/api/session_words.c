@@ -51,41 +51,6 @@ static ce_status check_words(size_t n_seqs, const size_t *n_words, const char *t
     return CE_OK;
 }
 
-/* realloc that keeps the old block on failure. */
-static int grow(void **p, size_t n, size_t elem)
-{
-    void *q = realloc(*p, n * elem);
-    if (!q)
-        return 0;
-    *p = q;
-    return 1;
-}
-
-/* The session's buffers, grown as ce_session_run grows them (ids and type_ids
- * too, since one capacity covers them all). */
-static ce_status reserve(ce_session *s, size_t n_seqs, size_t total)
-{
-    size_t planes = (size_t)s->model->dims.num_output_layers;
-    size_t dim = (size_t)s->model->dims.hidden_size;
-    if (total > SIZE_MAX / sizeof(float) / planes / dim)
-        return ce_error(CE_ERR_TOO_LONG, "%s: batch too large", FN);
-    if (n_seqs > s->cap_seqs) {
-        if (!grow((void **)&s->lengths, n_seqs, sizeof(size_t)) ||
-            !grow((void **)&s->starts, n_seqs, sizeof(size_t)))
-            return ce_error(CE_ERR_OUT_OF_MEMORY, "%s: out of memory", FN);
-        s->cap_seqs = n_seqs;
-    }
-    if (total > s->cap_total) {
-        if (!grow((void **)&s->ids, total, sizeof(int32_t)) ||
-            !grow((void **)&s->type_ids, total, sizeof(int32_t)) ||
-            !grow((void **)&s->hidden, planes * total * dim, sizeof(float)))
-            return ce_error(CE_ERR_OUT_OF_MEMORY, "%s: cannot allocate hidden states for %zu words",
-                            FN, total);
-        s->cap_total = total;
-    }
-    return CE_OK;
-}
-
 static ce_status check_args(const ce_session *s, size_t n_seqs, const size_t *n_words,
                             const char *text, size_t text_len, const size_t *offsets)
 {
@@ -117,7 +82,7 @@ ce_status ce_session_run_words(ce_session *s, size_t n_seqs, const size_t *n_wor
     if (st == CE_OK)
         st = check_words(n_seqs, n_words, text, text_len, offsets);
     if (st == CE_OK)
-        st = reserve(s, n_seqs, total);
+        st = ce_session_reserve(s, n_seqs, total);
     if (st != CE_OK)
         return st;
     for (size_t i = 0, at = 0; i < n_seqs; at += n_words[i++]) {

@@ -49,7 +49,8 @@ typedef struct ce_arch_ops {
     ce_status (*session_create)(const void *model_data, void **state);
     void (*session_free)(void *state);
     /* Run the batch; write every layer's hidden states to @p hidden laid out
-     * [num_output_layers][batch->total][hidden_size]. */
+     * [num_output_layers][batch->total][hidden_size]. NULL for families that
+     * read words instead of token ids (forward_words). */
     ce_status (*forward)(const void *model_data, void *state, ce_backend *be, const ce_batch *batch,
                          float *hidden);
 

@@ -293,14 +293,6 @@ static ce_status elmo_forward_words(const void *model_data, void *state, ce_back
     return CE_OK;
 }
 
-static ce_status elmo_forward(const void *model_data, void *state, ce_backend *be,
-                              const ce_batch *batch, float *hidden)
-{
-    (void)model_data, (void)state, (void)be, (void)batch, (void)hidden;
-    return ce_error(CE_ERR_UNSUPPORTED,
-                    "ELMo reads words, not token ids: use ce_session_run_words");
-}
-
 const float *ce_elmo_state_positions(const void *state, size_t *positions)
 {
     const elmo_state *s = state;
@@ -314,7 +306,6 @@ const ce_arch_ops ce_arch_elmo = {
     .free = elmo_free,
     .session_create = elmo_session_create,
     .session_free = elmo_session_free,
-    .forward = elmo_forward,
     .forward_words = elmo_forward_words,
     .reset_state = elmo_reset_state,
 };

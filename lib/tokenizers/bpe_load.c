@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "io/model_dir.h"
 #include "tokenizers/bpe.h"
 #include "tokenizers/unicode.h"
 
@@ -15,29 +16,6 @@ static bool flag(const ce_json *obj, const char *key, bool dflt)
 {
     bool v;
     return ce_json_get_bool(obj, key, &v) ? v : dflt;
-}
-
-static ce_status vocab_from_json(ce_tokenizer *tok, const ce_json *vocab, const char *path,
-                                 int32_t *max_id)
-{
-    *max_id = -1;
-    if (!vocab || vocab->type != CE_JSON_OBJECT || vocab->n == 0)
-        return ce_error(CE_ERR_FORMAT, "%s: the vocabulary is missing or empty", path);
-    for (size_t i = 0; i < vocab->n; i++) {
-        const ce_json *v = vocab->items[i];
-        if (v->type != CE_JSON_NUMBER || !v->is_integer || v->integer < 0 || v->integer > INT32_MAX)
-            return ce_error(CE_ERR_FORMAT, "%s: vocabulary entry \"%.64s\" has no valid id", path,
-                            vocab->keys[i]);
-        if (ce_utf8_valid_prefix(vocab->keys[i], vocab->key_lens[i]) != vocab->key_lens[i])
-            return ce_error(CE_ERR_FORMAT, "%s: vocabulary entry %zu is not UTF-8", path, i);
-        ce_status st =
-            ce_tokenizer_add_vocab(tok, vocab->keys[i], vocab->key_lens[i], (int32_t)v->integer);
-        if (st != CE_OK)
-            return st;
-        if (v->integer > *max_id)
-            *max_id = (int32_t)v->integer;
-    }
-    return CE_OK;
 }
 
 /* "a b": split at the one space. */
@@ -144,7 +122,7 @@ ce_status ce_bpe_from_json(ce_tokenizer *tok, const ce_json *root, const char *p
     int32_t max_id;
     ce_status st = pipeline_from_json(bpe, root, path);
     if (st == CE_OK)
-        st = vocab_from_json(tok, ce_json_get(model, "vocab"), path, &max_id);
+        st = ce_tokenizer_vocab_from_json(tok, ce_json_get(model, "vocab"), path, &max_id);
     if (st == CE_OK)
         st = model_options(tok, bpe, model, path);
     if (st == CE_OK)
@@ -201,27 +179,13 @@ static void roles_from_configs(ce_tokenizer *tok, const ce_json *const *cfgs, si
     }
 }
 
-static char *join(const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = malloc(a + b + 2);
-    if (!p)
-        return NULL;
-    memcpy(p, dir, a);
-    size_t o = a;
-    if (a && dir[a - 1] != '/')
-        p[o++] = '/';
-    memcpy(p + o, name, b + 1);
-    return p;
-}
-
 /* Parse dir/name when it exists; *out NULL when it does not. */
 static ce_status optional_json(const char *dir, const char *name, ce_json **out)
 {
     *out = NULL;
     if (!dir)
         return CE_OK;
-    char *p = join(dir, name);
+    char *p = ce_path_join(dir, name);
     if (!p)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory");
     FILE *f = fopen(p, "rb");
@@ -360,7 +324,7 @@ static ce_status load_vocab_json(ce_tokenizer *tok, const char *path, int32_t *m
     ce_status st = ce_json_parse_file(path, &v);
     if (st != CE_OK)
         return st;
-    st = vocab_from_json(tok, v, path, max_id);
+    st = ce_tokenizer_vocab_from_json(tok, v, path, max_id);
     ce_json_free(v);
     return st;
 }

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "tokenizers/tokenizer.h"
+#include "tokenizers/unicode.h"
 
 struct ce_vocab_entry {
     const char *s;
@@ -65,6 +66,31 @@ ce_status ce_tokenizer_add_vocab(ce_tokenizer *tok, const char *s, size_t len, i
     tok->entries[tok->n_entries++] = (struct ce_vocab_entry){copy, (uint32_t)len, id};
     if (len > tok->max_vocab_len)
         tok->max_vocab_len = len;
+    return CE_OK;
+}
+
+ce_status ce_tokenizer_vocab_from_json(ce_tokenizer *tok, const ce_json *vocab, const char *path,
+                                       int32_t *max_id)
+{
+    int32_t max = -1;
+    if (!vocab || vocab->type != CE_JSON_OBJECT || vocab->n == 0)
+        return ce_error(CE_ERR_FORMAT, "%s: the vocabulary is missing or empty", path);
+    for (size_t i = 0; i < vocab->n; i++) {
+        const ce_json *v = vocab->items[i];
+        if (v->type != CE_JSON_NUMBER || !v->is_integer || v->integer < 0 || v->integer > INT32_MAX)
+            return ce_error(CE_ERR_FORMAT, "%s: vocabulary entry \"%.64s\" has no valid id", path,
+                            vocab->keys[i]);
+        if (ce_utf8_valid_prefix(vocab->keys[i], vocab->key_lens[i]) != vocab->key_lens[i])
+            return ce_error(CE_ERR_FORMAT, "%s: vocabulary entry %zu is not UTF-8", path, i);
+        ce_status st =
+            ce_tokenizer_add_vocab(tok, vocab->keys[i], vocab->key_lens[i], (int32_t)v->integer);
+        if (st != CE_OK)
+            return st;
+        if (v->integer > max)
+            max = (int32_t)v->integer;
+    }
+    if (max_id)
+        *max_id = max;
     return CE_OK;
 }
 

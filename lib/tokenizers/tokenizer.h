@@ -165,6 +165,10 @@ struct ce_tokenizer {
 /* Loading (tokenizer.c). */
 ce_tokenizer *ce_tokenizer_new(void);
 ce_status ce_tokenizer_add_vocab(ce_tokenizer *tok, const char *s, size_t len, int32_t id);
+/* Add every {"token": id} of a JSON object (tokenizer.json's model.vocab, vocab.json);
+ * *max_id (may be NULL) receives the largest id. */
+ce_status ce_tokenizer_vocab_from_json(ce_tokenizer *tok, const ce_json *vocab, const char *path,
+                                       int32_t *max_id);
 ce_status ce_tokenizer_add_added(ce_tokenizer *tok, const ce_added_token *t);
 /* Parse tokenizer.json's "added_tokens" array. */
 ce_status ce_tokenizer_added_from_json(ce_tokenizer *tok, const ce_json *arr, const char *path);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "core/error.h"
+#include "io/model_dir.h"
 #include "tokenizers/tokenizer.h"
 #include "tokenizers/whitespace.h"
 
@@ -14,20 +15,6 @@ static bool is_file(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static char *join(const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = malloc(a + b + 2);
-    if (!p)
-        return NULL;
-    memcpy(p, dir, a);
-    size_t o = a;
-    if (a && dir[a - 1] != '/')
-        p[o++] = '/';
-    memcpy(p + o, name, b + 1);
-    return p;
 }
 
 static ce_status load_json(const char *path, ce_tokenizer **out)
@@ -94,7 +81,7 @@ static bool looks_like_json(const char *path)
 /* An ELMo model directory (options.json) reads words split on white space. */
 static bool is_elmo_dir(const char *dir)
 {
-    char *p = join(dir, "options.json");
+    char *p = ce_path_join(dir, "options.json");
     bool yes = p && is_file(p);
     free(p);
     return yes;
@@ -102,9 +89,9 @@ static bool is_elmo_dir(const char *dir)
 
 static ce_status load_dir(const char *dir, ce_tokenizer **out)
 {
-    char *tj = join(dir, "tokenizer.json"), *vt = join(dir, "vocab.txt");
-    char *cfg = join(dir, "tokenizer_config.json"), *bpe = join(dir, "vocab.json");
-    char *merges = join(dir, "merges.txt");
+    char *tj = ce_path_join(dir, "tokenizer.json"), *vt = ce_path_join(dir, "vocab.txt");
+    char *cfg = ce_path_join(dir, "tokenizer_config.json"), *bpe = ce_path_join(dir, "vocab.json");
+    char *merges = ce_path_join(dir, "merges.txt");
     ce_status st;
     if (!tj || !vt || !cfg || !bpe || !merges)
         st = ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory");

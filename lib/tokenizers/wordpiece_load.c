@@ -102,29 +102,10 @@ static ce_status decoder_from_json(ce_tokenizer *tok, ce_wordpiece *wp, const ce
     return CE_OK;
 }
 
-static ce_status vocab_from_json(ce_tokenizer *tok, const ce_json *vocab, const char *path)
-{
-    if (!vocab || vocab->type != CE_JSON_OBJECT || vocab->n == 0)
-        return ce_error(CE_ERR_FORMAT, "%s: model.vocab is missing or empty", path);
-    for (size_t i = 0; i < vocab->n; i++) {
-        const ce_json *v = vocab->items[i];
-        if (v->type != CE_JSON_NUMBER || !v->is_integer || v->integer < 0 || v->integer > INT32_MAX)
-            return ce_error(CE_ERR_FORMAT, "%s: model.vocab[\"%s\"] is not a valid id", path,
-                            vocab->keys[i]);
-        if (ce_utf8_valid_prefix(vocab->keys[i], vocab->key_lens[i]) != vocab->key_lens[i])
-            return ce_error(CE_ERR_FORMAT, "%s: model.vocab entry %zu is not UTF-8", path, i);
-        ce_status st =
-            ce_tokenizer_add_vocab(tok, vocab->keys[i], vocab->key_lens[i], (int32_t)v->integer);
-        if (st != CE_OK)
-            return st;
-    }
-    return CE_OK;
-}
-
 static ce_status model_from_json(ce_tokenizer *tok, ce_wordpiece *wp, const ce_json *model,
                                  const char *path)
 {
-    ce_status st = vocab_from_json(tok, ce_json_get(model, "vocab"), path);
+    ce_status st = ce_tokenizer_vocab_from_json(tok, ce_json_get(model, "vocab"), path, NULL);
     if (st != CE_OK)
         return st;
     const ce_json *prefix = ce_json_get(model, "continuing_subword_prefix");

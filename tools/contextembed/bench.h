@@ -28,6 +28,9 @@ double cli_bench_now(void);
 /* Median of @p n values (sorts them). */
 double cli_bench_median(double *v, size_t n);
 
+/* Write `"key":` and @p v with 4 significant digits to stdout, or null when v < 0 (not measured). */
+void cli_bench_json_number(const char *key, double v, int *first);
+
 /* GFLOP/s of plain BLIS sgemm on one layer's Linear shapes with @p threads
  * threads: each shape timed 3 * runs times (median) on BLIS's sup and packed
  * paths, the faster counting; < 0 when the program was built without BLIS

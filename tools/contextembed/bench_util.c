@@ -1,8 +1,10 @@
 /* contextembed bench: FLOP counts and timing helpers. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "bench.h"
+#include "json_writer.h"
 
 void cli_bench_layer_gemms(const bench_dims *d, bench_gemm out[BENCH_LAYER_GEMMS])
 {
@@ -46,4 +48,13 @@ double cli_bench_median(double *v, size_t n)
         return 0;
     qsort(v, n, sizeof *v, compare_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+void cli_bench_json_number(const char *key, double v, int *first)
+{
+    cli_json_key(stdout, key, first);
+    if (v >= 0)
+        printf("%.4g", v);
+    else
+        fputs("null", stdout);
 }

@@ -178,15 +178,6 @@ static int time_session(const ce_model *m, const bench_args *a, long threads, co
     return rc;
 }
 
-static void write_number(const char *key, double v, int *first)
-{
-    cli_json_key(stdout, key, first);
-    if (v >= 0)
-        printf("%.4g", v);
-    else
-        fputs("null", stdout);
-}
-
 static void write_result(const bench_args *a, const bench_dims *d, const bench_result *r)
 {
     double flops = d->heads ? cli_bench_forward_flops(d) : -1;
@@ -201,11 +192,11 @@ static void write_result(const bench_args *a, const bench_dims *d, const bench_r
     cli_json_string(stdout, r->backend ? r->backend : "?", r->backend ? strlen(r->backend) : 1);
     printf(",\"threads\":%d,\"seq\":%ld,\"batch\":%ld,\"runs\":%ld", r->threads, a->seq,
            a->batch, a->runs);
-    write_number("median_ms", r->median_ms, &first);
-    write_number("min_ms", r->min_ms, &first);
-    write_number("gflops", gflops, &first);
-    write_number("sgemm_gflops", sgemm, &first);
-    write_number("ratio", gflops > 0 && sgemm > 0 ? gflops / sgemm : -1, &first);
+    cli_bench_json_number("median_ms", r->median_ms, &first);
+    cli_bench_json_number("min_ms", r->min_ms, &first);
+    cli_bench_json_number("gflops", gflops, &first);
+    cli_bench_json_number("sgemm_gflops", sgemm, &first);
+    cli_bench_json_number("ratio", gflops > 0 && sgemm > 0 ? gflops / sgemm : -1, &first);
     fputs("}\n", stdout);
     fflush(stdout);
 }

@@ -220,15 +220,6 @@ static int measure(const ce_model *m, const gpt2_args *a, long threads, int prom
     return rc;
 }
 
-static void write_number(const char *key, double v, int *first)
-{
-    cli_json_key(stdout, key, first);
-    if (v >= 0)
-        printf("%.4g", v);
-    else
-        fputs("null", stdout);
-}
-
 static void write_head(const char *model, const decode_result *r, long runs, long ctx,
                        int *first)
 {
@@ -246,15 +237,15 @@ static void write_gpt2(const gpt2_args *a, const decode_result *r, int64_t weigh
     int first = 1;
     double bound = gbps > 0 ? (double)weight_bytes / (gbps * 1e9) * 1e3 : -1;
     write_head("random gpt2-small", r, a->runs, a->ctx, &first);
-    write_number("prompt_median_ms", r->prompt.median_ms, &first);
-    write_number("prompt_min_ms", r->prompt.min_ms, &first);
-    write_number("prompt_tokens_per_s", (double)a->ctx / (r->prompt.median_ms * 1e-3), &first);
-    write_number("decode_median_ms", r->decode.median_ms, &first);
-    write_number("decode_min_ms", r->decode.min_ms, &first);
+    cli_bench_json_number("prompt_median_ms", r->prompt.median_ms, &first);
+    cli_bench_json_number("prompt_min_ms", r->prompt.min_ms, &first);
+    cli_bench_json_number("prompt_tokens_per_s", (double)a->ctx / (r->prompt.median_ms * 1e-3), &first);
+    cli_bench_json_number("decode_median_ms", r->decode.median_ms, &first);
+    cli_bench_json_number("decode_min_ms", r->decode.min_ms, &first);
     printf(",\"weight_bytes\":%lld", (long long)weight_bytes);
-    write_number("copy_gbps", gbps, &first);
-    write_number("bound_ms", bound, &first);
-    write_number("ratio", bound > 0 ? bound / r->decode.median_ms : -1, &first);
+    cli_bench_json_number("copy_gbps", gbps, &first);
+    cli_bench_json_number("bound_ms", bound, &first);
+    cli_bench_json_number("ratio", bound > 0 ? bound / r->decode.median_ms : -1, &first);
     fputs("}\n", stdout);
     fflush(stdout);
 }
@@ -311,8 +302,8 @@ static int bench_decode(gpt2_args *a)
     if (!rc && !(rc = measure(m, a, a->threads, 0, &r))) {
         int first = 1;
         write_head(a->model, &r, a->runs, a->ctx, &first);
-        write_number("median_ms", r.decode.median_ms, &first);
-        write_number("min_ms", r.decode.min_ms, &first);
+        cli_bench_json_number("median_ms", r.decode.median_ms, &first);
+        cli_bench_json_number("min_ms", r.decode.min_ms, &first);
         printf(",\"weight_bytes\":%lld}\n", (long long)weight_bytes);
     }
     ce_model_free(m);

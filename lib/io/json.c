@@ -14,6 +14,7 @@
 #include <yaml.h>
 
 #include "core/error.h"
+#include "io/read_file.h"
 
 static int hex4(const char *p, const char *end, unsigned *out)
 {
@@ -374,32 +375,12 @@ ce_status ce_json_parse_file(const char *path, ce_json **out)
 {
     if (!path || !out)
         return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_json_parse_file: NULL argument");
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ce_error(CE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    ce_status st = CE_OK;
-    while (buf) {
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap)
-            break;
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    if (!buf)
-        st = ce_error(CE_ERR_OUT_OF_MEMORY, "%s: out of memory reading the file", path);
-    else if (ferror(f))
-        st = ce_error(CE_ERR_IO, "%s: read error", path);
-    fclose(f);
-    if (st == CE_OK)
-        st = ce_json_parse(buf, len, path, out);
+    char *buf;
+    size_t len;
+    ce_status st = ce_read_file(path, &buf, &len);
+    if (st != CE_OK)
+        return st;
+    st = ce_json_parse(buf, len, path, out);
     free(buf);
     return st;
 }

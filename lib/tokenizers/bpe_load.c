@@ -2,13 +2,13 @@
  * (model.type "BPE" with ByteLevel pre-tokenizer and decoder), or from
  * vocab.json + merges.txt (+ tokenizer_config.json, special_tokens_map.json)
  * the way transformers' GPT2TokenizerFast converts them. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
 #include "io/model_dir.h"
+#include "io/read_file.h"
 #include "tokenizers/bpe.h"
 #include "tokenizers/unicode.h"
 
@@ -257,37 +257,6 @@ ce_status ce_bpe_roles_from_dir(ce_tokenizer *tok, const char *path)
 
 /* ---- vocab.json + merges.txt ------------------------------------------------------- */
 
-static ce_status read_text(const char *path, char **data, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ce_error(CE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        char *nb = realloc(buf, 2 * cap + 1);
-        if (!nb)
-            free(buf);
-        buf = nb;
-        cap *= 2;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (!buf)
-        return ce_error(CE_ERR_OUT_OF_MEMORY, "%s: out of memory reading the file", path);
-    if (bad) {
-        free(buf);
-        return ce_error(CE_ERR_IO, "%s: read error", path);
-    }
-    buf[n] = '\0';
-    *data = buf;
-    *len = n;
-    return CE_OK;
-}
-
 /* One merge "a b" per line, ranked in file order; "#version" lines are
  * skipped and a final newline (or CRLF) is fine, as in HF's reader. */
 static ce_status merges_from_txt(ce_tokenizer *tok, ce_bpe *bpe, const char *data, size_t len,
@@ -416,7 +385,7 @@ static ce_status build_from_files(ce_tokenizer *tok, const char *vocab_path,
     if (st == CE_OK)
         st = load_vocab_json(tok, vocab_path, &max_id);
     if (st == CE_OK)
-        st = read_text(merges_path, &merges, &merges_len);
+        st = ce_read_file(merges_path, &merges, &merges_len);
     if (st == CE_OK)
         st = merges_from_txt(tok, bpe, merges, merges_len, merges_path);
     free(merges);

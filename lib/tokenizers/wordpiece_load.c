@@ -1,12 +1,12 @@
 /* Building a WordPiece tokenizer from Hugging Face's tokenizer.json, or from
  * BERT's vocab.txt plus an optional tokenizer_config.json the way
  * transformers' BertTokenizerFast converts them. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "io/read_file.h"
 #include "tokenizers/unicode.h"
 #include "tokenizers/wordpiece.h"
 
@@ -144,36 +144,6 @@ ce_status ce_wordpiece_from_json(ce_tokenizer *tok, const ce_json *root, const c
 
 /* ---- vocab.txt + tokenizer_config.json --------------------------------------- */
 
-static ce_status read_file(const char *path, char **data, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ce_error(CE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        char *nb = realloc(buf, cap * 2);
-        if (!nb)
-            free(buf);
-        buf = nb;
-        cap *= 2;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (!buf)
-        return ce_error(CE_ERR_OUT_OF_MEMORY, "%s: out of memory reading the file", path);
-    if (bad) {
-        free(buf);
-        return ce_error(CE_ERR_IO, "%s: read error", path);
-    }
-    *data = buf;
-    *len = n;
-    return CE_OK;
-}
-
 /* One token per line, its id the line number; a later duplicate wins the
  * string -> id lookup, as in transformers' load_vocab. */
 static ce_status vocab_from_txt(ce_tokenizer *tok, const char *data, size_t len, const char *path)
@@ -293,7 +263,7 @@ ce_status ce_wordpiece_from_vocab_txt(const char *vocab_path, const char *config
     }
     char *data = NULL;
     size_t len = 0;
-    ce_status st = read_file(vocab_path, &data, &len);
+    ce_status st = ce_read_file(vocab_path, &data, &len);
     ce_tokenizer *tok = NULL;
     if (st == CE_OK && !(tok = ce_tokenizer_new()))
         st = ce_error(CE_ERR_OUT_OF_MEMORY, "%s: out of memory", vocab_path);

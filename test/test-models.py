@@ -88,7 +88,7 @@ SENSES = [
 HOLDS = {
     "gpt2": {"bear", "lie", "left", "host", "lead"},
     "bert": {"bear", "lie"},
-    "elmo": set(),
+    "elmo": {"bear", "left", "host", "rest", "lead"},
 }
 MIN_MARGIN = 0.01      # asserted pairs: cos(A, B) - cos(A, C) at least this
 
@@ -153,17 +153,22 @@ def embed_rows(model, text):
     return r.get("ids"), r.get("offsets"), [data[t * D:(t + 1) * D] for t in range(T)]
 
 
+def elmo_words(text):
+    """ELMo reads white-space separated words: split off punctuation as the
+    training script did (tools/train/train_elmo.py's WORD)."""
+    return " ".join(re.findall(r"[A-Za-z]+(?:'[A-Za-z]+)?|[^\sA-Za-z]", text))
+
+
 def word_vector(model, text, word):
     """Mean of the last-layer vectors of the tokens that make up the first
     whole-word occurrence of `word` in `text` (by byte offsets)."""
+    if model == ELMO:
+        text = elmo_words(text)
     start = f" {text} ".lower().encode("utf-8").find(f" {word}".encode("utf-8"))
     assert start >= 0, (text, word)
     end = start + len(word.encode("utf-8"))
     _, offsets, rows = embed_rows(model, text)
     sel = [rows[i] for i, (b, e) in enumerate(offsets) if e > b and b < end and e > start]
-    if not sel:      # ELMo: one vector per white-space word, no offsets
-        words = text.split()
-        sel = [rows[words.index(next(w for w in words if w.strip(".,;:").lower() == word))]]
     return mean_rows(sel)
 
 
@@ -246,6 +251,29 @@ def test_bert_mlm():
     print(f"# bert: {hits}/{len(MASKED)} masked sentences with an expected word in the top 5")
 
 
+def test_elmo_reference():
+    """The library's every layer equals, on the shipped files, what the training
+    script's independent numpy biLM recorded (eval.json reference_outputs)."""
+    ev = read_json(os.path.join(ELMO, "eval.json"))
+    for ref in ev["reference_outputs"]:
+        r = json.loads(run(["embed", "-m", ELMO, "--layers", "all", "--", ref["text"]]))
+        worst = max(abs(a - b) for a, b in zip(r["data"], ref["layers"]))
+        scale = max(abs(b) for b in ref["layers"])
+        check(r["shape"] == ref["shape"] and worst <= 1e-5 * max(1.0, scale),
+              f"elmo: all layers of {ref['text']!r} equal the numpy reference",
+              f"shape {r['shape']}, max abs diff {worst:.2e} (values up to {scale:.1f})")
+
+
+def test_elmo_learned():
+    """The recorded held-out perplexities (the softmax is not shipped, as in
+    bilm-tf's files, so the library cannot recompute them) beat the unigram."""
+    ev = read_json(os.path.join(ELMO, "eval.json"))
+    for d in ("forward", "backward"):
+        p = ev[f"{d}_perplexity"]
+        check(p < ev["unigram_perplexity"] / 2, f"elmo: {d} held-out perplexity below half the unigram's",
+              f"{p:.2f} vs {ev['unigram_perplexity']:.2f}")
+
+
 def test_senses(name, model):
     for word, a, b, c in SENSES:
         va, vb, vc = (word_vector(model, t, word) for t in (a, b, c))
@@ -267,6 +295,8 @@ def main():
     test_senses("bert", BERT)
     test_senses("gpt2", GPT2)
     if os.path.isdir(ELMO):
+        test_elmo_reference()
+        test_elmo_learned()
         test_senses("elmo", ELMO)
     print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")
     return 1 if RESULTS["failed"] else 0

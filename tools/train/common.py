@@ -15,9 +15,9 @@ sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True
 
 
-def setup(seed):
+def setup(seed, threads=2):
     torch.manual_seed(seed)
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
 
 

@@ -3,7 +3,11 @@
 biLSTM with projection and skip connections) as forward + backward LM on the KJV.
 
     /usr/bin/python3 tools/train/corpus.py --out build-train/work
-    nice -n 15 /usr/bin/python3 tools/train/train_elmo.py --work build-train/work --out models/elmo-mini-en
+    nice -n 15 /usr/bin/python3 tools/train/train_elmo.py --work build-train/work --out models/elmo-mini-en \
+        --steps 1567 --decay-from 1254 --threads 1
+
+(the committed run: --minutes 38 --threads 1, next to the BERT run on the other core; the step
+numbers above are the ones it recorded in eval.json).
 
 Words: each verse split into words and punctuation marks (the library's ELMo
 input is white-space separated words, so a user passes "the bear came ."),
@@ -179,6 +183,32 @@ def check_against_numpy(model, o, w16, sents):
     return worst
 
 
+REFERENCE_SENTENCES = [
+    "And the lion and the bear came out of the wood .",
+    "Thou shalt not bear false witness against thy neighbour .",
+]
+
+
+def add_reference_outputs(d):
+    """Record in d/eval.json what the shipped files compute, by gen_elmo's
+    independent numpy biLM on the weights as written (F16 read back): every
+    layer of each word (sentence boundaries left out, zero start state), for
+    the library's tests to compare with."""
+    with open(os.path.join(d, "options.json"), encoding="utf-8") as f:
+        o = json.load(f)
+    _, saved, _ = st.st_read(os.path.join(d, "model.safetensors"))
+    ref = gen_elmo.Model(o, {k: st.st_to_float(v) for k, v in saved.items()})
+    out = []
+    for text in REFERENCE_SENTENCES:
+        layers, _ = ref.run(text.split())
+        out.append({"text": text, "shape": list(layers[:, 1:-1].shape),
+                    "layers": [float(f"{x:.7g}") for x in layers[:, 1:-1].ravel()]})
+    with open(os.path.join(d, "eval.json"), encoding="utf-8") as f:
+        ev = json.load(f)
+    ev["reference_outputs"] = out
+    common.write_json(os.path.join(d, "eval.json"), ev)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
@@ -196,8 +226,14 @@ def main():
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=2024)
+    ap.add_argument("--reference-only", action="store_true",
+                    help="only (re)compute eval.json's reference_outputs for the model in --out")
+    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     a = ap.parse_args()
-    common.setup(a.seed)
+    common.setup(a.seed, a.threads)
+    if a.reference_only:
+        add_reference_outputs(a.out)
+        return
     clock = common.Clock()
 
     train, held = corpus.load(a.work)
@@ -268,6 +304,7 @@ def main():
         "steps": sched.steps, "decay_from": sched.decay_from, "warmup": a.warmup, "batch": a.batch,
         "lr": a.lr, "seed": a.seed, "final_train_loss_mean_last_100": final_loss,
         "train_minutes": train_minutes, "total_minutes": clock.minutes()}))
+    add_reference_outputs(d)
     print(f"wrote {d} ({clock.minutes():.1f} min)")
 
 

@@ -106,8 +106,9 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--time-only", type=int, default=0, help="time this many steps, write nothing")
+    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     a = ap.parse_args()
-    common.setup(a.seed)
+    common.setup(a.seed, a.threads)
     clock = common.Clock()
 
     train, held = corpus.load(a.work)

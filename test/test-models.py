@@ -52,7 +52,9 @@ MASKED = [
     ("and they shall know that i am the [MASK].", {"lord"}),
     ("the fear of the lord is the beginning of [MASK].", {"wisdom", "knowledge"}),
 ]
-MASKED_HOLDS = {"thus saith the [MASK] of hosts.", "the children of [MASK] went out of egypt."}
+MISSES = {"the lord is my [MASK], i shall not want.", "in the [MASK] god created the heaven and the earth.",
+          "the king sat upon his [MASK] in the city.", "the fear of the lord is the beginning of [MASK]."}
+MASKED_HOLDS = {text for text, _ in MASKED} - MISSES
 
 
 # Word senses: (word, same-sense sentence A, same-sense sentence B, other-sense sentence C).
@@ -87,7 +89,7 @@ SENSES = [
 ]
 HOLDS = {
     "gpt2": {"bear", "lie", "left", "host", "lead"},
-    "bert": {"bear", "lie"},
+    "bert": {"bear", "lie", "bow", "left", "host", "rest"},
     "elmo": {"bear", "left", "host", "rest", "lead"},
 }
 MIN_MARGIN = 0.01      # asserted pairs: cos(A, B) - cos(A, C) at least this

@@ -12,7 +12,7 @@ import shlex
 import subprocess
 import sys
 
-EXE, ROOT = sys.argv[1], sys.argv[2]
+EXE, ROOT = os.path.abspath(sys.argv[1]), sys.argv[2]
 PROGRAM = "./build/tools/contextembed"
 
 

@@ -10,7 +10,9 @@ Standard library only: no PyTorch.  What is checked (see models/README.md):
   greedy continuations of common phrases are English words of the corpus.
 - bert-mini-en: the MLM head shipped in model.safetensors (which the library
   ignores), applied here to the library's last-layer vector at [MASK], puts the
-  expected word in the top 5.
+  expected word in the top 5; every layer equals the training forward's.
+- elmo-mini-en: every layer equals the numpy reference's on the shipped files;
+  the recorded held-out perplexities beat the unigram baseline.
 - both (and elmo-mini-en when present): the same word in two senses gets
   vectors less similar than the same word in the same sense.
 """
@@ -253,16 +255,18 @@ def test_bert_mlm():
     print(f"# bert: {hits}/{len(MASKED)} masked sentences with an expected word in the top 5")
 
 
-def test_elmo_reference():
+def test_reference(name, model):
     """The library's every layer equals, on the shipped files, what the training
-    script's independent numpy biLM recorded (eval.json reference_outputs)."""
-    ev = read_json(os.path.join(ELMO, "eval.json"))
+    script's own forward recorded from them (eval.json reference_outputs: gen_bert's
+    BertModel for BERT, gen_elmo's independent numpy biLM for ELMo)."""
+    ev = read_json(os.path.join(model, "eval.json"))
     for ref in ev["reference_outputs"]:
-        r = json.loads(run(["embed", "-m", ELMO, "--layers", "all", "--", ref["text"]]))
+        r = json.loads(run(["embed", "-m", model, "--layers", "all", "--", ref["text"]]))
+        same_ids = "ids" not in ref or r["ids"] == ref["ids"]
         worst = max(abs(a - b) for a, b in zip(r["data"], ref["layers"]))
         scale = max(abs(b) for b in ref["layers"])
-        check(r["shape"] == ref["shape"] and worst <= 1e-5 * max(1.0, scale),
-              f"elmo: all layers of {ref['text']!r} equal the numpy reference",
+        check(same_ids and r["shape"] == ref["shape"] and worst <= 1e-5 * max(1.0, scale),
+              f"{name}: all layers of {ref['text']!r} equal the training script's forward",
               f"shape {r['shape']}, max abs diff {worst:.2e} (values up to {scale:.1f})")
 
 
@@ -294,10 +298,11 @@ def main():
     test_gpt2_perplexity()
     test_gpt2_generate(corpus_words())
     test_bert_mlm()
+    test_reference("bert", BERT)
     test_senses("bert", BERT)
     test_senses("gpt2", GPT2)
     if os.path.isdir(ELMO):
-        test_elmo_reference()
+        test_reference("elmo", ELMO)
         test_elmo_learned()
         test_senses("elmo", ELMO)
     print(f"{RESULTS['passed']} passed, {RESULTS['failed']} failed")

@@ -28,6 +28,7 @@ cls.predictions.{bias,transform.*} (the tied decoder is left out), F16.
 """
 
 import argparse
+import json
 import math
 import os
 
@@ -141,6 +142,41 @@ def evaluate(W, cfg, x, gen, vocab_size, specials, mask_id, unigram_logp):
             "unigram_perplexity": math.exp(-unigram_logp[gold].sum().item() / n)}
 
 
+REFERENCE_SENTENCES = [
+    "And the lion and the bear came out of the wood.",
+    "Thou shalt not bear false witness against thy neighbour.",
+]
+
+
+def add_reference_outputs(d):
+    """Record in d/eval.json what the shipped files compute: the training
+    forward (gen_bert's from-scratch BertModel, float64) on the weights as
+    written (F16 read back), every layer of each token of two sentences
+    ([CLS] ... [SEP]), for the library's tests to compare with."""
+    with open(os.path.join(d, "config.json"), encoding="utf-8") as f:
+        c = json.load(f)
+    cfg = gb.Cfg(layers=c["num_hidden_layers"], hidden=c["hidden_size"], heads=c["num_attention_heads"],
+                 intermediate=c["intermediate_size"], max_pos=c["max_position_embeddings"],
+                 type_vocab=c["type_vocab_size"], eps=c["layer_norm_eps"])
+    with open(os.path.join(d, "vocab.txt"), encoding="utf-8") as f:
+        vocab = f.read().split("\n")[:-1]
+    tok = gb.FullTokenizer(vocab, True)
+    _, saved, _ = gb.st_read(os.path.join(d, "model.safetensors"))
+    W = {k[len("bert."):]: torch.from_numpy(gb.st_to_float(v)) for k, v in saved.items()
+         if k.startswith("bert.")}
+    out = []
+    for text in REFERENCE_SENTENCES:
+        ids = torch.tensor([[vocab.index("[CLS]")] + tok.ids(tok.tokenize(text)) + [vocab.index("[SEP]")]])
+        hs, _ = gb.bert_forward(W, cfg, ids, torch.zeros_like(ids), torch.ones_like(ids), torch.float64)
+        layers = hs[:, 0]
+        out.append({"text": text, "ids": ids[0].tolist(), "shape": list(layers.shape),
+                    "layers": [float(f"{x:.7g}") for x in layers.flatten().tolist()]})
+    with open(os.path.join(d, "eval.json"), encoding="utf-8") as f:
+        ev = json.load(f)
+    ev["reference_outputs"] = out
+    common.write_json(os.path.join(d, "eval.json"), ev)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
@@ -171,9 +207,14 @@ def main():
                     help="start the position embeddings as sinusoids of this many times the word "
                     "embeddings' norm (0: random, as BERT)")
     ap.add_argument("--time-only", type=int, default=0, help="time this many steps, write nothing")
+    ap.add_argument("--reference-only", action="store_true",
+                    help="only (re)compute eval.json's reference_outputs for the model in --out")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     a = ap.parse_args()
     common.setup(a.seed, a.threads)
+    if a.reference_only:
+        add_reference_outputs(a.out)
+        return
     clock = common.Clock()
 
     train, held = corpus.load(a.work)
@@ -263,6 +304,7 @@ def main():
         "steps": sched.steps, "decay_from": sched.decay_from, "warmup": a.warmup, "batch_tokens": a.batch_tokens, "lr": a.lr, "seed": a.seed,
         "final_train_loss_mean_last_100": final_loss,
         "train_minutes": train_minutes, "total_minutes": clock.minutes()}))
+    add_reference_outputs(d)
     print(f"wrote {d} ({clock.minutes():.1f} min)")
 
 

@@ -17,6 +17,7 @@ Standard library only: no PyTorch.  What is checked (see models/README.md):
   vectors less similar than the same word in the same sense.
 """
 
+import ast
 import json
 import math
 import os
@@ -59,36 +60,20 @@ MISSES = {"the lord is my [MASK], i shall not want.", "in the [MASK] god created
 MASKED_HOLDS = {text for text, _ in MASKED} - MISSES
 
 
-# Word senses: (word, same-sense sentence A, same-sense sentence B, other-sense sentence C).
-# The word's last-layer vector in A should be closer (cosine) to its vector in B than in C.
+# Word senses: (word, same-sense sentence A, same-sense sentence B, other-sense sentence C),
+# read from examples/word_senses.py so that the test pins what the example prints. The
+# word's last-layer vector in A should be closer (cosine) to its vector in B than in C.
 # All pairs are measured and printed; HOLDS names, per model, the pairs the test asserts
 # (the others are reported, not asserted: see models/README.md).
-SENSES = [
-    ("bear", "And the lion and the bear came out of the wood.",
-     "Then came a bear out of the forest, and slew them.",
-     "Thou shalt not bear false witness against thy neighbour."),
-    ("lie", "Thou shalt lie down in the field and sleep.",
-     "And he went to lie down upon his bed.",
-     "God is not a man, that he should lie."),
-    ("bow", "And he took his bow and his arrows.",
-     "The bow of the mighty men is broken.",
-     "They shall bow down before the king."),
-    ("left", "He turned to the right hand and to the left hand.",
-     "His left hand is under my head.",
-     "And they left the city and went away."),
-    ("light", "And God said, Let there be light.",
-     "The light shineth in darkness.",
-     "For my yoke is easy, and my burden is light."),
-    ("host", "And all the host of Pharaoh went into the sea.",
-     "The captain of the host of the king came.",
-     "And he was the host of the feast in his house."),
-    ("rest", "And on the seventh day he shall rest.",
-     "Come unto me, and I will give you rest.",
-     "And the rest of the people went away."),
-    ("lead", "They sank as lead in the mighty waters.",
-     "The tin, and the lead, and the iron.",
-     "Lead me in thy truth, and teach me."),
-]
+def example_senses():
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "word_senses.py")
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    return next(ast.literal_eval(n.value) for n in tree.body
+                if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "SENSES")
+
+
+SENSES = example_senses()
 HOLDS = {
     "gpt2": {"bear", "left", "host", "lead", "bow", "rest"},
     "bert": {"bear", "lie", "bow", "left", "host", "rest"},

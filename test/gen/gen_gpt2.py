@@ -239,8 +239,12 @@ def train_bpe(text, n_merges):
                     i += 1
             new_words.append((tuple(out), n))
         words = new_words
-    # GPT-2's id layout: the 256 byte symbols in bytes_to_unicode order, one id
-    # per merge result in merge order, <|endoftext|> last.
+    return vocab_from_merges(merges), merges
+
+
+def vocab_from_merges(merges):
+    """GPT-2's id layout: the 256 byte symbols in bytes_to_unicode order, one id
+    per merge result in merge order, <|endoftext|> last."""
     vocab = {}
     for sym in BYTE_ENC.values():
         vocab[sym] = len(vocab)
@@ -248,7 +252,7 @@ def train_bpe(text, n_merges):
         if a + b not in vocab:
             vocab[a + b] = len(vocab)
     vocab[EOT] = len(vocab)
-    return vocab, merges
+    return vocab
 
 
 def check_encoder_against_golden(refdata):

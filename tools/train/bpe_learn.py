@@ -17,7 +17,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 sys.dont_write_bytecode = True
 import gen_gpt2  # noqa: E402
 
-EOT = gen_gpt2.EOT
 
 
 def _word_counts(lines):
@@ -85,14 +84,7 @@ def learn(lines, vocab_size):
     `lines` are pre-tokenized one by one (a line break is its own pre-token
     when lines are joined with "\n", so nothing is lost)."""
     merges = merge_loop(_word_counts(lines), vocab_size - 256 - 1)
-    vocab = {}
-    for sym in gen_gpt2.BYTE_ENC.values():
-        vocab[sym] = len(vocab)
-    for a, b in merges:
-        if a + b not in vocab:
-            vocab[a + b] = len(vocab)
-    vocab[EOT] = len(vocab)
-    return vocab, merges
+    return gen_gpt2.vocab_from_merges(merges), merges
 
 
 def _self_test():

@@ -29,6 +29,21 @@ def lr_at(step, steps, peak, warmup):
     return peak * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * t)))
 
 
+def train_step(opt, params, loss, lr, losses, step, clock):
+    """One optimiser step on `loss` at learning rate lr (gradient norm clipped
+    to 1), recorded in losses, with a progress line every 50 steps."""
+    for group in opt.param_groups:
+        group["lr"] = lr
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    losses.append(loss.item())
+    if step % 50 == 0:
+        print(f"step {step} lr {lr:.2e} loss {loss.item():.4f} mean50 "
+              f"{sum(losses[-50:]) / len(losses[-50:]):.4f} ({clock.minutes():.2f} min)", flush=True)
+
+
 class Clock:
     def __init__(self):
         self.t0 = time.time()

@@ -251,8 +251,6 @@ def main():
     t_train, losses, step = common.Clock(), [], 0
     while not sched.done(step):
         lr = sched.lr(step)
-        for group in opt.param_groups:
-            group["lr"] = lr
         n = lengths[torch.randint(0, len(lengths), (1,), generator=gen).item()]
         if step < a.first_steps:
             n = a.first_length
@@ -262,14 +260,7 @@ def main():
         inp, chosen = mask_batch(x, gen, V, specials, mask_id, rate=a.mask_rate)
         h = encoder(W, cfg, inp)
         loss = torch.nn.functional.cross_entropy(mlm_logits(W, cfg, h[chosen]), x[chosen])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(list(W.values()), 1.0)
-        opt.step()
-        losses.append(loss.item())
-        if step % 50 == 0:
-            print(f"step {step} lr {lr:.2e} loss {loss.item():.4f} mean50 {sum(losses[-50:]) / len(losses[-50:]):.4f} "
-                  f"({t_train.minutes():.2f} min)", flush=True)
+        common.train_step(opt, list(W.values()), loss, lr, losses, step, t_train)
         step += 1
     train_minutes = t_train.minutes()
     if a.time_only:

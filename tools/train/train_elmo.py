@@ -255,20 +255,11 @@ def main():
     print(f"{len(train_s)} train sentences, {n_params} params (+ softmax)", flush=True)
     while not sched.done(step):
         lr = sched.lr(step)
-        for g in opt.param_groups:
-            g["lr"] = lr
         pick = torch.randint(0, len(train_s), (a.batch,), generator=gen).tolist()
         chars, lengths, targets = make_batch([train_s[i] for i in pick], word_ids)
         lf, lb, n = model.loss(chars, lengths, targets)
         loss = (lf + lb) / (2 * n)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        losses.append(loss.item())
-        if step % 50 == 0:
-            print(f"step {step} lr {lr:.2e} loss {loss.item():.4f} mean50 "
-                  f"{sum(losses[-50:]) / len(losses[-50:]):.4f} ({t_train.minutes():.2f} min)", flush=True)
+        common.train_step(opt, list(model.parameters()), loss, lr, losses, step, t_train)
         step += 1
     train_minutes = t_train.minutes()
 

@@ -130,19 +130,11 @@ def main():
     steps = a.time_only or a.steps
     t_train, losses = common.Clock(), []
     for step in range(steps):
-        for group in opt.param_groups:
-            group["lr"] = common.lr_at(step, a.steps, a.lr, max(1, a.steps // 30))
         start = torch.randint(0, len(ids) - a.ctx - 1, (a.batch,), generator=gen)
         x = torch.stack([ids[s:s + a.ctx + 1] for s in start.tolist()])
         loss = batch_loss(W, cfg, x)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(list(W.values()), 1.0)
-        opt.step()
-        losses.append(loss.item())
-        if step % 50 == 0 or step == steps - 1:
-            print(f"step {step} loss {loss.item():.4f} mean50 {sum(losses[-50:]) / len(losses[-50:]):.4f} "
-                  f"({t_train.minutes():.2f} min)", flush=True)
+        lr = common.lr_at(step, a.steps, a.lr, max(1, a.steps // 30))
+        common.train_step(opt, list(W.values()), loss, lr, losses, step, t_train)
     train_minutes = t_train.minutes()
     if a.time_only:
         print(f"{a.time_only} steps: {train_minutes * 60 / a.time_only:.3f} s/step, params {n_params}")

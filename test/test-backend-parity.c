@@ -113,13 +113,13 @@ typedef void (*slot_check)(const ce_backend *b, const ce_backend *ref, rng *r);
 static void for_each_backend(slot_check fn, const char *slot)
 {
     ce_backend *ref;
-    ck_assert_int_eq(ce_backend_open("ref", 1, &ref), CE_OK);
+    ck_assert_int_eq(ce_backend_open("ref", 1, NULL, &ref), CE_OK);
     size_t count = ce_backend_count();
     ck_assert_uint_ge(count, 1 + CE_HAVE_BLIS);
     for (size_t i = 0; i < count; i++) {
         for (int threads = 1; threads <= 2; threads++) {
             ce_backend *b;
-            ck_assert_int_eq(ce_backend_open(ce_backend_name(i), threads, &b), CE_OK);
+            ck_assert_int_eq(ce_backend_open(ce_backend_name(i), threads, NULL, &b), CE_OK);
             snprintf(where, sizeof where, "%s/%d threads/%s", ce_backend_name(i), threads, slot);
             n_failures = 0;
             detail[0] = '\0';

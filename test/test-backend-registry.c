@@ -85,13 +85,13 @@ START_TEST(test_auto_picks_fastest)
     const char *names[] = {NULL, "auto"};
     for (int i = 0; i < 2; i++) {
         ce_backend *b = NULL;
-        ck_assert_int_eq(ce_backend_open(names[i], 2, &b), CE_OK);
+        ck_assert_int_eq(ce_backend_open(names[i], 2, NULL, &b), CE_OK);
         ck_assert_str_eq(b->ops.name, expected);
         ck_assert_int_eq(b->n_threads, 2);
         ce_backend_close(b);
     }
     ce_backend *b = NULL;
-    ck_assert_int_eq(ce_backend_open("ref", 1, &b), CE_OK);
+    ck_assert_int_eq(ce_backend_open("ref", 1, NULL, &b), CE_OK);
     ck_assert_str_eq(b->ops.name, "ref");
     ck_assert_ptr_eq(b->ops.gemm, ce_backend_ref_ops()->gemm);
     ce_backend_close(b);
@@ -102,22 +102,22 @@ END_TEST
 START_TEST(test_open_errors)
 {
     ce_backend *b = (ce_backend *)0x1;
-    ck_assert_int_eq(ce_backend_open("nope", 1, &b), CE_ERR_NOT_FOUND);
+    ck_assert_int_eq(ce_backend_open("nope", 1, NULL, &b), CE_ERR_NOT_FOUND);
     ck_assert_ptr_eq(b, (ce_backend *)0x1);
     const char *msg = ce_last_error();
     ck_assert_ptr_nonnull(strstr(msg, "\"nope\""));
     ck_assert_ptr_nonnull(strstr(msg, "ref"));
     if (CE_HAVE_BLIS)
         ck_assert_ptr_nonnull(strstr(msg, "blis"));
-    ck_assert_int_eq(ce_backend_open("ref", 0, &b), CE_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(ce_backend_open("ref", -3, &b), CE_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ce_backend_open("ref", 0, NULL, &b), CE_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ce_backend_open("ref", -3, NULL, &b), CE_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_eq(b, (ce_backend *)0x1);
-    ck_assert_int_eq(ce_backend_open("ref", 1, NULL), CE_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ce_backend_open("ref", 1, NULL, NULL), CE_ERR_INVALID_ARGUMENT);
     /* a successful open leaves the last message alone */
-    ck_assert_int_eq(ce_backend_open("nope", 1, &b), CE_ERR_NOT_FOUND);
+    ck_assert_int_eq(ce_backend_open("nope", 1, NULL, &b), CE_ERR_NOT_FOUND);
     char before[256];
     snprintf(before, sizeof before, "%s", ce_last_error());
-    ck_assert_int_eq(ce_backend_open("ref", 1, &b), CE_OK);
+    ck_assert_int_eq(ce_backend_open("ref", 1, NULL, &b), CE_OK);
     ck_assert_str_eq(ce_last_error(), before);
     ce_backend_close(b);
 }
@@ -135,7 +135,7 @@ START_TEST(test_user_backend_falls_back)
     ck_assert(has_backend("user-gemm") && !has_backend("clobbered"));
 
     ce_backend *b = NULL;
-    ck_assert_int_eq(ce_backend_open("user-gemm", 3, &b), CE_OK);
+    ck_assert_int_eq(ce_backend_open("user-gemm", 3, NULL, &b), CE_OK);
     const ce_backend_ops *ref = ce_backend_ref_ops();
     ck_assert_ptr_eq(b->ops.gemm, user_gemm);
     ck_assert_ptr_eq(b->ops.layer_norm, ref->layer_norm);
@@ -216,10 +216,11 @@ START_TEST(test_refusals)
 }
 END_TEST
 
-/* A table exactly struct_size bytes long: nothing past it may be read. */
+/* A version-1 table exactly struct_size bytes long: nothing past it may be read. */
 START_TEST(test_copies_struct_size_bytes)
 {
     ce_backend_ops ops = user_table("exact-size");
+    ops.abi_version = 1;
     ops.struct_size = (uint32_t)CE_BACKEND_OPS_V1_SIZE;
     void *exact = malloc(CE_BACKEND_OPS_V1_SIZE);
     ck_assert_ptr_nonnull(exact);
@@ -227,7 +228,7 @@ START_TEST(test_copies_struct_size_bytes)
     ck_assert_int_eq(ce_backend_register(exact), CE_OK);
     free(exact);
     ce_backend *b;
-    ck_assert_int_eq(ce_backend_open("exact-size", 1, &b), CE_OK);
+    ck_assert_int_eq(ce_backend_open("exact-size", 1, NULL, &b), CE_OK);
     ck_assert_ptr_eq(b->ops.gemm, user_gemm);
     ce_backend_close(b);
 }
@@ -253,14 +254,14 @@ START_TEST(test_create_failure)
     ops.create = failing_create;
     ck_assert_int_eq(ce_backend_register(&ops), CE_OK);
     ce_backend *b = (ce_backend *)0x1;
-    ck_assert_int_eq(ce_backend_open("fails", 2, &b), CE_ERR_OUT_OF_MEMORY);
+    ck_assert_int_eq(ce_backend_open("fails", 2, NULL, &b), CE_ERR_OUT_OF_MEMORY);
     ck_assert_ptr_eq(b, (ce_backend *)0x1);
     ck_assert_ptr_nonnull(strstr(ce_last_error(), "\"fails\""));
 
     ops.name = "odd";
     ops.create = odd_create;
     ck_assert_int_eq(ce_backend_register(&ops), CE_OK);
-    ck_assert_int_eq(ce_backend_open("odd", 2, &b), CE_ERR_BACKEND);
+    ck_assert_int_eq(ce_backend_open("odd", 2, NULL, &b), CE_ERR_BACKEND);
     ck_assert_ptr_eq(b, (ce_backend *)0x1);
 }
 END_TEST
@@ -280,7 +281,7 @@ static int register_two(void *arg)
         failures += ce_backend_register(&ops) != CE_OK;
         failures += ce_backend_count() < 2 + CE_HAVE_BLIS;
         ce_backend *b = NULL;
-        failures += ce_backend_open("ref", 1, &b) != CE_OK;
+        failures += ce_backend_open("ref", 1, NULL, &b) != CE_OK;
         ce_backend_close(b);
     }
     return failures;
@@ -311,7 +312,7 @@ START_TEST(test_priority_wins_auto)
     ops.priority = 1000;
     ck_assert_int_eq(ce_backend_register(&ops), CE_OK);
     ce_backend *b;
-    ck_assert_int_eq(ce_backend_open("auto", 1, &b), CE_OK);
+    ck_assert_int_eq(ce_backend_open("auto", 1, NULL, &b), CE_OK);
     ck_assert_str_eq(b->ops.name, "eager");
     ce_backend_close(b);
 }

@@ -13,7 +13,16 @@
  * know is refused by ce_backend_register().
  *
  * All matrices are row-major float32. Kernels must not fail: anything that can
- * fail (allocation, thread pools) belongs in @c create.
+ * fail (allocation, thread pools) belongs in @c create, @c model_create,
+ * @c session_create or @c linear_prepare.
+ *
+ * Version 2 adds state per model: when a model is opened with a backend, the
+ * library calls @c model_create once and then @c linear_prepare once for each
+ * constant weight matrix the model multiplies by (the backend may pack,
+ * reorder or convert it); every session of that model, on any thread, then
+ * runs @c linear on the prepared form, which the sessions share read-only. A
+ * backend that leaves @c linear_prepare NULL gets @c gemm with the raw
+ * weights, as in version 1. See docs/backends.md for a worked example.
  */
 #ifndef CONTEXTEMBED_BACKEND_H
 #define CONTEXTEMBED_BACKEND_H
@@ -25,13 +34,44 @@ extern "C" {
 #endif
 
 /** Version of ::ce_backend_ops this header describes. */
-#define CE_BACKEND_ABI_VERSION 1
+#define CE_BACKEND_ABI_VERSION 2
 
 /** Transpose flag of a GEMM operand. */
 typedef enum ce_transpose {
     CE_NO_TRANS = 0,
     CE_TRANS = 1,
 } ce_transpose;
+
+/** Activation applied to the result of a linear product (version 2). */
+typedef enum ce_backend_activation {
+    CE_BACKEND_ACT_NONE = 0,
+    CE_BACKEND_ACT_GELU_ERF = 1,  /**< 0.5 x (1 + erf(x / sqrt 2)) */
+    CE_BACKEND_ACT_GELU_TANH = 2, /**< 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    CE_BACKEND_ACT_RELU = 3,      /**< max(x, 0) */
+    CE_BACKEND_ACT_SIGMOID = 4,   /**< 1 / (1 + exp(-x)) */
+    CE_BACKEND_ACT_TANH = 5,      /**< tanh(x) */
+} ce_backend_activation;
+
+/**
+ * A constant weight matrix handed to @c linear_prepare (version 2).
+ *
+ * The product it describes is y[r, :] = act(x[r, :] W^T + bias + beta y[r, :])
+ * for x with @c in columns and y with @c out columns. W is stored either as
+ * torch.nn.Linear stores it (@c layout CE_TRANS: @c out rows of @c in values,
+ * row stride @c ld) or transposed (CE_NO_TRANS: @c in rows of @c out values,
+ * as GPT-2's Conv1D). The pointers are valid only during the call: after a
+ * successful prepare the library may drop the weight's resident pages.
+ */
+typedef struct ce_linear_desc {
+    uint32_t struct_size;       /**< sizeof(ce_linear_desc) of the library calling */
+    size_t in, out;             /**< columns of x, columns of y (both >= 1) */
+    const float *weight;        /**< see above */
+    size_t ld;                  /**< row stride of weight, in elements */
+    ce_transpose layout;        /**< CE_TRANS: weight is [out, in]; CE_NO_TRANS: [in, out] */
+    const float *bias;          /**< [out], or NULL */
+    ce_backend_activation act;  /**< applied last */
+    const char *name;           /**< the tensor's name, for messages */
+} ce_linear_desc;
 
 /** The backend vtable. Fill with zeros, then set what you implement. */
 typedef struct ce_backend_ops {
@@ -102,16 +142,85 @@ typedef struct ce_backend_ops {
     void (*lstm_cell)(void *ctx, size_t batch, size_t cell, const float *gates, size_t ld_gates,
                       float forget_bias, float cell_clip, float *c, size_t ldc, float *h,
                       size_t ldh);
+
+    /* ---- version 2: state per model, prepared weights (all optional) ---- */
+
+    /** Passed unchanged to @c model_create and @c session_create (a host's own data). */
+    void *user_data;
+    /**
+     * Create the state a model keeps for this backend, shared read-only by
+     * every session of the model on any thread. @p n_threads is the model's
+     * thread setting (the backend may use that many while preparing).
+     * NULL: the backend keeps no per-model state (model_state is then NULL).
+     */
+    ce_status (*model_create)(void *user_data, int n_threads, void **model_state);
+    /** Destroy a state from @c model_create, after every prepared weight was released. */
+    void (*model_destroy)(void *model_state);
+    /**
+     * Per-session context, when set used instead of @c create: it also gets
+     * the model's state (NULL when the session's model was opened with another
+     * backend, or the backend has no @c model_create).
+     */
+    ce_status (*session_create)(void *user_data, void *model_state, int n_threads, void **ctx);
+    /**
+     * Prepare one constant weight (see ::ce_linear_desc) and return the
+     * prepared form in *prepared. It must not read desc->weight or desc->bias
+     * after returning. On failure return an error status (a message through
+     * the log is welcome); the library then names the backend and tensor.
+     * NULL: weights are not prepared and the library runs @c gemm on them.
+     */
+    ce_status (*linear_prepare)(void *model_state, const ce_linear_desc *desc, void **prepared);
+    /** Free a prepared weight. Required when @c linear_prepare is set. */
+    void (*linear_release)(void *model_state, void *prepared);
+    /**
+     * y[r, :] = act(x[r, :] W^T + bias + beta y[r, :]) for @p rows rows, W the
+     * prepared weight. beta is 0 (y is not read) or 1. Strides in elements;
+     * x and y do not overlap. Required when @c linear_prepare is set.
+     */
+    void (*linear)(void *ctx, const void *prepared, size_t rows, const float *x, size_t ldx,
+                   float beta, float *y, size_t ldy);
+    /**
+     * Multi-head attention of one sequence. Head h reads columns
+     * [h * head_dim, (h + 1) * head_dim) of q (tq rows), k and v (tk rows) and
+     * writes the same columns of out (tq rows): out = softmax(scale q k^T) v,
+     * where query i sees key j when j < tk and, with @p causal, j <= q_offset + i
+     * (every query sees at least one key). out does not overlap q, k or v.
+     */
+    void (*attention)(void *ctx, size_t heads, size_t head_dim, size_t tq, size_t tk,
+                      const float *q, size_t ldq, const float *k, size_t ldk, const float *v,
+                      size_t ldv, float scale, int causal, size_t q_offset, float *out,
+                      size_t ldo);
+    /**
+     * Use at most @p n_threads (1 ..the count given at creation) from the next
+     * call on; the library lowers it while other processes keep the CPUs busy.
+     * NULL: the backend keeps the count it was created with.
+     */
+    void (*set_threads)(void *ctx, int n_threads);
+    /**
+     * For each of @p groups groups of @p rows rows of @p cols values (x is
+     * dense, group g starts at row g * rows): y[g, j] = max over the group's
+     * rows of x[., j]. y has row stride @p ldy.
+     */
+    void (*max_rows)(void *ctx, size_t groups, size_t rows, size_t cols, const float *x, float *y,
+                     size_t ldy);
+    /** In place: x = g * t + (1 - g) * x, element-wise (a highway layer's carry). */
+    void (*gate_mix)(void *ctx, size_t n, const float *g, const float *t, float *x);
+    /** In place: x = min(max(x, -limit), limit), limit > 0. */
+    void (*clip)(void *ctx, size_t n, float limit, float *x);
 } ce_backend_ops;
 
 /**
  * @brief Register a backend so that sessions can select it by name.
  *
- * The table is copied (only its first @c struct_size bytes); @c name must stay
- * valid for the life of the process. Fails with CE_ERR_BACKEND when the table's
- * @c abi_version is newer than ::CE_BACKEND_ABI_VERSION or @c struct_size is
- * too small, with CE_ERR_INVALID_ARGUMENT when @p ops, its name or @c create /
- * @c destroy is NULL, and with CE_ERR_STATE when the name is taken.
+ * The table is copied (only its first @c struct_size bytes, so a table built
+ * against an older header keeps working); @c name and whatever @c user_data
+ * points to must stay valid for the life of the process. Fails with
+ * CE_ERR_BACKEND when the table's @c abi_version is newer than
+ * ::CE_BACKEND_ABI_VERSION or @c struct_size is too small for it, with
+ * CE_ERR_INVALID_ARGUMENT when @p ops or its name is NULL, when it has neither
+ * @c create nor @c session_create, no @c destroy, or @c linear_prepare without
+ * @c linear and @c linear_release, and with CE_ERR_STATE when the name is
+ * taken.
  * Thread-safe.
  */
 CE_API ce_status ce_backend_register(const ce_backend_ops *ops);

@@ -23,7 +23,9 @@ typedef struct ce_options ce_options;
 typedef enum ce_option {
     /** string: compute backend, "auto" (default), "ref", "blis" or a registered name */
     CE_OPT_BACKEND = 0,
-    /** int: compute threads; 0 (default) = the number of online CPUs */
+    /** int: compute threads; 0 (default) = the CPUs the process may use
+     *  (sched_getaffinity). More than that is accepted and uses no more; while
+     *  other processes keep CPUs busy, a run uses fewer (never less than 1). */
     CE_OPT_THREADS = 1,
     /** int (0/1): cut sequences longer than the model's maximum positions instead of failing
      *  with CE_ERR_TOO_LONG (default 0) */

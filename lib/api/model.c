@@ -1,4 +1,5 @@
 /* ce_model: config + weights + tokenizer of a checkpoint directory, immutable once open. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +56,9 @@ static void model_destroy(ce_model *m)
 {
     if (!m)
         return;
+    if (m->arch_data && m->backend)
+        ce_lins_release(m->arch->linears(m->arch_data), m->backend);
+    ce_backend_model_close(m->backend);
     if (m->arch_data)
         m->arch->free(m->arch_data);
     ce_weights_close(m->weights);
@@ -85,6 +89,41 @@ static ce_status open_dir(const char *path, ce_model *m)
     return st;
 }
 
+/* Open backend @p name for the model and prepare its weights with it. */
+static ce_status try_backend(ce_model *m, const char *name)
+{
+    ce_backend_model *bm;
+    ce_status st = ce_backend_model_open(name, m->settings.threads, &bm);
+    if (st != CE_OK)
+        return st;
+    st = ce_lins_prepare(m->arch->linears(m->arch_data), bm, m->weights);
+    if (st != CE_OK) {
+        ce_backend_model_close(bm);
+        return st;
+    }
+    m->backend = bm;
+    snprintf(m->settings.backend, sizeof m->settings.backend, "%s", bm->ops.name);
+    return CE_OK;
+}
+
+/* The backend the options name, or with "auto" the best that prepares this
+ * model: one that fails is skipped (its failure logged), the next tried. */
+static ce_status bind_backend(ce_model *m)
+{
+    if (strcmp(m->settings.backend, "auto") != 0)
+        return try_backend(m, m->settings.backend);
+    const char *names[CE_BACKEND_REGISTRY_CAPACITY];
+    size_t n = ce_backend_ranked(names, CE_BACKEND_REGISTRY_CAPACITY);
+    ce_status st = CE_ERR_BACKEND;
+    for (size_t i = 0; i < n; i++) {
+        st = try_backend(m, names[i]);
+        if (st == CE_OK)
+            return CE_OK;
+        ce_log(CE_LOG_WARNING, "%s; trying the next backend", ce_last_error());
+    }
+    return st;
+}
+
 ce_status ce_model_open(const char *path, const ce_options *opts, ce_model **out)
 {
     if (!path || !out)
@@ -94,6 +133,8 @@ ce_status ce_model_open(const char *path, const ce_options *opts, ce_model **out
         return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_model_open: out of memory");
     ce_settings_resolve(NULL, opts, &m->settings);
     ce_status st = open_dir(path, m);
+    if (st == CE_OK)
+        st = bind_backend(m);
     if (st != CE_OK) {
         model_destroy(m);
         return st;
@@ -121,6 +162,8 @@ ce_status ce_model_open_random(const char *config_json, size_t config_len, uint6
     if (st == CE_OK)
         st = m->arch->load(config, "config", NULL, seed, &m->arch_data, &m->dims);
     ce_json_free(config);
+    if (st == CE_OK)
+        st = bind_backend(m);
     if (st != CE_OK) {
         model_destroy(m);
         return st;

@@ -12,7 +12,8 @@ struct ce_model {
     ce_model_dims dims;
     ce_weights *weights;    /* NULL for random models */
     ce_tokenizer *tokenizer; /* NULL when the directory has none */
-    ce_settings settings;   /* defaults of sessions */
+    ce_settings settings;   /* defaults of sessions; backend resolved to a name */
+    ce_backend_model *backend; /* the backend the model was opened with: prepared weights */
 };
 
 struct ce_session {
@@ -37,5 +38,9 @@ struct ce_session {
  * @p n_seqs sequences of @p total tokens; they only grow, so steady state
  * allocates nothing. Shared by ce_session_run and ce_session_run_words. */
 ce_status ce_session_reserve(ce_session *s, size_t n_seqs, size_t total);
+
+/* Before a computation: as many of the session's threads as the CPUs that
+ * other processes leave free (see ce_cpus_free_for). */
+void ce_session_pick_threads(ce_session *s);
 
 #endif

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "api/options_internal.h"
+#include "core/cpus.h"
 #include "core/error.h"
 
 #define CE_THREADS_MAX 256
@@ -114,12 +115,18 @@ ce_status ce_options_get_string(const ce_options *opts, ce_option key, const cha
     return CE_OK;
 }
 
+/* Threads are capped at the CPUs the process may run on: more would only
+ * make them wait on each other. */
 static int online_cpus(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1)
-        return 1;
-    return n > CE_THREADS_MAX ? CE_THREADS_MAX : (int)n;
+    int n = ce_cpus_usable();
+    return n > CE_THREADS_MAX ? CE_THREADS_MAX : n;
+}
+
+static int capped_threads(int64_t asked)
+{
+    int cpus = online_cpus();
+    return asked > 0 && asked < cpus ? (int)asked : cpus;
 }
 
 void ce_settings_resolve(const ce_settings *base, const ce_options *opts, ce_settings *out)
@@ -136,7 +143,7 @@ void ce_settings_resolve(const ce_settings *base, const ce_options *opts, ce_set
     if (opts && (opts->set & CE_OPTSET_BACKEND))
         memcpy(s.backend, opts->backend, sizeof s.backend);
     if (opts && (opts->set & CE_OPTSET_THREADS))
-        s.threads = opts->threads > 0 ? (int)opts->threads : online_cpus();
+        s.threads = capped_threads(opts->threads);
     if (opts && (opts->set & CE_OPTSET_TRUNCATE))
         s.truncate = (int)opts->truncate;
     if (opts && (opts->set & CE_OPTSET_CARRY_STATE))

@@ -4,6 +4,7 @@
 
 #include "api/model_internal.h"
 #include "api/select_internal.h"
+#include "core/cpus.h"
 #include "core/error.h"
 
 ce_status ce_session_create(const ce_model *model, const ce_options *opts, ce_session **out)
@@ -15,7 +16,10 @@ ce_status ce_session_create(const ce_model *model, const ce_options *opts, ce_se
         return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_session_create: out of memory");
     s->model = model;
     ce_settings_resolve(&model->settings, opts, &s->settings);
-    ce_status st = ce_backend_open(s->settings.backend, s->settings.threads, &s->backend);
+    if (!strcmp(s->settings.backend, "auto")) /* the model's, with its prepared weights */
+        memcpy(s->settings.backend, model->settings.backend, sizeof s->settings.backend);
+    ce_status st = ce_backend_open(s->settings.backend, s->settings.threads, model->backend,
+                                   &s->backend);
     if (st == CE_OK)
         st = model->arch->session_create(model->arch_data, &s->arch_state);
     if (st != CE_OK) {
@@ -41,6 +45,12 @@ void ce_session_free(ce_session *s)
     free(s->hidden);
     free(s->logits);
     free(s);
+}
+
+void ce_session_pick_threads(ce_session *s)
+{
+    if (s->backend->n_threads > 1)
+        ce_backend_set_threads(s->backend, ce_cpus_free_for(s->backend->n_threads));
 }
 
 const char *ce_session_backend(const ce_session *s)
@@ -177,6 +187,7 @@ ce_status ce_session_run(ce_session *s, size_t n_seqs, const size_t *lengths, co
         st = ce_session_reserve(s, n_seqs, total);
     if (st == CE_OK) {
         pack(s, n_seqs, lengths, kept, ids, type_ids);
+        ce_session_pick_threads(s);
         ce_batch b = {n_seqs, s->lengths, s->starts, total, max_len, s->ids, s->type_ids};
         st = s->model->arch->forward(s->model->arch_data, s->arch_state, s->backend, &b, s->hidden);
     }

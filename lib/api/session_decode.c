@@ -64,6 +64,7 @@ ce_status ce_session_append(ce_session *s, const int32_t *ids, size_t n, uint32_
     if (st != CE_OK)
         return st;
     s->logits_rows = 0;
+    ce_session_pick_threads(s);
     st = s->model->arch->append(s->model->arch_data, s->arch_state, s->backend, ids, n, all,
                                 s->logits);
     if (st == CE_OK)

@@ -90,6 +90,7 @@ ce_status ce_session_run_words(ce_session *s, size_t n_seqs, const size_t *n_wor
         s->starts[i] = at;
     }
     ce_batch b = {n_seqs, s->lengths, s->starts, total, max_len, NULL, NULL};
+    ce_session_pick_threads(s);
     st = s->model->arch->forward_words(s->model->arch_data, s->arch_state, s->backend, &b,
                                        text ? text : "", offsets, s->settings.carry_state,
                                        s->hidden);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "architectures/layers.h"
 #include "backends/backend_internal.h"
 #include "contextembed/model.h"
 #include "io/json.h"
@@ -45,6 +46,9 @@ typedef struct ce_arch_ops {
     ce_status (*load)(const ce_json *config, const char *source, ce_weights *w, uint64_t seed,
                       void **model_data, ce_model_dims *dims);
     void (*free)(void *model_data);
+    /* Every constant weight the family multiplies by (prepared by the model's
+     * backend once the model is loaded); the list belongs to model_data. */
+    ce_lin_list *(*linears)(void *model_data);
     /* Per-session state (scratch). */
     ce_status (*session_create)(const void *model_data, void **state);
     void (*session_free)(void *state);

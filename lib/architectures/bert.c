@@ -10,8 +10,8 @@
 #include "core/error.h"
 
 typedef struct bert_state {
-    size_t cap_tokens, cap_len;
-    float *q, *k, *v, *ctx, *tmp, *inter, *scores;
+    size_t cap_tokens;
+    float *q, *k, *v, *ctx, *tmp, *inter;
 } bert_state;
 
 static ce_status bert_load(const ce_json *config, const char *source, ce_weights *w, uint64_t seed,
@@ -27,6 +27,7 @@ static ce_status bert_load(const ce_json *config, const char *source, ce_weights
                        : ce_error(CE_ERR_OUT_OF_MEMORY, "BERT: out of memory");
     }
     if (st != CE_OK) {
+        ce_lin_list_free(&m->lins);
         free(m->layers);
         free(m->owned);
         free(m);
@@ -57,6 +58,7 @@ static void bert_free(void *model_data)
     bert_model *m = model_data;
     if (!m)
         return;
+    ce_lin_list_free(&m->lins);
     free(m->layers);
     free(m->owned);
     free(m);
@@ -70,7 +72,6 @@ static void state_release(bert_state *s)
     free(s->ctx);
     free(s->tmp);
     free(s->inter);
-    free(s->scores);
 }
 
 static ce_status bert_session_create(const void *model_data, void **state)
@@ -93,13 +94,12 @@ static void bert_session_free(void *state)
 }
 
 /* Scratch grows to the largest batch seen and is then reused. */
-static ce_status reserve(bert_state *s, const bert_config *c, size_t tokens, size_t len)
+static ce_status reserve(bert_state *s, const bert_config *c, size_t tokens)
 {
-    if (tokens <= s->cap_tokens && len <= s->cap_len)
+    if (tokens <= s->cap_tokens)
         return CE_OK;
     bert_state n = {0};
-    n.cap_tokens = tokens > s->cap_tokens ? tokens : s->cap_tokens;
-    n.cap_len = len > s->cap_len ? len : s->cap_len;
+    n.cap_tokens = tokens;
     size_t td = n.cap_tokens * (size_t)c->hidden_size * sizeof(float);
     n.q = malloc(td);
     n.k = malloc(td);
@@ -107,8 +107,7 @@ static ce_status reserve(bert_state *s, const bert_config *c, size_t tokens, siz
     n.ctx = malloc(td);
     n.tmp = malloc(td);
     n.inter = malloc(n.cap_tokens * (size_t)c->intermediate_size * sizeof(float));
-    n.scores = malloc(n.cap_len * n.cap_len * sizeof(float));
-    if (!n.q || !n.k || !n.v || !n.ctx || !n.tmp || !n.inter || !n.scores) {
+    if (!n.q || !n.k || !n.v || !n.ctx || !n.tmp || !n.inter) {
         state_release(&n);
         return ce_error(CE_ERR_OUT_OF_MEMORY, "BERT: cannot allocate scratch for %zu tokens",
                         tokens);
@@ -139,22 +138,21 @@ static void layer_forward(const bert_model *m, const bert_layer *ly, bert_state 
     const bert_config *c = &m->cfg;
     size_t d = (size_t)c->hidden_size, f = (size_t)c->intermediate_size, t = b->total;
     size_t heads = (size_t)c->num_heads;
-    ce_linear(be, t, d, d, x, ly->q_w, ly->q_b, s->q);
-    ce_linear(be, t, d, d, x, ly->k_w, ly->k_b, s->k);
-    ce_linear(be, t, d, d, x, ly->v_w, ly->v_b, s->v);
+    ce_lin_apply(be, &ly->q, t, x, d, 0.0f, s->q, d);
+    ce_lin_apply(be, &ly->k, t, x, d, 0.0f, s->k, d);
+    ce_lin_apply(be, &ly->v, t, x, d, 0.0f, s->v, d);
     for (size_t i = 0; i < b->n_seqs; i++) {
         size_t off = b->starts[i] * d, len = b->lengths[i];
         ce_attn_args a = {len, len, heads, d / heads, s->q + off, s->k + off, s->v + off, d, d, d,
-                          1.0f / sqrtf((float)(d / heads)), 0, 0, s->scores, s->ctx + off, d};
+                          1.0f / sqrtf((float)(d / heads)), 0, 0, s->ctx + off, d};
         ce_attention(be, &a);
     }
-    ce_linear(be, t, d, d, s->ctx, ly->attn_out_w, ly->attn_out_b, s->tmp);
+    ce_lin_apply(be, &ly->attn_out, t, s->ctx, d, 0.0f, s->tmp, d);
     be->ops.add(be->ctx, t * d, s->tmp, x, s->tmp);
     be->ops.layer_norm(be->ctx, t, d, s->tmp, d, ly->attn_ln_g, ly->attn_ln_b, c->layer_norm_eps,
                        s->tmp, d);
-    ce_linear(be, t, d, f, s->tmp, ly->inter_w, ly->inter_b, s->inter);
-    ce_activate(be, c->activation, t * f, s->inter);
-    ce_linear(be, t, f, d, s->inter, ly->out_w, ly->out_b, y);
+    ce_lin_apply(be, &ly->inter, t, s->tmp, d, 0.0f, s->inter, f);
+    ce_lin_apply(be, &ly->out, t, s->inter, f, 0.0f, y, d);
     be->ops.add(be->ctx, t * d, y, s->tmp, y);
     be->ops.layer_norm(be->ctx, t, d, y, d, ly->out_ln_g, ly->out_ln_b, c->layer_norm_eps, y, d);
 }
@@ -164,7 +162,7 @@ static ce_status bert_forward(const void *model_data, void *state, ce_backend *b
 {
     const bert_model *m = model_data;
     bert_state *s = state;
-    ce_status st = reserve(s, &m->cfg, b->total, b->max_length);
+    ce_status st = reserve(s, &m->cfg, b->total);
     if (st != CE_OK)
         return st;
     size_t plane = b->total * (size_t)m->cfg.hidden_size;
@@ -175,10 +173,16 @@ static ce_status bert_forward(const void *model_data, void *state, ce_backend *b
     return CE_OK;
 }
 
+static ce_lin_list *bert_linears(void *model_data)
+{
+    return &((bert_model *)model_data)->lins;
+}
+
 const ce_arch_ops ce_arch_bert = {
     .name = "bert",
     .load = bert_load,
     .free = bert_free,
+    .linears = bert_linears,
     .session_create = bert_session_create,
     .session_free = bert_session_free,
     .forward = bert_forward,

@@ -18,15 +18,15 @@ typedef struct bert_config {
 } bert_config;
 
 typedef struct bert_layer {
-    const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b;
-    const float *attn_out_w, *attn_out_b, *attn_ln_g, *attn_ln_b;
-    const float *inter_w, *inter_b, *out_w, *out_b, *out_ln_g, *out_ln_b;
+    ce_lin q, k, v, attn_out, inter, out;
+    const float *attn_ln_g, *attn_ln_b, *out_ln_g, *out_ln_b;
 } bert_layer;
 
 typedef struct bert_model {
     bert_config cfg;
     const float *word_emb, *pos_emb, *type_emb, *emb_ln_g, *emb_ln_b;
     bert_layer *layers;
+    ce_lin_list lins;
     float *owned; /* random weights (ce_model_open_random), else NULL */
 } bert_model;
 

@@ -6,18 +6,27 @@
 #include "architectures/tensor_specs.h"
 #include "core/error.h"
 
-static void add_layer(ce_spec_list *l, bert_layer *ly, int64_t i, int64_t d, int64_t f)
+/* A torch.nn.Linear [out, in] with bias, bound from the file and listed for preparing. */
+static void add_linear(ce_spec_list *l, ce_lin_list *lins, ce_lin *lin, const char *name,
+                       int64_t out, int64_t in, ce_activation act)
+{
+    ce_specs_add_affine(l, &lin->w, &lin->b, name, out, in, out);
+    ce_lin_setup(lins, lin, (size_t)in, (size_t)out, CE_TRANS, act, name);
+}
+
+static void add_layer(ce_spec_list *l, bert_model *m, bert_layer *ly, int64_t i, int64_t d,
+                      int64_t f)
 {
     char n[128];
+    ce_lin_list *lins = &m->lins;
 #define NAME(s) (snprintf(n, sizeof n, "encoder.layer.%lld.%s", (long long)i, s), n)
-    ce_specs_add_affine(l, &ly->q_w, &ly->q_b, NAME("attention.self.query"), d, d, d);
-    ce_specs_add_affine(l, &ly->k_w, &ly->k_b, NAME("attention.self.key"), d, d, d);
-    ce_specs_add_affine(l, &ly->v_w, &ly->v_b, NAME("attention.self.value"), d, d, d);
-    ce_specs_add_affine(l, &ly->attn_out_w, &ly->attn_out_b, NAME("attention.output.dense"), d, d,
-                        d);
+    add_linear(l, lins, &ly->q, NAME("attention.self.query"), d, d, CE_ACT_NONE);
+    add_linear(l, lins, &ly->k, NAME("attention.self.key"), d, d, CE_ACT_NONE);
+    add_linear(l, lins, &ly->v, NAME("attention.self.value"), d, d, CE_ACT_NONE);
+    add_linear(l, lins, &ly->attn_out, NAME("attention.output.dense"), d, d, CE_ACT_NONE);
     ce_specs_add_norm(l, &ly->attn_ln_g, &ly->attn_ln_b, NAME("attention.output.LayerNorm"), d);
-    ce_specs_add_affine(l, &ly->inter_w, &ly->inter_b, NAME("intermediate.dense"), f, d, f);
-    ce_specs_add_affine(l, &ly->out_w, &ly->out_b, NAME("output.dense"), d, f, d);
+    add_linear(l, lins, &ly->inter, NAME("intermediate.dense"), f, d, m->cfg.activation);
+    add_linear(l, lins, &ly->out, NAME("output.dense"), d, f, CE_ACT_NONE);
     ce_specs_add_norm(l, &ly->out_ln_g, &ly->out_ln_b, NAME("output.LayerNorm"), d);
 #undef NAME
 }
@@ -34,7 +43,7 @@ static void build_specs(bert_model *m, ce_spec_list *l)
                  CE_INIT_NORMAL);
     ce_specs_add_norm(l, &m->emb_ln_g, &m->emb_ln_b, "embeddings.LayerNorm", d);
     for (int64_t i = 0; i < c->num_layers; i++)
-        add_layer(l, &m->layers[i], i, d, c->intermediate_size);
+        add_layer(l, m, &m->layers[i], i, d, c->intermediate_size);
 }
 
 /* BertModel checkpoints name tensors "embeddings...."; task models nest the

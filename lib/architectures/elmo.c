@@ -43,6 +43,8 @@ static void model_free(elmo_model *m)
     free(m->cells);
     free(m->owned);
     free(m->recurrent);
+    free(m->cnn);
+    ce_lin_list_free(&m->lins);
     free(m);
 }
 
@@ -57,6 +59,8 @@ static ce_status elmo_load(const ce_json *config, const char *source, ce_weights
         st = ce_elmo_bind_weights(m, w, seed);
     if (st == CE_OK)
         st = ce_elmo_prepare_recurrent(m);
+    if (st == CE_OK)
+        st = ce_elmo_list_linears(m);
     if (st != CE_OK) {
         model_free(m);
         return st;
@@ -300,10 +304,16 @@ const float *ce_elmo_state_positions(const void *state, size_t *positions)
     return s->positions ? s->layers : NULL;
 }
 
+static ce_lin_list *elmo_linears(void *model_data)
+{
+    return &((elmo_model *)model_data)->lins;
+}
+
 const ce_arch_ops ce_arch_elmo = {
     .name = "elmo",
     .load = elmo_load,
     .free = elmo_free,
+    .linears = elmo_linears,
     .session_create = elmo_session_create,
     .session_free = elmo_session_free,
     .forward_words = elmo_forward_words,

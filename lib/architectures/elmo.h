@@ -41,6 +41,7 @@ typedef struct elmo_config {
 
 typedef struct elmo_highway {
     const float *w_carry, *b_carry, *w_transform, *b_transform;
+    ce_lin carry, transform; /* with sigmoid and relu */
 } elmo_highway;
 
 typedef struct elmo_cell {
@@ -51,6 +52,9 @@ typedef struct elmo_cell {
     /* The h rows of W_0 transposed, [4 * lstm_dim, proj_dim], gates reordered
      * i, f, j, o as the backend's lstm_cell wants them (see elmo_weights.c). */
     const float *w_h_t;
+    ce_lin input;     /* the input rows of W_0 with B, gates in TF's order */
+    ce_lin recurrent; /* w_h_t, no bias, accumulated onto the input part */
+    ce_lin project;   /* W_P_0 (listed only with a projection) */
 } elmo_cell;
 
 typedef struct elmo_model {
@@ -62,6 +66,9 @@ typedef struct elmo_model {
     elmo_cell *cells;             /* [direction * n_layers + layer] */
     float *owned;                 /* random weights, else NULL */
     float *recurrent;             /* every cell's w_h_t */
+    ce_lin *cnn;                  /* per filter, over the im2col rows */
+    ce_lin proj;                  /* CNN_proj, listed only when present */
+    ce_lin_list lins;
 } elmo_model;
 
 /* options.json (or a random model's config) -> cfg; cfg->filters is malloc'd. */
@@ -74,6 +81,9 @@ ce_status ce_elmo_bind_weights(elmo_model *m, ce_weights *w, uint64_t seed);
 
 /* Fill every cell's w_h_t (after binding). */
 ce_status ce_elmo_prepare_recurrent(elmo_model *m);
+
+/* Describe every bound weight as a ce_lin and list it (after binding). */
+ce_status ce_elmo_list_linears(elmo_model *m);
 
 /* Number of weights the config implies. */
 int64_t ce_elmo_parameter_count(const elmo_config *c);

@@ -71,7 +71,7 @@ static void gates(const elmo_seqs *q, ce_backend *be, const elmo_cell *cell, siz
                   size_t proj, size_t rows, size_t t, int dir, const elmo_lstm_scratch *s)
 {
     size_t g4 = 4 * dim;
-    if (rows == 1) {
+    if (rows == 1 && !ce_lin_is_prepared(be, &cell->recurrent)) {
         memcpy(s->gates, s->xw + position(q, 0, t, dir) * g4, g4 * sizeof *s->gates);
         be->ops.gemm(be->ctx, CE_NO_TRANS, CE_NO_TRANS, 1, g4, proj, 1.0f, s->h, proj,
                      cell->w + proj * g4, g4, 1.0f, s->gates, g4, NULL);
@@ -80,8 +80,7 @@ static void gates(const elmo_seqs *q, ce_backend *be, const elmo_cell *cell, siz
     }
     for (size_t k = 0; k < rows; k++)
         gather_gates(s->xw + position(q, k, t, dir) * g4, dim, s->gates + k * g4);
-    be->ops.gemm(be->ctx, CE_NO_TRANS, CE_TRANS, rows, g4, proj, 1.0f, s->h, proj, cell->w_h_t,
-                 proj, 1.0f, s->gates, g4, NULL);
+    ce_lin_apply(be, &cell->recurrent, rows, s->h, proj, 1.0f, s->gates, g4);
 }
 
 /* The cell update and projection of the first @p rows rows. */
@@ -97,11 +96,9 @@ static void step(const elmo_model *m, ce_backend *be, const elmo_cell *cell, siz
     }
     be->ops.lstm_cell(be->ctx, rows, dim, s->gates, g4, 1.0f, c->cell_clip, s->c, dim, s->cell,
                       dim);
-    be->ops.gemm(be->ctx, CE_NO_TRANS, CE_NO_TRANS, rows, proj, dim, 1.0f, s->cell, dim, cell->w_p,
-                 proj, 0.0f, s->h, proj, NULL);
-    float clip = c->proj_clip;
-    for (size_t i = 0; clip > 0.0f && i < rows * proj; i++)
-        s->h[i] = s->h[i] > clip ? clip : s->h[i] < -clip ? -clip : s->h[i];
+    ce_lin_apply(be, &cell->project, rows, s->cell, dim, 0.0f, s->h, proj);
+    if (c->proj_clip > 0.0f)
+        be->ops.clip(be->ctx, rows * proj, c->proj_clip, s->h);
 }
 
 void ce_elmo_lstm_run(const elmo_model *m, ce_backend *be, const elmo_seqs *q, int dir,
@@ -116,8 +113,7 @@ void ce_elmo_lstm_run(const elmo_model *m, ce_backend *be, const elmo_seqs *q, i
     const elmo_cell *cell = &m->cells[(size_t)dir * (size_t)c->n_layers + (size_t)layer];
     int skip = c->skip && layer > 0;
 
-    be->ops.gemm(be->ctx, CE_NO_TRANS, CE_NO_TRANS, q->positions, g4, proj, 1.0f, in, ld, cell->w,
-                 g4, 0.0f, s->xw, g4, cell->b);
+    ce_lin_apply(be, &cell->input, q->positions, in, ld, 0.0f, s->xw, g4);
     load_state(q, s, dim, proj, keep_c, keep_h);
     size_t rows = q->n;
     for (size_t t = 0; t < q->max_len; t++) {
@@ -127,10 +123,10 @@ void ce_elmo_lstm_run(const elmo_model *m, ce_backend *be, const elmo_seqs *q, i
         step(m, be, cell, rows, s);
         for (size_t k = 0; k < rows; k++) {
             size_t p = position(q, k, t, dir);
-            float *dst = out + p * ld;
-            const float *h = s->h + k * proj, *x = in + p * ld;
-            for (size_t i = 0; i < proj; i++)
-                dst[i] = skip ? h[i] + x[i] : h[i];
+            if (skip)
+                be->ops.add(be->ctx, proj, s->h + k * proj, in + p * ld, out + p * ld);
+            else
+                memcpy(out + p * ld, s->h + k * proj, proj * sizeof *out);
         }
     }
     store_state(q, s, dim, proj, keep_c, keep_h);

@@ -41,16 +41,8 @@ static void convolve(const elmo_model *m, ce_backend *be, size_t f, size_t n, co
     for (size_t t = 0; t < n; t++)
         for (size_t p = 0; p < npos; p++)
             memcpy(cols + (t * npos + p) * k, chars + (t * mc + p) * cd, k * sizeof *cols);
-    be->ops.gemm(be->ctx, CE_NO_TRANS, CE_NO_TRANS, n * npos, num, k, 1.0f, cols, k, m->cnn_w[f],
-                 num, 0.0f, conv, num, m->cnn_b[f]);
-    for (size_t t = 0; t < n; t++) {
-        const float *rows = conv + t * npos * num;
-        float *dst = out + t * ldo;
-        memcpy(dst, rows, num * sizeof *dst);
-        for (size_t p = 1; p < npos; p++)
-            for (size_t j = 0; j < num; j++)
-                dst[j] = rows[p * num + j] > dst[j] ? rows[p * num + j] : dst[j];
-    }
+    ce_lin_apply(be, &m->cnn[f], n * npos, cols, k, 0.0f, conv, num);
+    be->ops.max_rows(be->ctx, n, npos, num, conv, out, ldo);
 }
 
 static void char_cnn(const elmo_model *m, ce_backend *be, size_t n, const int32_t *ids, float *x,
@@ -82,14 +74,9 @@ static void highway(const elmo_model *m, ce_backend *be, size_t n, float *x, flo
     size_t w = (size_t)m->cfg.cnn_width;
     for (int64_t h = 0; h < m->cfg.n_highway; h++) {
         const elmo_highway *hw = &m->highway[h];
-        be->ops.gemm(be->ctx, CE_NO_TRANS, CE_NO_TRANS, n, w, w, 1.0f, x, w, hw->w_carry, w, 0.0f,
-                     g, w, hw->b_carry);
-        be->ops.sigmoid(be->ctx, n * w, g);
-        be->ops.gemm(be->ctx, CE_NO_TRANS, CE_NO_TRANS, n, w, w, 1.0f, x, w, hw->w_transform, w,
-                     0.0f, t, w, hw->b_transform);
-        be->ops.relu(be->ctx, n * w, t);
-        for (size_t i = 0; i < n * w; i++)
-            x[i] = g[i] * t[i] + (1.0f - g[i]) * x[i];
+        ce_lin_apply(be, &hw->carry, n, x, w, 0.0f, g, w);
+        ce_lin_apply(be, &hw->transform, n, x, w, 0.0f, t, w);
+        be->ops.gate_mix(be->ctx, n * w, g, t, x);
     }
 }
 
@@ -97,13 +84,12 @@ void ce_elmo_token_embeddings(const elmo_model *m, ce_backend *be, size_t n, con
                               float *act, float *scratch, float *e, size_t lde)
 {
     const elmo_config *c = &m->cfg;
-    size_t w = (size_t)c->cnn_width, p = (size_t)c->proj_dim;
+    size_t w = (size_t)c->cnn_width;
     float *x = act, *g = act + n * w, *t = g + n * w;
     char_cnn(m, be, n, ids, x, scratch);
     highway(m, be, n, x, g, t);
     if (c->cnn_proj) {
-        be->ops.gemm(be->ctx, CE_NO_TRANS, CE_NO_TRANS, n, p, w, 1.0f, x, w, m->proj_w, p, 0.0f, e,
-                     lde, m->proj_b);
+        ce_lin_apply(be, &m->proj, n, x, w, 0.0f, e, lde);
         return;
     }
     for (size_t i = 0; i < n; i++)

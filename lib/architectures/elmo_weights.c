@@ -201,3 +201,56 @@ ce_status ce_elmo_prepare_recurrent(elmo_model *m)
     }
     return CE_OK;
 }
+
+static void lin(elmo_model *m, ce_lin *l, const float *w, const float *b, size_t in, size_t out,
+                ce_transpose layout, ce_activation act, const char *name)
+{
+    ce_lin_setup(&m->lins, l, in, out, layout, act, name);
+    l->w = w;
+    l->b = b;
+}
+
+static void list_cell(elmo_model *m, elmo_cell *cell, int dir, int64_t layer)
+{
+    const elmo_config *c = &m->cfg;
+    size_t dim = (size_t)c->lstm_dim, proj = (size_t)c->proj_dim;
+    char n[96];
+    snprintf(n, sizeof n, "RNN_%d/RNN/MultiRNNCell/Cell%lld/LSTMCell/W_0", dir, (long long)layer);
+    lin(m, &cell->input, cell->w, cell->b, proj, 4 * dim, CE_NO_TRANS, CE_ACT_NONE, n);
+    lin(m, &cell->recurrent, cell->w_h_t, NULL, proj, 4 * dim, CE_TRANS, CE_ACT_NONE, n);
+    if (c->lstm_proj) {
+        snprintf(n, sizeof n, "RNN_%d/RNN/MultiRNNCell/Cell%lld/LSTMCell/W_P_0", dir,
+                 (long long)layer);
+        lin(m, &cell->project, cell->w_p, NULL, dim, proj, CE_NO_TRANS, CE_ACT_NONE, n);
+    }
+}
+
+ce_status ce_elmo_list_linears(elmo_model *m)
+{
+    const elmo_config *c = &m->cfg;
+    size_t w = (size_t)c->cnn_width, cd = (size_t)c->char_dim;
+    char n[96];
+    m->cnn = calloc(c->n_filters ? c->n_filters : 1, sizeof *m->cnn);
+    if (!m->cnn)
+        return ce_error(CE_ERR_OUT_OF_MEMORY, "ELMo: out of memory");
+    for (size_t i = 0; i < c->n_filters; i++) {
+        snprintf(n, sizeof n, "CNN/W_cnn_%zu", i);
+        lin(m, &m->cnn[i], m->cnn_w[i], m->cnn_b[i], (size_t)c->filters[i].width * cd,
+            (size_t)c->filters[i].num, CE_NO_TRANS, CE_ACT_NONE, n);
+    }
+    for (int64_t h = 0; h < c->n_highway; h++) {
+        elmo_highway *hw = &m->highway[h];
+        snprintf(n, sizeof n, "CNN_high_%lld/W_carry", (long long)h);
+        lin(m, &hw->carry, hw->w_carry, hw->b_carry, w, w, CE_NO_TRANS, CE_ACT_SIGMOID, n);
+        snprintf(n, sizeof n, "CNN_high_%lld/W_transform", (long long)h);
+        lin(m, &hw->transform, hw->w_transform, hw->b_transform, w, w, CE_NO_TRANS, CE_ACT_RELU,
+            n);
+    }
+    if (c->cnn_proj)
+        lin(m, &m->proj, m->proj_w, m->proj_b, w, (size_t)c->proj_dim, CE_NO_TRANS, CE_ACT_NONE,
+            "CNN_proj/W_proj");
+    for (int d = 0; d < 2; d++)
+        for (int64_t i = 0; i < c->n_layers; i++)
+            list_cell(m, &m->cells[(size_t)d * (size_t)c->n_layers + (size_t)i], d, i);
+    return m->lins.failed ? ce_error(CE_ERR_OUT_OF_MEMORY, "ELMo: out of memory") : CE_OK;
+}

@@ -19,6 +19,7 @@ static ce_status gpt2_load(const ce_json *config, const char *source, ce_weights
                        : ce_error(CE_ERR_OUT_OF_MEMORY, "GPT-2: out of memory");
     }
     if (st != CE_OK) {
+        ce_lin_list_free(&m->lins);
         free(m->layers);
         free(m->owned);
         free(m);
@@ -37,7 +38,7 @@ static ce_status gpt2_load(const ce_json *config, const char *source, ce_weights
         .intermediate_size = f,
         .type_vocab_size = 0,
         .parameters = (c->vocab_size + c->n_positions) * d + 2 * d + c->n_layer * per_layer +
-                      (m->lm_head != m->wte ? c->vocab_size * d : 0),
+                      (m->lm_head.w != m->wte ? c->vocab_size * d : 0),
     };
     dims->weight_bytes = dims->parameters * (int64_t)sizeof(float);
     *model_data = m;
@@ -49,6 +50,7 @@ static void gpt2_free(void *model_data)
     gpt2_model *m = model_data;
     if (!m)
         return;
+    ce_lin_list_free(&m->lins);
     free(m->layers);
     free(m->owned);
     free(m);
@@ -61,7 +63,6 @@ static void scratch_release(gpt2_state *s)
     free(s->qkv);
     free(s->ctx);
     free(s->ff);
-    free(s->scores);
 }
 
 static ce_status gpt2_session_create(const void *model_data, void **state)
@@ -85,29 +86,25 @@ static void gpt2_session_free(void *state)
     free(s);
 }
 
-ce_status ce_gpt2_reserve(gpt2_state *s, const gpt2_config *c, size_t rows, size_t keys)
+ce_status ce_gpt2_reserve(gpt2_state *s, const gpt2_config *c, size_t rows)
 {
-    size_t scores = rows * keys;
-    if (rows <= s->cap_rows && scores <= s->cap_scores)
+    if (rows <= s->cap_rows)
         return CE_OK;
     gpt2_state n = {0};
-    n.cap_rows = rows > s->cap_rows ? rows : s->cap_rows;
-    n.cap_scores = scores > s->cap_scores ? scores : s->cap_scores;
+    n.cap_rows = rows;
     size_t rd = n.cap_rows * (size_t)c->n_embd * sizeof(float);
     n.x = malloc(rd);
     n.h = malloc(rd);
     n.ctx = malloc(rd);
     n.qkv = malloc(3 * rd);
     n.ff = malloc(n.cap_rows * (size_t)c->n_inner * sizeof(float));
-    n.scores = malloc(n.cap_scores * sizeof(float));
-    if (!n.x || !n.h || !n.ctx || !n.qkv || !n.ff || !n.scores) {
+    if (!n.x || !n.h || !n.ctx || !n.qkv || !n.ff) {
         scratch_release(&n);
         return ce_error(CE_ERR_OUT_OF_MEMORY, "GPT-2: cannot allocate scratch for %zu tokens", rows);
     }
     scratch_release(s);
-    s->x = n.x, s->h = n.h, s->ctx = n.ctx, s->qkv = n.qkv, s->ff = n.ff, s->scores = n.scores;
+    s->x = n.x, s->h = n.h, s->ctx = n.ctx, s->qkv = n.qkv, s->ff = n.ff;
     s->cap_rows = n.cap_rows;
-    s->cap_scores = n.cap_scores;
     return CE_OK;
 }
 
@@ -116,7 +113,7 @@ static ce_status gpt2_forward(const void *model_data, void *state, ce_backend *b
 {
     const gpt2_model *m = model_data;
     gpt2_state *s = state;
-    ce_status st = ce_gpt2_reserve(s, &m->cfg, b->total, b->max_length);
+    ce_status st = ce_gpt2_reserve(s, &m->cfg, b->total);
     if (st != CE_OK)
         return st;
     size_t d = (size_t)m->cfg.n_embd, plane = b->total * d, layers = (size_t)m->cfg.n_layer;
@@ -133,10 +130,16 @@ static ce_status gpt2_forward(const void *model_data, void *state, ce_backend *b
     return CE_OK;
 }
 
+static ce_lin_list *gpt2_linears(void *model_data)
+{
+    return &((gpt2_model *)model_data)->lins;
+}
+
 const ce_arch_ops ce_arch_gpt2 = {
     .name = "gpt2",
     .load = gpt2_load,
     .free = gpt2_free,
+    .linears = gpt2_linears,
     .session_create = gpt2_session_create,
     .session_free = gpt2_session_free,
     .forward = gpt2_forward,

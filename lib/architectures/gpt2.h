@@ -21,25 +21,26 @@ typedef struct gpt2_config {
 
 typedef struct gpt2_layer {
     const float *ln1_g, *ln1_b;
-    const float *attn_w, *attn_b; /* Conv1D [D, 3D] */
-    const float *proj_w, *proj_b; /* [D, D] */
+    ce_lin attn; /* Conv1D [D, 3D] */
+    ce_lin proj; /* [D, D] */
     const float *ln2_g, *ln2_b;
-    const float *fc_w, *fc_b;     /* [D, F] */
-    const float *fc2_w, *fc2_b;   /* [F, D] */
+    ce_lin fc;   /* [D, F], with the activation */
+    ce_lin fc2;  /* [F, D] */
 } gpt2_layer;
 
 typedef struct gpt2_model {
     gpt2_config cfg;
     const float *wte, *wpe, *lnf_g, *lnf_b;
-    const float *lm_head; /* [V, D]: wte unless the checkpoint has its own */
+    ce_lin lm_head; /* [V, D]: wte unless the checkpoint has its own */
     gpt2_layer *layers;
+    ce_lin_list lins;
     float *owned;
 } gpt2_model;
 
 /* Per-session scratch and KV cache. */
 typedef struct gpt2_state {
-    size_t cap_rows, cap_scores;
-    float *x, *h, *qkv, *ctx, *ff, *scores;
+    size_t cap_rows;
+    float *x, *h, *qkv, *ctx, *ff;
     size_t cache_cap;        /* positions the cache holds per layer */
     float *k_cache, *v_cache; /* [n_layer][cache_cap][D] */
     size_t ctx_len;
@@ -48,8 +49,8 @@ typedef struct gpt2_state {
 ce_status ce_gpt2_parse_config(const ce_json *config, const char *source, gpt2_config *cfg);
 ce_status ce_gpt2_bind_weights(gpt2_model *m, ce_weights *w, uint64_t seed);
 
-/* Scratch for @p rows rows attending over at most @p keys keys. */
-ce_status ce_gpt2_reserve(gpt2_state *s, const gpt2_config *c, size_t rows, size_t keys);
+/* Scratch for @p rows rows. */
+ce_status ce_gpt2_reserve(gpt2_state *s, const gpt2_config *c, size_t rows);
 
 /* One block on rows x[rows, D] (in place). With @p batch, attention runs within
  * each packed sequence; without, this block's K/V rows are stored in the cache

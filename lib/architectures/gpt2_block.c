@@ -36,8 +36,7 @@ static void attend_batch(const gpt2_model *m, gpt2_state *s, ce_backend *be, siz
         const float *q = s->qkv + b->starts[i] * 3 * d;
         size_t len = b->lengths[i];
         ce_attn_args a = {len, len, heads, d / heads, q, q + d, q + 2 * d, 3 * d, 3 * d, 3 * d,
-                          attn_scale(&m->cfg, layer), 1, 0, s->scores,
-                          s->ctx + b->starts[i] * d, d};
+                          attn_scale(&m->cfg, layer), 1, 0, s->ctx + b->starts[i] * d, d};
         ce_attention(be, &a);
     }
 }
@@ -54,7 +53,7 @@ static void attend_cache(const gpt2_model *m, gpt2_state *s, ce_backend *be, siz
         memcpy(vc + (cache_pos + r) * d, s->qkv + r * 3 * d + 2 * d, d * sizeof(float));
     }
     ce_attn_args a = {rows, cache_pos + rows, heads, d / heads, s->qkv, kc, vc, 3 * d, d, d,
-                      attn_scale(&m->cfg, layer), 1, cache_pos, s->scores, s->ctx, d};
+                      attn_scale(&m->cfg, layer), 1, cache_pos, s->ctx, d};
     ce_attention(be, &a);
 }
 
@@ -65,16 +64,15 @@ void ce_gpt2_block(const gpt2_model *m, gpt2_state *s, ce_backend *be, size_t la
     const gpt2_layer *ly = &m->layers[layer];
     size_t d = (size_t)c->n_embd, f = (size_t)c->n_inner;
     be->ops.layer_norm(be->ctx, rows, d, x, d, ly->ln1_g, ly->ln1_b, c->layer_norm_eps, s->h, d);
-    ce_conv1d(be, rows, d, 3 * d, s->h, ly->attn_w, ly->attn_b, s->qkv);
+    ce_lin_apply(be, &ly->attn, rows, s->h, d, 0.0f, s->qkv, 3 * d);
     if (batch)
         attend_batch(m, s, be, layer, batch);
     else
         attend_cache(m, s, be, layer, rows, cache_pos);
-    ce_conv1d(be, rows, d, d, s->ctx, ly->proj_w, ly->proj_b, s->h);
+    ce_lin_apply(be, &ly->proj, rows, s->ctx, d, 0.0f, s->h, d);
     be->ops.add(be->ctx, rows * d, x, s->h, x);
     be->ops.layer_norm(be->ctx, rows, d, x, d, ly->ln2_g, ly->ln2_b, c->layer_norm_eps, s->h, d);
-    ce_conv1d(be, rows, d, f, s->h, ly->fc_w, ly->fc_b, s->ff);
-    ce_activate(be, c->activation, rows * f, s->ff);
-    ce_conv1d(be, rows, f, d, s->ff, ly->fc2_w, ly->fc2_b, s->h);
+    ce_lin_apply(be, &ly->fc, rows, s->h, d, 0.0f, s->ff, f);
+    ce_lin_apply(be, &ly->fc2, rows, s->ff, f, 0.0f, s->h, d);
     be->ops.add(be->ctx, rows * d, x, s->h, x);
 }

@@ -46,7 +46,7 @@ ce_status ce_gpt2_append(const void *model_data, void *state, ce_backend *be, co
     size_t pos0 = s->ctx_len, d = (size_t)c->n_embd;
     ce_status st = cache_reserve(s, c, pos0 + n, pos0);
     if (st == CE_OK)
-        st = ce_gpt2_reserve(s, c, n, pos0 + n);
+        st = ce_gpt2_reserve(s, c, n);
     if (st != CE_OK)
         return st;
     ce_gpt2_embed(m, be, ids, n, NULL, pos0, s->x);
@@ -55,8 +55,7 @@ ce_status ce_gpt2_append(const void *model_data, void *state, ce_backend *be, co
     size_t rows = all_logits ? n : 1;
     const float *src = all_logits ? s->x : s->x + (n - 1) * d;
     be->ops.layer_norm(be->ctx, rows, d, src, d, m->lnf_g, m->lnf_b, c->layer_norm_eps, s->h, d);
-    be->ops.gemm(be->ctx, CE_NO_TRANS, CE_TRANS, rows, (size_t)c->vocab_size, d, 1.0f, s->h, d,
-                 m->lm_head, d, 0.0f, logits, (size_t)c->vocab_size, NULL);
+    ce_lin_apply(be, &m->lm_head, rows, s->h, d, 0.0f, logits, (size_t)c->vocab_size);
     s->ctx_len = pos0 + n;
     return CE_OK;
 }

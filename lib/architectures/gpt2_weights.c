@@ -6,16 +6,26 @@
 #include "architectures/tensor_specs.h"
 #include "core/error.h"
 
-static void add_layer(ce_spec_list *l, gpt2_layer *ly, int64_t i, int64_t d, int64_t f)
+/* A Conv1D [in, out] with bias, bound from the file and listed for preparing. */
+static void add_conv1d(ce_spec_list *l, ce_lin_list *lins, ce_lin *lin, const char *name,
+                       int64_t in, int64_t out, ce_activation act)
+{
+    ce_specs_add_affine(l, &lin->w, &lin->b, name, in, out, out);
+    ce_lin_setup(lins, lin, (size_t)in, (size_t)out, CE_NO_TRANS, act, name);
+}
+
+static void add_layer(ce_spec_list *l, gpt2_model *m, gpt2_layer *ly, int64_t i, int64_t d,
+                      int64_t f)
 {
     char n[128];
+    ce_lin_list *lins = &m->lins;
 #define NAME(s) (snprintf(n, sizeof n, "h.%lld.%s", (long long)i, s), n)
     ce_specs_add_norm(l, &ly->ln1_g, &ly->ln1_b, NAME("ln_1"), d);
-    ce_specs_add_affine(l, &ly->attn_w, &ly->attn_b, NAME("attn.c_attn"), d, 3 * d, 3 * d);
-    ce_specs_add_affine(l, &ly->proj_w, &ly->proj_b, NAME("attn.c_proj"), d, d, d);
+    add_conv1d(l, lins, &ly->attn, NAME("attn.c_attn"), d, 3 * d, CE_ACT_NONE);
+    add_conv1d(l, lins, &ly->proj, NAME("attn.c_proj"), d, d, CE_ACT_NONE);
     ce_specs_add_norm(l, &ly->ln2_g, &ly->ln2_b, NAME("ln_2"), d);
-    ce_specs_add_affine(l, &ly->fc_w, &ly->fc_b, NAME("mlp.c_fc"), d, f, f);
-    ce_specs_add_affine(l, &ly->fc2_w, &ly->fc2_b, NAME("mlp.c_proj"), f, d, d);
+    add_conv1d(l, lins, &ly->fc, NAME("mlp.c_fc"), d, f, m->cfg.activation);
+    add_conv1d(l, lins, &ly->fc2, NAME("mlp.c_proj"), f, d, CE_ACT_NONE);
 #undef NAME
 }
 
@@ -25,7 +35,7 @@ static void build_specs(gpt2_model *m, ce_spec_list *l)
     ce_specs_add(l, &m->wte, "wte.weight", c->vocab_size, c->n_embd, CE_INIT_NORMAL);
     ce_specs_add(l, &m->wpe, "wpe.weight", c->n_positions, c->n_embd, CE_INIT_NORMAL);
     for (int64_t i = 0; i < c->n_layer; i++)
-        add_layer(l, &m->layers[i], i, c->n_embd, c->n_inner);
+        add_layer(l, m, &m->layers[i], i, c->n_embd, c->n_inner);
     ce_specs_add_norm(l, &m->lnf_g, &m->lnf_b, "ln_f", c->n_embd);
 }
 
@@ -39,7 +49,7 @@ static const char *detect_prefix(const ce_weights *w)
 /* lm_head.weight sits outside the "transformer." prefix in GPT2LMHeadModel. */
 static ce_status bind_head(gpt2_model *m, ce_weights *w)
 {
-    m->lm_head = m->wte;
+    m->lm_head.w = m->wte;
     if (!ce_weights_find(w, "lm_head.weight")) {
         if (!m->cfg.tie_word_embeddings)
             return ce_error(CE_ERR_NOT_FOUND,
@@ -47,7 +57,7 @@ static ce_status bind_head(gpt2_model *m, ce_weights *w)
         return CE_OK;
     }
     int64_t shape[2] = {m->cfg.vocab_size, m->cfg.n_embd};
-    return ce_weights_get_f32(w, "lm_head.weight", 2, shape, &m->lm_head);
+    return ce_weights_get_f32(w, "lm_head.weight", 2, shape, &m->lm_head.w);
 }
 
 ce_status ce_gpt2_bind_weights(gpt2_model *m, ce_weights *w, uint64_t seed)
@@ -59,6 +69,9 @@ ce_status ce_gpt2_bind_weights(gpt2_model *m, ce_weights *w, uint64_t seed)
     if (st == CE_OK && w)
         st = bind_head(m, w);
     else if (st == CE_OK)
-        m->lm_head = m->wte;
+        m->lm_head.w = m->wte;
+    size_t d = (size_t)m->cfg.n_embd, v = (size_t)m->cfg.vocab_size;
+    ce_lin_setup(&m->lins, &m->lm_head, d, v, CE_TRANS, CE_ACT_NONE, "lm_head.weight");
+    m->lm_head.b = NULL;
     return st;
 }

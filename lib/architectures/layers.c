@@ -1,7 +1,12 @@
-/* Linear, activation and attention on top of the backend kernels. */
+/* Linear layers (prepared by the model's backend, or GEMM on the raw weights),
+ * activations and attention on top of the backend kernels. */
 #include "architectures/layers.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "core/error.h"
 
 int ce_activation_from_name(const char *name)
 {
@@ -16,37 +21,141 @@ int ce_activation_from_name(const char *name)
     return -1;
 }
 
-void ce_linear(ce_backend *be, size_t rows, size_t in, size_t out, const float *x, const float *w,
-               const float *b, float *y)
-{
-    be->ops.gemm(be->ctx, CE_NO_TRANS, CE_TRANS, rows, out, in, 1.0f, x, in, w, in, 0.0f, y, out, b);
-}
-
-void ce_conv1d(ce_backend *be, size_t rows, size_t in, size_t out, const float *x, const float *w,
-               const float *b, float *y)
-{
-    be->ops.gemm(be->ctx, CE_NO_TRANS, CE_NO_TRANS, rows, out, in, 1.0f, x, in, w, out, 0.0f, y, out,
-                 b);
-}
-
 void ce_activate(ce_backend *be, ce_activation act, size_t n, float *x)
 {
     switch (act) {
     case CE_ACT_GELU_ERF: be->ops.gelu_erf(be->ctx, n, x); break;
     case CE_ACT_GELU_TANH: be->ops.gelu_tanh(be->ctx, n, x); break;
     case CE_ACT_RELU: be->ops.relu(be->ctx, n, x); break;
+    case CE_ACT_SIGMOID: be->ops.sigmoid(be->ctx, n, x); break;
+    case CE_ACT_TANH: be->ops.tanh(be->ctx, n, x); break;
+    case CE_ACT_NONE: break;
     }
+}
+
+static ce_backend_activation backend_act(ce_activation act)
+{
+    switch (act) {
+    case CE_ACT_GELU_ERF: return CE_BACKEND_ACT_GELU_ERF;
+    case CE_ACT_GELU_TANH: return CE_BACKEND_ACT_GELU_TANH;
+    case CE_ACT_RELU: return CE_BACKEND_ACT_RELU;
+    case CE_ACT_SIGMOID: return CE_BACKEND_ACT_SIGMOID;
+    case CE_ACT_TANH: return CE_BACKEND_ACT_TANH;
+    case CE_ACT_NONE: break;
+    }
+    return CE_BACKEND_ACT_NONE;
+}
+
+void ce_lin_setup(ce_lin_list *list, ce_lin *lin, size_t in, size_t out, ce_transpose layout,
+                  ce_activation act, const char *name)
+{
+    lin->in = in;
+    lin->out = out;
+    lin->ld = layout == CE_TRANS ? in : out;
+    lin->layout = layout;
+    lin->act = act;
+    lin->prepared = NULL;
+    snprintf(lin->name, sizeof lin->name, "%s", name);
+    if (list->n == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 32;
+        ce_lin **items = realloc(list->items, cap * sizeof *items);
+        if (!items) {
+            list->failed = 1;
+            return;
+        }
+        list->items = items;
+        list->cap = cap;
+    }
+    list->items[list->n++] = lin;
+}
+
+void ce_lin_list_free(ce_lin_list *list)
+{
+    free(list->items);
+    memset(list, 0, sizeof *list);
+}
+
+void ce_lins_release(ce_lin_list *list, const ce_backend_model *bm)
+{
+    if (!list || !bm || !bm->prepares)
+        return;
+    for (size_t i = 0; i < list->n; i++)
+        if (list->items[i]->prepared) {
+            bm->ops.linear_release(bm->state, list->items[i]->prepared);
+            list->items[i]->prepared = NULL;
+        }
+}
+
+static ce_status prepare_one(ce_lin *lin, const ce_backend_model *bm)
+{
+    ce_linear_desc d = {sizeof d,     lin->in, lin->out,           lin->w, lin->ld,
+                        lin->layout,  lin->b,  backend_act(lin->act), lin->name};
+    char saved[1024];
+    snprintf(saved, sizeof saved, "%s", ce_last_error());
+    ce_error_clear();
+    void *prepared = NULL;
+    ce_status st = bm->ops.linear_prepare(bm->state, &d, &prepared);
+    if (st == CE_OK && !prepared)
+        st = ce_error(CE_ERR_BACKEND, "linear_prepare returned no prepared weight");
+    if (st != CE_OK) {
+        if (st <= CE_OK || st > CE_ERR_STATE)
+            st = CE_ERR_BACKEND;
+        if (!ce_last_error()[0])
+            return ce_error(st, "backend \"%s\": cannot prepare tensor '%s' [%zu x %zu]",
+                            bm->ops.name, lin->name, lin->out, lin->in);
+        return ce_error_prefix(st, "backend \"%s\": cannot prepare tensor '%s' [%zu x %zu]: ",
+                               bm->ops.name, lin->name, lin->out, lin->in);
+    }
+    ce_error(CE_OK, "%s", saved);
+    lin->prepared = prepared;
+    return CE_OK;
+}
+
+ce_status ce_lins_prepare(ce_lin_list *list, const ce_backend_model *bm, const ce_weights *w)
+{
+    if (list->failed)
+        return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory listing linear layers");
+    if (!bm || !bm->prepares)
+        return CE_OK;
+    for (size_t i = 0; i < list->n; i++) {
+        ce_status st = prepare_one(list->items[i], bm);
+        if (st != CE_OK) {
+            ce_lins_release(list, bm);
+            return st;
+        }
+    }
+    /* Only now: a tensor may be listed twice (GPT-2's tied head reads wte). */
+    for (size_t i = 0; w && i < list->n; i++) {
+        const ce_lin *lin = list->items[i];
+        size_t rows = lin->layout == CE_TRANS ? lin->out : lin->in;
+        size_t cols = lin->layout == CE_TRANS ? lin->in : lin->out;
+        ce_weights_drop_resident(w, lin->w, ((rows - 1) * lin->ld + cols) * sizeof(float));
+    }
+    return CE_OK;
+}
+
+void ce_lin_apply(ce_backend *be, const ce_lin *lin, size_t rows, const float *x, size_t ldx,
+                  float beta, float *y, size_t ldy)
+{
+    if (rows == 0)
+        return;
+    if (ce_lin_is_prepared(be, lin)) {
+        be->ops.linear(be->ctx, lin->prepared, rows, x, ldx, beta, y, ldy);
+        return;
+    }
+    be->ops.gemm(be->ctx, CE_NO_TRANS, lin->layout, rows, lin->out, lin->in, 1.0f, x, ldx, lin->w,
+                 lin->ld, beta, y, ldy, lin->b);
+    if (lin->act == CE_ACT_NONE)
+        return;
+    if (ldy == lin->out)
+        ce_activate(be, lin->act, rows * lin->out, y);
+    else
+        for (size_t r = 0; r < rows; r++)
+            ce_activate(be, lin->act, lin->out, y + r * ldy);
 }
 
 void ce_attention(ce_backend *be, const ce_attn_args *a)
 {
-    for (size_t h = 0; h < a->heads; h++) {
-        size_t col = h * a->hd;
-        be->ops.gemm(be->ctx, CE_NO_TRANS, CE_TRANS, a->tq, a->tk, a->hd, 1.0f, a->q + col, a->ldq,
-                     a->k + col, a->ldk, 0.0f, a->scores, a->tk, NULL);
-        be->ops.softmax(be->ctx, a->tq, a->tk, a->scores, a->tk, a->scale, a->tk, a->causal,
-                        a->q_offset);
-        be->ops.gemm(be->ctx, CE_NO_TRANS, CE_NO_TRANS, a->tq, a->hd, a->tk, 1.0f, a->scores, a->tk,
-                     a->v + col, a->ldv, 0.0f, a->ctx + col, a->ldc, NULL);
-    }
+    be->ops.attention(be->ctx, a->heads, a->hd, a->tq, a->tk, a->q, a->ldq, a->k, a->ldk, a->v,
+                      a->ldv, a->scale, a->causal, a->q_offset, a->ctx, a->ldc);
 }

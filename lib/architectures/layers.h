@@ -1,34 +1,74 @@
-/* Internal: layers shared by the transformer families, written on the backend vtable. */
+/* Internal: layers shared by the model families, written on the backend vtable. */
 #ifndef CE_ARCH_LAYERS_H
 #define CE_ARCH_LAYERS_H
 
 #include <stddef.h>
 
 #include "backends/backend_internal.h"
+#include "io/weights.h"
 
 typedef enum ce_activation {
     CE_ACT_GELU_ERF,
     CE_ACT_GELU_TANH,
     CE_ACT_RELU,
+    CE_ACT_SIGMOID,
+    CE_ACT_TANH,
+    CE_ACT_NONE,
 } ce_activation;
 
 /* Map a Hugging Face activation name ("gelu", "gelu_new", ...); -1 when unknown. */
 int ce_activation_from_name(const char *name);
 
-/* y[rows, out] = x[rows, in] * W^T + b, W stored [out, in] as torch.nn.Linear. */
-void ce_linear(ce_backend *be, size_t rows, size_t in, size_t out, const float *x, const float *w,
-               const float *b, float *y);
-
-/* y[rows, out] = x[rows, in] * W + b, W stored [in, out] (GPT-2's Conv1D). */
-void ce_conv1d(ce_backend *be, size_t rows, size_t in, size_t out, const float *x, const float *w,
-               const float *b, float *y);
-
-/* In place activation over n values. */
+/* In place activation over n values (CE_ACT_NONE: nothing). */
 void ce_activate(ce_backend *be, ce_activation act, size_t n, float *x);
 
-/* Multi-head attention of one sequence. q is [tq, heads*hd] (row stride ldq),
- * k and v are [tk, heads*hd] (strides ldk, ldv); ctx receives [tq, heads*hd]
- * (stride ldc). Scores are q.k * scale. scores is scratch of tq*tk floats.
+/* A constant weight a family multiplies by: y = act(x W^T + b + beta y).
+ * w is stored [out, in] (layout CE_TRANS, torch.nn.Linear) or [in, out]
+ * (CE_NO_TRANS, Conv1D), row stride ld. When the model was opened with a
+ * backend that prepares weights, prepared holds that backend's form and the
+ * raw w is no longer read by sessions of that backend. */
+typedef struct ce_lin {
+    const float *w, *b;
+    size_t in, out, ld;
+    ce_transpose layout;
+    ce_activation act;
+    char name[96];
+    void *prepared;
+} ce_lin;
+
+/* Every ce_lin of a model, in the order the family listed them. */
+typedef struct ce_lin_list {
+    ce_lin **items;
+    size_t n, cap;
+    int failed; /* an allocation failed while adding */
+} ce_lin_list;
+
+/* Describe @p lin (its w and b are bound later) and list it in @p list. */
+void ce_lin_setup(ce_lin_list *list, ce_lin *lin, size_t in, size_t out, ce_transpose layout,
+                  ce_activation act, const char *name);
+void ce_lin_list_free(ce_lin_list *list);
+
+/* Prepare every listed weight with the model's backend @p bm (a no-op when it
+ * does not prepare). Once a weight is prepared, its resident pages in @p w's
+ * mappings are dropped (@p w may be NULL). On failure every weight prepared so
+ * far is released and the error names the backend and the tensor. */
+ce_status ce_lins_prepare(ce_lin_list *list, const ce_backend_model *bm, const ce_weights *w);
+/* Release what ce_lins_prepare made. NULL-safe on both. */
+void ce_lins_release(ce_lin_list *list, const ce_backend_model *bm);
+
+/* y[rows, out] = act(x[rows, in] W^T + b + beta y), strides ldx / ldy; beta 0 or 1. */
+void ce_lin_apply(ce_backend *be, const ce_lin *lin, size_t rows, const float *x, size_t ldx,
+                  float beta, float *y, size_t ldy);
+
+/* Whether @p be runs @p lin on the model's prepared form. */
+static inline int ce_lin_is_prepared(const ce_backend *be, const ce_lin *lin)
+{
+    return be->model && lin->prepared;
+}
+
+/* Multi-head attention of one sequence through the backend's attention slot.
+ * q is [tq, heads*hd] (row stride ldq), k and v are [tk, heads*hd] (strides
+ * ldk, ldv); ctx receives [tq, heads*hd] (stride ldc). Scores are q.k * scale.
  * With causal, query i sees keys j <= q_offset + i. */
 typedef struct ce_attn_args {
     size_t tq, tk, heads, hd;
@@ -37,7 +77,7 @@ typedef struct ce_attn_args {
     float scale;
     int causal;
     size_t q_offset;
-    float *scores, *ctx;
+    float *ctx;
     size_t ldc;
 } ce_attn_args;
 

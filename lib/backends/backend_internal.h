@@ -1,10 +1,12 @@
 /* Internal: an opened compute backend, as the architectures use it.
  *
- * ce_backend_open() looks a backend up in the registry (registry.c), copies
- * its table, fills every NULL kernel slot with the reference kernel and
- * creates the backend's per-session context. Callers then call the kernels
- * directly: b->ops.gemm(b->ctx, ...). The reference kernels ignore ctx, so
- * they can stand in for any backend's missing slot. */
+ * ce_backend_model_open() gives the state a model keeps for the backend it
+ * was opened with (its prepared weights live there, see layers.h);
+ * ce_backend_open() gives a session's context. Both look the backend up in
+ * the registry (registry.c), copy its table and fill every NULL kernel slot
+ * with the reference kernel. Callers then call the kernels directly:
+ * b->ops.gemm(b->ctx, ...). The reference kernels ignore ctx, so they can
+ * stand in for any backend's missing slot. */
 #ifndef CE_BACKENDS_BACKEND_INTERNAL_H
 #define CE_BACKENDS_BACKEND_INTERNAL_H
 
@@ -12,28 +14,58 @@
 
 #include "contextembed/backend.h"
 
-/* Size of the version-1 table: a registered table must be at least this big. */
+/* Size of the version-1 and version-2 tables: a registered table must be at
+ * least as big as the version it claims. */
 #define CE_BACKEND_OPS_V1_SIZE \
     (offsetof(ce_backend_ops, lstm_cell) + sizeof(((ce_backend_ops *)0)->lstm_cell))
+#define CE_BACKEND_OPS_V2_SIZE \
+    (offsetof(ce_backend_ops, clip) + sizeof(((ce_backend_ops *)0)->clip))
 
 /* How many backends (built-in ones included) the registry holds at most. */
 #define CE_BACKEND_REGISTRY_CAPACITY 32
 
+/* What a model keeps for the backend it was opened with. */
+typedef struct ce_backend_model {
+    ce_backend_ops ops; /* filled as in ce_backend */
+    void *state;        /* from ops.model_create, or NULL */
+    int n_threads;
+    int prepares;       /* ops.linear_prepare is the backend's own */
+} ce_backend_model;
+
 typedef struct ce_backend {
     ce_backend_ops ops; /* every slot filled: the backend's own, else the reference kernels */
-    void *ctx;          /* from ops.create */
-    int n_threads;
+    void *ctx;          /* from ops.create / ops.session_create */
+    int n_threads;      /* as created: the most it may use */
+    int active_threads; /* what it uses now (ce_backend_set_threads) */
+    /* The model's backend state when it is this same backend: linear products
+     * then run on the prepared weights. NULL otherwise (raw weights, gemm). */
+    const ce_backend_model *model;
 } ce_backend;
+
+/* Open the per-model state of backend @p name (NULL/"auto": the best). On
+ * success *out is the caller's (ce_backend_model_close); untouched on failure. */
+ce_status ce_backend_model_open(const char *name, int n_threads, ce_backend_model **out);
+void ce_backend_model_close(ce_backend_model *bm);
 
 /* Open backend @p name ("ref", "blis", a registered one) with @p n_threads >= 1.
  * NULL or "auto" picks the registered backend with the highest priority (the
  * first registered among equals). Unknown name: CE_ERR_NOT_FOUND, the message
- * lists the available names. On success *out is the caller's, closed with
- * ce_backend_close(); on failure *out is untouched. */
-ce_status ce_backend_open(const char *name, int n_threads, ce_backend **out);
+ * lists the available names. When @p model is the state of the same backend,
+ * the session uses its prepared weights. On success *out is the caller's,
+ * closed with ce_backend_close(); on failure *out is untouched. */
+ce_status ce_backend_open(const char *name, int n_threads, const ce_backend_model *model,
+                          ce_backend **out);
 
 /* Destroy the context and free. NULL-safe. */
 void ce_backend_close(ce_backend *b);
+
+/* Use @p n threads (clamped to 1..b->n_threads) from the next kernel on. */
+void ce_backend_set_threads(ce_backend *b, int n);
+
+/* Names of the registered backends, highest priority first (the order "auto"
+ * tries them in); returns how many were written, at most @p cap. The names
+ * are valid for the life of the process. */
+size_t ce_backend_ranked(const char **names, size_t cap);
 
 /* The reference table: every slot filled, static lifetime. */
 const ce_backend_ops *ce_backend_ref_ops(void);

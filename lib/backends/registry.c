@@ -3,7 +3,9 @@
  * A fixed array of table copies behind one mutex; the built-in backends are
  * registered once, lazily, by whichever call comes first (call_once). Entries
  * are never removed, so a name pointer handed out stays valid. */
+#include <assert.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,20 @@
 #if CE_HAVE_BLIS
 #include "backends/blis/blis_backend.h"
 #endif
+#if CE_HAVE_ONEDNN
+#include "backends/onednn/onednn_backend.h"
+#endif
+
+/* Version 1's layout is frozen: backends built against it are copied by size. */
+#if UINTPTR_MAX == 0xffffffffffffffffu
+static_assert(offsetof(ce_backend_ops, name) == 8, "v1 layout");
+static_assert(offsetof(ce_backend_ops, create) == 24, "v1 layout");
+static_assert(offsetof(ce_backend_ops, gemm) == 40, "v1 layout");
+static_assert(offsetof(ce_backend_ops, lstm_cell) == 120, "v1 layout");
+static_assert(CE_BACKEND_OPS_V1_SIZE == 128, "v1 layout");
+static_assert(offsetof(ce_backend_ops, user_data) == 128, "v2 appends after v1");
+#endif
+static_assert(offsetof(ce_backend_ops, user_data) >= CE_BACKEND_OPS_V1_SIZE, "v2 appends");
 
 static once_flag registry_once = ONCE_FLAG_INIT;
 static mtx_t registry_lock;
@@ -30,6 +46,9 @@ static void registry_init(void)
     registry[registry_count++] = *ce_backend_ref_ops();
 #if CE_HAVE_BLIS
     registry[registry_count++] = *ce_backend_blis_ops();
+#endif
+#if CE_HAVE_ONEDNN
+    registry[registry_count++] = *ce_backend_onednn_ops();
 #endif
 }
 
@@ -74,21 +93,29 @@ static ce_status copy_table(const ce_backend_ops *ops, ce_backend_ops *out)
         return ce_error(CE_ERR_BACKEND,
                         "ce_backend_register: table has abi_version %u, this library knows 1..%d",
                         (unsigned)ops->abi_version, CE_BACKEND_ABI_VERSION);
-    if (ops->struct_size < CE_BACKEND_OPS_V1_SIZE)
+    size_t need = ops->abi_version >= 2 ? CE_BACKEND_OPS_V2_SIZE : CE_BACKEND_OPS_V1_SIZE;
+    if (ops->struct_size < need)
         return ce_error(CE_ERR_BACKEND,
-                        "ce_backend_register: struct_size %u is smaller than the version 1 "
+                        "ce_backend_register: struct_size %u is smaller than the version %u "
                         "table (%zu bytes)",
-                        (unsigned)ops->struct_size, (size_t)CE_BACKEND_OPS_V1_SIZE);
-    size_t n = ops->struct_size < sizeof *out ? ops->struct_size : sizeof *out;
+                        (unsigned)ops->struct_size, (unsigned)ops->abi_version, need);
+    /* A version-1 table's struct_size may cover bytes it never meant as v2 slots. */
+    size_t n = ops->abi_version >= 2 ? ops->struct_size : CE_BACKEND_OPS_V1_SIZE;
+    if (n > sizeof *out)
+        n = sizeof *out;
     memset(out, 0, sizeof *out);
     memcpy(out, ops, n);
     out->struct_size = sizeof *out;
     if (!out->name || !out->name[0] || strcmp(out->name, "auto") == 0)
         return ce_error(CE_ERR_INVALID_ARGUMENT,
                         "ce_backend_register: the name must be non-empty and not \"auto\"");
-    if (!out->create || !out->destroy)
+    if ((!out->create && !out->session_create) || !out->destroy)
         return ce_error(CE_ERR_INVALID_ARGUMENT,
                         "ce_backend_register: backend \"%s\" lacks create or destroy", out->name);
+    if (out->linear_prepare && (!out->linear || !out->linear_release))
+        return ce_error(CE_ERR_INVALID_ARGUMENT,
+                        "ce_backend_register: backend \"%s\" has linear_prepare but not linear "
+                        "and linear_release", out->name);
     return CE_OK;
 }
 
@@ -142,6 +169,23 @@ static bool registry_lookup(const char *name, ce_backend_ops *out)
     return found;
 }
 
+size_t ce_backend_ranked(const char **names, size_t cap)
+{
+    registry_enter();
+    size_t n = 0;
+    bool used[CE_BACKEND_REGISTRY_CAPACITY] = {false};
+    while (n < cap && n < registry_count) {
+        size_t best = registry_count;
+        for (size_t i = 0; i < registry_count; i++)
+            if (!used[i] && (best == registry_count || registry[i].priority > registry[best].priority))
+                best = i;
+        used[best] = true;
+        names[n++] = registry[best].name;
+    }
+    registry_leave();
+    return n;
+}
+
 static ce_status not_found(const char *name)
 {
     char list[256] = "";
@@ -159,56 +203,118 @@ static ce_status not_found(const char *name)
 static void fill_from_ref(ce_backend_ops *ops)
 {
     const ce_backend_ops *ref = ce_backend_ref_ops();
-    if (!ops->gemm) ops->gemm = ref->gemm;
-    if (!ops->layer_norm) ops->layer_norm = ref->layer_norm;
-    if (!ops->softmax) ops->softmax = ref->softmax;
-    if (!ops->gelu_erf) ops->gelu_erf = ref->gelu_erf;
-    if (!ops->gelu_tanh) ops->gelu_tanh = ref->gelu_tanh;
-    if (!ops->add) ops->add = ref->add;
-    if (!ops->scale) ops->scale = ref->scale;
-    if (!ops->relu) ops->relu = ref->relu;
-    if (!ops->sigmoid) ops->sigmoid = ref->sigmoid;
-    if (!ops->tanh) ops->tanh = ref->tanh;
-    if (!ops->lstm_cell) ops->lstm_cell = ref->lstm_cell;
+#define FILL(slot) if (!ops->slot) ops->slot = ref->slot
+    FILL(gemm);
+    FILL(layer_norm);
+    FILL(softmax);
+    FILL(gelu_erf);
+    FILL(gelu_tanh);
+    FILL(add);
+    FILL(scale);
+    FILL(relu);
+    FILL(sigmoid);
+    FILL(tanh);
+    FILL(lstm_cell);
+    FILL(attention);
+    FILL(max_rows);
+    FILL(gate_mix);
+    FILL(clip);
+#undef FILL
 }
 
-static ce_status create_failed(const ce_backend_ops *ops, ce_status st, int n_threads)
+static ce_status create_failed(const ce_backend_ops *ops, ce_status st, const char *what,
+                               int n_threads)
 {
     if (st <= CE_OK || st > CE_ERR_STATE)
         st = CE_ERR_BACKEND; /* not a status this library knows */
     if (!ce_last_error()[0])
-        return ce_error(st, "backend \"%s\": create failed with %d threads", ops->name, n_threads);
+        return ce_error(st, "backend \"%s\": %s failed with %d threads", ops->name, what,
+                        n_threads);
     return ce_error_prefix(st, "backend \"%s\": ", ops->name);
 }
 
-ce_status ce_backend_open(const char *name, int n_threads, ce_backend **out)
+/* Find and fill the table of @p name; check the thread count. */
+static ce_status lookup_filled(const char *name, int n_threads, ce_backend_ops *ops)
 {
-    if (!out)
-        return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_backend_open: out is NULL");
     if (n_threads < 1)
         return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_backend_open: n_threads is %d, expected >= 1",
                         n_threads);
+    if (!registry_lookup(name, ops))
+        return not_found(name);
+    fill_from_ref(ops);
+    return CE_OK;
+}
+
+/* Run a backend's constructor. ce_last_error() is cleared so that one failing
+ * without a message can be told apart, and restored on success, which must
+ * not change it. */
+#define RUN_CREATE(st, call)                                   \
+    do {                                                       \
+        char saved_[1024];                                     \
+        snprintf(saved_, sizeof saved_, "%s", ce_last_error()); \
+        ce_error_clear();                                      \
+        st = (call);                                           \
+        if (st == CE_OK)                                       \
+            ce_error(CE_OK, "%s", saved_);                     \
+    } while (0)
+
+ce_status ce_backend_model_open(const char *name, int n_threads, ce_backend_model **out)
+{
+    ce_backend_model *bm = calloc(1, sizeof *bm);
+    if (!bm)
+        return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_backend_model_open: out of memory");
+    ce_status st = lookup_filled(name, n_threads, &bm->ops);
+    if (st == CE_OK && bm->ops.model_create) {
+        RUN_CREATE(st, bm->ops.model_create(bm->ops.user_data, n_threads, &bm->state));
+        if (st != CE_OK)
+            st = create_failed(&bm->ops, st, "model_create", n_threads);
+    }
+    if (st != CE_OK) {
+        free(bm);
+        return st;
+    }
+    bm->n_threads = n_threads;
+    bm->prepares = bm->ops.linear_prepare != NULL;
+    *out = bm;
+    return CE_OK;
+}
+
+void ce_backend_model_close(ce_backend_model *bm)
+{
+    if (!bm)
+        return;
+    if (bm->ops.model_destroy)
+        bm->ops.model_destroy(bm->state);
+    free(bm);
+}
+
+ce_status ce_backend_open(const char *name, int n_threads, const ce_backend_model *model,
+                          ce_backend **out)
+{
+    if (!out)
+        return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_backend_open: out is NULL");
     ce_backend *b = calloc(1, sizeof *b);
     if (!b)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_backend_open: out of memory");
-    if (!registry_lookup(name, &b->ops)) {
-        free(b);
-        return not_found(name);
-    }
-    fill_from_ref(&b->ops);
-    b->n_threads = n_threads;
-    /* Cleared so that a create failing without a message can be told apart;
-     * restored on success, which must not change ce_last_error(). */
-    char saved[1024];
-    snprintf(saved, sizeof saved, "%s", ce_last_error());
-    ce_error_clear();
-    ce_status st = b->ops.create(n_threads, &b->ctx);
+    ce_status st = lookup_filled(name, n_threads, &b->ops);
     if (st != CE_OK) {
-        st = create_failed(&b->ops, st, n_threads);
         free(b);
         return st;
     }
-    ce_error(CE_OK, "%s", saved);
+    if (model && strcmp(model->ops.name, b->ops.name) != 0)
+        model = NULL; /* another backend's prepared weights mean nothing here */
+    b->model = model;
+    b->n_threads = b->active_threads = n_threads;
+    if (b->ops.session_create)
+        RUN_CREATE(st, b->ops.session_create(b->ops.user_data, model ? model->state : NULL,
+                                             n_threads, &b->ctx));
+    else
+        RUN_CREATE(st, b->ops.create(n_threads, &b->ctx));
+    if (st != CE_OK) {
+        st = create_failed(&b->ops, st, "create", n_threads);
+        free(b);
+        return st;
+    }
     *out = b;
     return CE_OK;
 }
@@ -219,4 +325,17 @@ void ce_backend_close(ce_backend *b)
         return;
     b->ops.destroy(b->ctx);
     free(b);
+}
+
+void ce_backend_set_threads(ce_backend *b, int n)
+{
+    if (n < 1)
+        n = 1;
+    if (n > b->n_threads)
+        n = b->n_threads;
+    if (n == b->active_threads)
+        return;
+    b->active_threads = n;
+    if (b->ops.set_threads)
+        b->ops.set_threads(b->ctx, n);
 }

@@ -1,9 +1,12 @@
 /* Named tensors over one or more mapped safetensors files, with float32 views. */
 #include "io/weights.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "io/half.h"
@@ -458,4 +461,24 @@ ce_status ce_weights_get_f32(ce_weights *w, const char *name, int ndim, const in
     w->bytes_converted += n * sizeof *buf;
     *out = buf;
     return CE_OK;
+}
+
+void ce_weights_drop_resident(const ce_weights *w, const void *p, size_t bytes)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (!w || !p || !bytes || page <= 0)
+        return;
+    uintptr_t a = (uintptr_t)p, end = a + bytes;
+    for (size_t i = 0; i < w->nfiles; i++) {
+        const ce_mapped_file *f = w->files[i]->map;
+        uintptr_t base = (uintptr_t)f->data;
+        if (!f->mapped || a < base || end > base + f->size)
+            continue;
+        /* Only whole pages inside the tensor: a neighbour may still be in use. */
+        uintptr_t lo = (a + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
+        uintptr_t hi = end / (uintptr_t)page * (uintptr_t)page;
+        if (hi > lo)
+            madvise((void *)lo, hi - lo, MADV_DONTNEED); /* refaults from the file if read */
+        return;
+    }
 }

@@ -87,6 +87,12 @@ const ce_tensor_info *ce_weights_find(const ce_weights *w, const char *name);
 ce_status ce_weights_get_f32(ce_weights *w, const char *name, int ndim, const int64_t *shape,
                              const float **out);
 
+/* Drop the resident pages of [p, p + bytes) when it lies in one of the
+ * mapped files (a backend keeps its own copy of the tensor): the data stays
+ * valid and is read again from the file if anyone touches it. Conversion
+ * buffers and heap copies are left alone. */
+void ce_weights_drop_resident(const ce_weights *w, const void *p, size_t bytes);
+
 /* Bytes held in conversion buffers, for reporting memory use. */
 size_t ce_weights_bytes_converted(const ce_weights *w);
 

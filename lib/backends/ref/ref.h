@@ -30,6 +30,15 @@ void ce_ref_lstm_cell(void *ctx, size_t batch, size_t cell, const float *gates, 
                       float forget_bias, float cell_clip, float *c, size_t ldc, float *h,
                       size_t ldh);
 
+void ce_ref_attention(void *ctx, size_t heads, size_t head_dim, size_t tq, size_t tk,
+                      const float *q, size_t ldq, const float *k, size_t ldk, const float *v,
+                      size_t ldv, float scale, int causal, size_t q_offset, float *out,
+                      size_t ldo);
+void ce_ref_max_rows(void *ctx, size_t groups, size_t rows, size_t cols, const float *x, float *y,
+                     size_t ldy);
+void ce_ref_gate_mix(void *ctx, size_t n, const float *g, const float *t, float *x);
+void ce_ref_clip(void *ctx, size_t n, float limit, float *x);
+
 /* Number of unmasked leading columns of softmax row @p row (shared by every
  * backend so that the masking rule is written once). */
 size_t ce_softmax_row_valid(size_t cols, size_t n_valid, int causal, size_t q_offset, size_t row);

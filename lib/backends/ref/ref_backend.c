@@ -32,6 +32,10 @@ static const ce_backend_ops ref_ops = {
     .sigmoid = ce_ref_sigmoid,
     .tanh = ce_ref_tanh,
     .lstm_cell = ce_ref_lstm_cell,
+    .attention = ce_ref_attention,
+    .max_rows = ce_ref_max_rows,
+    .gate_mix = ce_ref_gate_mix,
+    .clip = ce_ref_clip,
 };
 
 const ce_backend_ops *ce_backend_ref_ops(void)

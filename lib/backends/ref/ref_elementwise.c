@@ -76,3 +76,32 @@ void ce_ref_lstm_cell(void *ctx, size_t batch, size_t cell, const float *gates, 
         }
     }
 }
+
+void ce_ref_max_rows(void *ctx, size_t groups, size_t rows, size_t cols, const float *x, float *y,
+                     size_t ldy)
+{
+    (void)ctx;
+    for (size_t g = 0; g < groups; g++) {
+        const float *src = x + g * rows * cols;
+        float *dst = y + g * ldy;
+        for (size_t j = 0; j < cols; j++)
+            dst[j] = src[j];
+        for (size_t r = 1; r < rows; r++)
+            for (size_t j = 0; j < cols; j++)
+                dst[j] = src[r * cols + j] > dst[j] ? src[r * cols + j] : dst[j];
+    }
+}
+
+void ce_ref_gate_mix(void *ctx, size_t n, const float *g, const float *t, float *x)
+{
+    (void)ctx;
+    for (size_t i = 0; i < n; i++)
+        x[i] = g[i] * t[i] + (1.0f - g[i]) * x[i];
+}
+
+void ce_ref_clip(void *ctx, size_t n, float limit, float *x)
+{
+    (void)ctx;
+    for (size_t i = 0; i < n; i++)
+        x[i] = x[i] > limit ? limit : x[i] < -limit ? -limit : x[i];
+}

@@ -16,15 +16,15 @@
 #include <stdlib.h>
 
 #include "backends/blis/blis_backend.h"
-#include "backends/blis/blis_parallel.h"
+#include "backends/cpu/cpu_parallel.h"
 #include "backends/ref/ref.h"
 #include "core/error.h"
 
 typedef struct ce_blis_ctx {
+    ce_cpu_ctx cpu;     /* first: the shared kernels read the thread count there */
     rntm_t rntm_sup;    /* thread count, sup path allowed */
     rntm_t rntm_packed; /* thread count, packed path only */
     rntm_t rntm_single; /* one thread, for products too small to split */
-    int n_threads;
 } ce_blis_ctx;
 
 /* Below this many multiply-adds (about 20 us on one core) waking a second
@@ -43,7 +43,7 @@ ce_status ce_blis_create(int n_threads, void **ctx)
     bli_rntm_disable_l3_sup(&b->rntm_packed);
     bli_rntm_init(&b->rntm_single);
     bli_rntm_set_num_threads(1, &b->rntm_single);
-    b->n_threads = n_threads;
+    b->cpu.n_threads = b->cpu.max_threads = n_threads;
     *ctx = b;
     return CE_OK;
 }
@@ -51,11 +51,6 @@ ce_status ce_blis_create(int n_threads, void **ctx)
 void ce_blis_destroy(void *ctx)
 {
     free(ctx);
-}
-
-int ce_blis_threads(const void *ctx)
-{
-    return ((const ce_blis_ctx *)ctx)->n_threads;
 }
 
 /* Row stride BLIS accepts for a stored rows x cols matrix, or 0 if none. A
@@ -90,6 +85,18 @@ static void scale_rows(size_t m, size_t n, float beta, const float *bias, float 
 static int prefer_sup(size_t m, size_t n, size_t k)
 {
     return m <= 8 || (m <= 32 && k <= 1024) || n <= 64;
+}
+
+/* The rntm_t for a product of m x n x k on the threads the context uses now. */
+static rntm_t pick_rntm(const ce_blis_ctx *bc, size_t m, size_t n, size_t k)
+{
+    if ((double)m * (double)n * (double)k < CE_BLIS_PARALLEL_MIN_MACS || bc->cpu.n_threads == 1)
+        return bc->rntm_single;
+    rntm_t r = prefer_sup(m, n, k) ? bc->rntm_sup : bc->rntm_packed;
+    bli_rntm_set_num_threads(bc->cpu.n_threads, &r);
+    if (prefer_sup(m, n, k) == 0)
+        bli_rntm_disable_l3_sup(&r);
+    return r;
 }
 
 static trans_t blis_trans(ce_transpose t)
@@ -133,7 +140,7 @@ static void gemv_row(ce_transpose trans_a, ce_transpose trans_b, size_t n, size_
                       alpha, beta, a, b, c};
     /* at least 128 K multiply-adds per thread */
     size_t grain = k >= 131072 / 16 ? 16 : 131072 / k;
-    ce_blis_parallel_for(ctx, n, grain, 16, gemv_block, &args);
+    ce_cpu_parallel_for(ctx, n, grain, 16, gemv_block, &args);
 }
 
 void ce_blis_gemm(void *ctx, ce_transpose trans_a, ce_transpose trans_b, size_t m, size_t n,
@@ -160,9 +167,7 @@ void ce_blis_gemm(void *ctx, ce_transpose trans_a, ce_transpose trans_b, size_t 
         beta_eff = 1.0f;
     }
     ce_blis_ctx *bc = ctx;
-    rntm_t rntm = (double)m * (double)n * (double)k < CE_BLIS_PARALLEL_MIN_MACS ? bc->rntm_single
-                  : prefer_sup(m, n, k)                                       ? bc->rntm_sup
-                                                                              : bc->rntm_packed;
+    rntm_t rntm = pick_rntm(bc, m, n, k);
     if (m == 1)
         gemv_row(trans_a, trans_b, n, k, alpha, a, lda, b, rs_b, beta_eff, c, bc);
     else /* rntm is a private copy: BLIS may write to it */

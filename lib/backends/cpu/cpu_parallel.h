@@ -1,15 +1,15 @@
-/* Internal: how the blis backend's vector kernels are compiled and split.
+/* Internal: how the CPU backends' vector kernels are compiled and split.
  *
  * CE_VEC_CLONES compiles a function for AVX2 too, picked at load time (ifunc)
  * on x86-64; elsewhere it is empty and the baseline build is used. */
-#ifndef CE_BACKENDS_BLIS_BLIS_PARALLEL_H
-#define CE_BACKENDS_BLIS_BLIS_PARALLEL_H
+#ifndef CE_BACKENDS_CPU_CPU_PARALLEL_H
+#define CE_BACKENDS_CPU_CPU_PARALLEL_H
 
 #include <stddef.h>
 
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__) && defined(__has_attribute)
 #if __has_attribute(target_clones)
-#define CE_VEC_CLONES __attribute__((target_clones("avx2", "default")))
+#define CE_VEC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 #endif
 #ifndef CE_VEC_CLONES
@@ -23,7 +23,7 @@ typedef void (*ce_par_fn)(const void *args, size_t begin, size_t end);
  * using one thread per @p grain items at least (a parallel region costs a few
  * microseconds). Blocks start at multiples of @p align items. Without OpenMP,
  * runs fn(args, 0, n) on the calling thread. */
-void ce_blis_parallel_for(const void *ctx, size_t n, size_t grain, size_t align, ce_par_fn fn,
+void ce_cpu_parallel_for(const void *ctx, size_t n, size_t grain, size_t align, ce_par_fn fn,
                           const void *args);
 
 #endif

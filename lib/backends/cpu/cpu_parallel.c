@@ -1,12 +1,12 @@
 /* Splitting a kernel over the session's threads with OpenMP: the same libgomp
  * pool BLIS uses, so one pool owns the cores. */
-#include "backends/blis/blis_parallel.h"
+#include "backends/cpu/cpu_parallel.h"
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
-#include "backends/blis/blis_backend.h"
+#include "backends/cpu/cpu_kernels.h"
 
 #ifdef _OPENMP
 static void run_block(size_t n, size_t align, ce_par_fn fn, const void *args)
@@ -21,11 +21,11 @@ static void run_block(size_t n, size_t align, ce_par_fn fn, const void *args)
 }
 #endif
 
-void ce_blis_parallel_for(const void *ctx, size_t n, size_t grain, size_t align, ce_par_fn fn,
+void ce_cpu_parallel_for(const void *ctx, size_t n, size_t grain, size_t align, ce_par_fn fn,
                           const void *args)
 {
 #ifdef _OPENMP
-    size_t nt = (size_t)ce_blis_threads(ctx);
+    size_t nt = (size_t)ce_cpu_threads(ctx);
     size_t by_size = grain ? n / grain : n;
     if (nt > by_size)
         nt = by_size;

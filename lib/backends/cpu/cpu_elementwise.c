@@ -1,9 +1,9 @@
-/* The blis backend's element-wise kernels: simple loops over restrict
+/* The CPU backends' element-wise kernels: simple loops over restrict
  * pointers that the compiler vectorises (AVX2 clone on x86-64), split over
  * the session's threads when large. */
-#include "backends/blis/blis_backend.h"
-#include "backends/blis/blis_parallel.h"
-#include "backends/blis/vec_math.h"
+#include "backends/cpu/cpu_kernels.h"
+#include "backends/cpu/cpu_parallel.h"
+#include "backends/cpu/vec_math.h"
 
 /* Below this many elements per thread a parallel region costs more than it saves. */
 #define GRAIN 16384
@@ -78,53 +78,53 @@ CE_VEC_CLONES static void add_block(const void *args, size_t begin, size_t end)
 static void unary(void *ctx, size_t n, float *x, float alpha, ce_par_fn fn)
 {
     unary_args args = {x, alpha};
-    ce_blis_parallel_for(ctx, n, GRAIN, ALIGN, fn, &args);
+    ce_cpu_parallel_for(ctx, n, GRAIN, ALIGN, fn, &args);
 }
 
-void ce_blis_gelu_erf(void *ctx, size_t n, float *x)
+void ce_cpu_gelu_erf(void *ctx, size_t n, float *x)
 {
     unary(ctx, n, x, 0.0f, gelu_erf_block);
 }
 
-void ce_blis_gelu_tanh(void *ctx, size_t n, float *x)
+void ce_cpu_gelu_tanh(void *ctx, size_t n, float *x)
 {
     unary(ctx, n, x, 0.0f, gelu_tanh_block);
 }
 
-void ce_blis_sigmoid(void *ctx, size_t n, float *x)
+void ce_cpu_sigmoid(void *ctx, size_t n, float *x)
 {
     unary(ctx, n, x, 0.0f, sigmoid_block);
 }
 
-void ce_blis_tanh(void *ctx, size_t n, float *x)
+void ce_cpu_tanh(void *ctx, size_t n, float *x)
 {
     unary(ctx, n, x, 0.0f, tanh_block);
 }
 
-void ce_blis_relu(void *ctx, size_t n, float *x)
+void ce_cpu_relu(void *ctx, size_t n, float *x)
 {
     unary(ctx, n, x, 0.0f, relu_block);
 }
 
-void ce_blis_scale(void *ctx, size_t n, float alpha, float *x)
+void ce_cpu_scale(void *ctx, size_t n, float alpha, float *x)
 {
     unary(ctx, n, x, alpha, scale_block);
 }
 
-void ce_blis_add(void *ctx, size_t n, const float *a, const float *b, float *y)
+void ce_cpu_add(void *ctx, size_t n, const float *a, const float *b, float *y)
 {
     binary_args args = {a, b, y};
     /* memory-bound: a second thread only pays off on large arrays */
-    ce_blis_parallel_for(ctx, n, 4 * GRAIN, ALIGN, add_block, &args);
+    ce_cpu_parallel_for(ctx, n, 4 * GRAIN, ALIGN, add_block, &args);
 }
 
-CE_VEC_CLONES void ce_blis_vexp(size_t n, const float *restrict x, float *restrict y)
+CE_VEC_CLONES void ce_cpu_vexp(size_t n, const float *restrict x, float *restrict y)
 {
     for (size_t i = 0; i < n; i++)
         y[i] = ce_vm_exp(x[i]);
 }
 
-CE_VEC_CLONES void ce_blis_verf(size_t n, const float *restrict x, float *restrict y)
+CE_VEC_CLONES void ce_cpu_verf(size_t n, const float *restrict x, float *restrict y)
 {
     for (size_t i = 0; i < n; i++)
         y[i] = ce_vm_erf(x[i]);

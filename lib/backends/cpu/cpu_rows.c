@@ -1,9 +1,9 @@
-/* The blis backend's row kernels: layer norm, masked softmax and the LSTM
+/* The CPU backends' row kernels: layer norm, masked softmax and the LSTM
  * cell. Reductions keep 8 partial sums so that they vectorise without
  * -ffast-math; rows are split over the session's threads when large. */
-#include "backends/blis/blis_backend.h"
-#include "backends/blis/blis_parallel.h"
-#include "backends/blis/vec_math.h"
+#include "backends/cpu/cpu_kernels.h"
+#include "backends/cpu/cpu_parallel.h"
+#include "backends/cpu/vec_math.h"
 #include "backends/ref/ref.h"
 
 /* Elements per thread below which a parallel region does not pay. */
@@ -76,13 +76,13 @@ CE_VEC_CLONES static void norm_block(const void *args, size_t begin, size_t end)
         norm_row(p, p->x + r * p->ldx, p->y + r * p->ldy);
 }
 
-void ce_blis_layer_norm(void *ctx, size_t rows, size_t dim, const float *x, size_t ldx,
+void ce_cpu_layer_norm(void *ctx, size_t rows, size_t dim, const float *x, size_t ldx,
                         const float *gamma, const float *beta, float eps, float *y, size_t ldy)
 {
     if (dim == 0)
         return;
     norm_args args = {dim, ldx, ldy, x, gamma, beta, y, eps};
-    ce_blis_parallel_for(ctx, rows, grain_rows(dim), 1, norm_block, &args);
+    ce_cpu_parallel_for(ctx, rows, grain_rows(dim), 1, norm_block, &args);
 }
 
 /* ---- softmax ---- */
@@ -128,7 +128,7 @@ static inline float sum_f32(const float *x, size_t n)
     return (float)s;
 }
 
-static inline void softmax_row(float *restrict x, size_t valid, size_t cols, float scale)
+CE_VEC_CLONES void ce_cpu_softmax_row(float *restrict x, size_t valid, size_t cols, float scale)
 {
     if (valid > 0) {
         float max = max_scaled(x, valid, scale);
@@ -147,15 +147,15 @@ CE_VEC_CLONES static void softmax_block(const void *args, size_t begin, size_t e
     const softmax_args *p = args;
     for (size_t r = begin; r < end; r++) {
         size_t valid = ce_softmax_row_valid(p->cols, p->n_valid, p->causal, p->q_offset, r);
-        softmax_row(p->x + r * p->ldx, valid, p->cols, p->scale);
+        ce_cpu_softmax_row(p->x + r * p->ldx, valid, p->cols, p->scale);
     }
 }
 
-void ce_blis_softmax(void *ctx, size_t rows, size_t cols, float *x, size_t ldx, float scale,
+void ce_cpu_softmax(void *ctx, size_t rows, size_t cols, float *x, size_t ldx, float scale,
                      size_t n_valid, int causal, size_t q_offset)
 {
     softmax_args args = {cols, ldx, n_valid, q_offset, x, scale, causal};
-    ce_blis_parallel_for(ctx, rows, grain_rows(cols), 1, softmax_block, &args);
+    ce_cpu_parallel_for(ctx, rows, grain_rows(cols), 1, softmax_block, &args);
 }
 
 /* ---- LSTM cell ---- */
@@ -191,10 +191,10 @@ CE_VEC_CLONES static void lstm_block(const void *args, size_t begin, size_t end)
                  p->c + r * p->ldc, p->h + r * p->ldh);
 }
 
-void ce_blis_lstm_cell(void *ctx, size_t batch, size_t cell, const float *gates, size_t ld_gates,
+void ce_cpu_lstm_cell(void *ctx, size_t batch, size_t cell, const float *gates, size_t ld_gates,
                        float forget_bias, float cell_clip, float *c, size_t ldc, float *h,
                        size_t ldh)
 {
     lstm_args args = {cell, ld_gates, ldc, ldh, gates, c, h, forget_bias, cell_clip};
-    ce_blis_parallel_for(ctx, batch, grain_rows(4 * cell), 1, lstm_block, &args);
+    ce_cpu_parallel_for(ctx, batch, grain_rows(4 * cell), 1, lstm_block, &args);
 }

@@ -15,8 +15,8 @@
  *   ce_vm_tanh     relative error <= 1e-6
  *   ce_vm_sigmoid  relative error <= 1e-6 where the result is a normal float
  * NaN in gives NaN out. */
-#ifndef CE_BACKENDS_BLIS_VEC_MATH_H
-#define CE_BACKENDS_BLIS_VEC_MATH_H
+#ifndef CE_BACKENDS_CPU_VEC_MATH_H
+#define CE_BACKENDS_CPU_VEC_MATH_H
 
 #include <math.h>
 #include <stdint.h>

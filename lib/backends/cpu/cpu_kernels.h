@@ -1,0 +1,67 @@
+/* Internal: the vector kernels the CPU backends ("blis", "onednn") share.
+ *
+ * Plain C written for the vectoriser (vec_math.h), compiled for AVX-512 and
+ * AVX2 as well as the baseline and picked at load time (CE_VEC_CLONES), split
+ * over OpenMP threads when large: the same libgomp pool BLIS and oneDNN use,
+ * so one pool owns the cores. Every such backend's context starts with a
+ * ce_cpu_ctx, which is all these kernels read of it. */
+#ifndef CE_BACKENDS_CPU_CPU_KERNELS_H
+#define CE_BACKENDS_CPU_CPU_KERNELS_H
+
+#include "contextembed/backend.h"
+
+typedef struct ce_cpu_ctx {
+    int n_threads; /* threads a kernel may use now (set_threads lowers it) */
+    int max_threads; /* as created */
+} ce_cpu_ctx;
+
+int ce_cpu_threads(const void *ctx);
+/* The set_threads slot: 1 <= n <= max_threads. */
+void ce_cpu_set_threads(void *ctx, int n_threads);
+
+/* cpu_rows.c */
+void ce_cpu_layer_norm(void *ctx, size_t rows, size_t dim, const float *x, size_t ldx,
+                       const float *gamma, const float *beta, float eps, float *y, size_t ldy);
+void ce_cpu_softmax(void *ctx, size_t rows, size_t cols, float *x, size_t ldx, float scale,
+                    size_t n_valid, int causal, size_t q_offset);
+void ce_cpu_lstm_cell(void *ctx, size_t batch, size_t cell, const float *gates, size_t ld_gates,
+                      float forget_bias, float cell_clip, float *c, size_t ldc, float *h,
+                      size_t ldh);
+/* One softmax row in place: the first @p valid of @p cols values, scaled; the rest zeroed. */
+void ce_cpu_softmax_row(float *x, size_t valid, size_t cols, float scale);
+
+/* cpu_elementwise.c */
+void ce_cpu_gelu_erf(void *ctx, size_t n, float *x);
+void ce_cpu_gelu_tanh(void *ctx, size_t n, float *x);
+void ce_cpu_add(void *ctx, size_t n, const float *a, const float *b, float *y);
+void ce_cpu_scale(void *ctx, size_t n, float alpha, float *x);
+void ce_cpu_relu(void *ctx, size_t n, float *x);
+void ce_cpu_sigmoid(void *ctx, size_t n, float *x);
+void ce_cpu_tanh(void *ctx, size_t n, float *x);
+void ce_cpu_max_rows(void *ctx, size_t groups, size_t rows, size_t cols, const float *x, float *y,
+                     size_t ldy);
+void ce_cpu_gate_mix(void *ctx, size_t n, const float *g, const float *t, float *x);
+void ce_cpu_clip(void *ctx, size_t n, float limit, float *x);
+
+/* cpu_attention.c: the attention slot, heads (and blocks of query rows) split
+ * over the threads. */
+void ce_cpu_attention(void *ctx, size_t heads, size_t head_dim, size_t tq, size_t tk,
+                      const float *q, size_t ldq, const float *k, size_t ldk, const float *v,
+                      size_t ldv, float scale, int causal, size_t q_offset, float *out,
+                      size_t ldo);
+
+/* The slots above, as designated initialisers of a ce_backend_ops. */
+#define CE_CPU_KERNEL_SLOTS                                                              \
+    .layer_norm = ce_cpu_layer_norm, .softmax = ce_cpu_softmax, .gelu_erf = ce_cpu_gelu_erf, \
+    .gelu_tanh = ce_cpu_gelu_tanh, .add = ce_cpu_add, .scale = ce_cpu_scale,                \
+    .relu = ce_cpu_relu, .sigmoid = ce_cpu_sigmoid, .tanh = ce_cpu_tanh,                    \
+    .lstm_cell = ce_cpu_lstm_cell, .attention = ce_cpu_attention,                           \
+    .set_threads = ce_cpu_set_threads, .max_rows = ce_cpu_max_rows,                         \
+    .gate_mix = ce_cpu_gate_mix, .clip = ce_cpu_clip
+
+/* The approximations alone, as compiled into the kernels, for the accuracy
+ * tests: y[i] = exp(x[i]) and y[i] = erf(x[i]). */
+void ce_cpu_vexp(size_t n, const float *x, float *y);
+void ce_cpu_verf(size_t n, const float *x, float *y);
+
+#endif

@@ -1,0 +1,375 @@
+/* The onednn backend's prepared linear layers.
+ *
+ * Prepare: a matmul for 128 rows with weights in format "any" tells which
+ * layout oneDNN's fastest kernel wants; the weight is reordered into it once.
+ * That layout must also serve a single row (decoding), else the plain layout
+ * is kept. Run: each session caches one primitive per (weight, rows, strides,
+ * accumulate, threads), with bias, the sum of beta = 1 and the activation as
+ * post-ops, and its own scratchpad, so sessions never share mutable state.
+ * Should a primitive be impossible at run time (out of memory), the product
+ * is computed from the raw weight, which stays valid for the model's life. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/backend_internal.h"
+#include "backends/onednn/onednn_backend.h"
+#include "core/error.h"
+
+#define PREPARE_ROWS 128
+#define CACHE_MAX 4096 /* primitives per session before the cache starts over */
+
+struct ce_dnnl_weight {
+    size_t in, out;
+    ce_backend_activation act;
+    dnnl_memory_desc_t wmd; /* the prepared layout */
+    dnnl_memory_t wmem;     /* owns the prepared data */
+    dnnl_memory_t bmem;     /* over bias, or NULL */
+    float *bias;
+    const float *raw; /* the fallback */
+    size_t ld;
+    ce_transpose layout;
+};
+
+static dnnl_alg_kind_t eltwise_alg(ce_backend_activation act)
+{
+    switch (act) {
+    case CE_BACKEND_ACT_GELU_ERF: return dnnl_eltwise_gelu_erf;
+    case CE_BACKEND_ACT_GELU_TANH: return dnnl_eltwise_gelu_tanh;
+    case CE_BACKEND_ACT_RELU: return dnnl_eltwise_relu;
+    case CE_BACKEND_ACT_SIGMOID: return dnnl_eltwise_logistic;
+    case CE_BACKEND_ACT_TANH: return dnnl_eltwise_tanh;
+    case CE_BACKEND_ACT_NONE: break;
+    }
+    return dnnl_alg_kind_undef;
+}
+
+static dnnl_primitive_attr_t make_attr(int accumulate, ce_backend_activation act)
+{
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    if (dnnl_primitive_attr_create(&attr) != dnnl_success)
+        return NULL;
+    int ok = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) ==
+                 dnnl_success &&
+             dnnl_post_ops_create(&po) == dnnl_success;
+    if (ok && accumulate)
+        ok = dnnl_post_ops_append_sum(po, 1.0f) == dnnl_success;
+    if (ok && act != CE_BACKEND_ACT_NONE)
+        ok = dnnl_post_ops_append_eltwise(po, 1.0f, eltwise_alg(act), 0.0f, 0.0f) == dnnl_success;
+    if (ok)
+        ok = dnnl_primitive_attr_set_post_ops(attr, po) == dnnl_success;
+    if (po)
+        dnnl_post_ops_destroy(po);
+    if (!ok) {
+        dnnl_primitive_attr_destroy(attr);
+        return NULL;
+    }
+    return attr;
+}
+
+static int md_strided(dnnl_memory_desc_t *md, size_t d0, size_t d1, size_t s0, size_t s1)
+{
+    dnnl_dims_t dims = {(dnnl_dim_t)d0, (dnnl_dim_t)d1}, strides = {(dnnl_dim_t)s0, (dnnl_dim_t)s1};
+    return dnnl_memory_desc_init_by_strides(md, 2, dims, dnnl_f32, strides) == dnnl_success;
+}
+
+/* A matmul of rows x in by the weight (layout @p wmd) into rows x out. */
+static dnnl_status_t make_pd(dnnl_engine_t engine, size_t in, size_t out, int has_bias,
+                             ce_backend_activation act, const dnnl_memory_desc_t *wmd,
+                             size_t rows, size_t ldx, size_t ldy, int accumulate,
+                             dnnl_primitive_desc_t *pd)
+{
+    dnnl_memory_desc_t src, dst, bmd;
+    if (!md_strided(&src, rows, in, ldx, 1) || !md_strided(&dst, rows, out, ldy, 1) ||
+        !md_strided(&bmd, 1, out, out, 1))
+        return dnnl_invalid_arguments;
+    dnnl_matmul_desc_t desc;
+    dnnl_status_t st = dnnl_matmul_desc_init(&desc, &src, wmd, has_bias ? &bmd : NULL, &dst);
+    if (st != dnnl_success)
+        return st;
+    dnnl_primitive_attr_t attr = make_attr(accumulate, act);
+    if (!attr)
+        return dnnl_out_of_memory;
+    st = dnnl_primitive_desc_create(pd, &desc, attr, engine, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    return st;
+}
+
+/* The layout oneDNN picks for this weight, if one row can use it too. */
+static int pick_layout(dnnl_engine_t engine, const ce_linear_desc *d, dnnl_memory_desc_t *wmd)
+{
+    dnnl_memory_desc_t any;
+    dnnl_dims_t dims = {(dnnl_dim_t)d->in, (dnnl_dim_t)d->out};
+    if (dnnl_memory_desc_init_by_tag(&any, 2, dims, dnnl_f32, dnnl_format_tag_any) != dnnl_success)
+        return 0;
+    dnnl_primitive_desc_t pd;
+    if (make_pd(engine, d->in, d->out, d->bias != NULL, d->act, &any, PREPARE_ROWS, d->in, d->out,
+                0, &pd) != dnnl_success)
+        return 0;
+    *wmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    dnnl_primitive_desc_destroy(pd);
+    if (make_pd(engine, d->in, d->out, d->bias != NULL, d->act, wmd, 1, d->in, d->out, 0, &pd) !=
+        dnnl_success)
+        return 0;
+    dnnl_primitive_desc_destroy(pd);
+    return 1;
+}
+
+static ce_status reorder_in(const ce_dnnl_model *m, const ce_linear_desc *d, ce_dnnl_weight *w)
+{
+    dnnl_memory_desc_t raw_md;
+    int ok = d->layout == CE_TRANS ? md_strided(&raw_md, d->in, d->out, 1, d->ld)
+                                   : md_strided(&raw_md, d->in, d->out, d->ld, 1);
+    if (!ok)
+        return ce_error(CE_ERR_BACKEND, "oneDNN refused the weight's strides");
+    dnnl_memory_t raw = NULL;
+    dnnl_primitive_desc_t rpd = NULL;
+    dnnl_primitive_t r = NULL;
+    dnnl_stream_t stream = NULL;
+    dnnl_status_t st = dnnl_memory_create(&w->wmem, &w->wmd, m->engine, DNNL_MEMORY_ALLOCATE);
+    if (st == dnnl_success)
+        st = dnnl_memory_create(&raw, &raw_md, m->engine, (void *)d->weight);
+    if (st == dnnl_success)
+        st = dnnl_reorder_primitive_desc_create(&rpd, &raw_md, m->engine, &w->wmd, m->engine, NULL);
+    if (st == dnnl_success)
+        st = dnnl_primitive_create(&r, rpd);
+    if (st == dnnl_success)
+        st = dnnl_stream_create(&stream, m->engine, dnnl_stream_default_flags);
+    if (st == dnnl_success) {
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, raw}, {DNNL_ARG_TO, w->wmem}};
+        int saved = ce_dnnl_threads_enter(m->n_threads);
+        st = dnnl_primitive_execute(r, stream, 2, args);
+        if (st == dnnl_success)
+            st = dnnl_stream_wait(stream);
+        ce_dnnl_threads_leave(saved);
+    }
+    if (stream)
+        dnnl_stream_destroy(stream);
+    if (r)
+        dnnl_primitive_destroy(r);
+    if (rpd)
+        dnnl_primitive_desc_destroy(rpd);
+    if (raw)
+        dnnl_memory_destroy(raw);
+    if (st == dnnl_out_of_memory)
+        return ce_error(CE_ERR_OUT_OF_MEMORY, "oneDNN: out of memory reordering the weight");
+    if (st != dnnl_success)
+        return ce_error(CE_ERR_BACKEND, "oneDNN could not reorder the weight (status %d)", (int)st);
+    return CE_OK;
+}
+
+void ce_dnnl_linear_release(void *model_state, void *prepared)
+{
+    (void)model_state;
+    ce_dnnl_weight *w = prepared;
+    if (!w)
+        return;
+    if (w->wmem)
+        dnnl_memory_destroy(w->wmem);
+    if (w->bmem)
+        dnnl_memory_destroy(w->bmem);
+    free(w->bias);
+    free(w);
+}
+
+ce_status ce_dnnl_linear_prepare(void *model_state, const ce_linear_desc *d, void **prepared)
+{
+    const ce_dnnl_model *m = model_state;
+    ce_dnnl_weight *w = calloc(1, sizeof *w);
+    if (!w)
+        return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory");
+    *w = (ce_dnnl_weight){.in = d->in, .out = d->out, .act = d->act, .raw = d->weight,
+                          .ld = d->ld, .layout = d->layout};
+    ce_status st = CE_OK;
+    /* plain, dense in the raw layout's order, when oneDNN has nothing better */
+    if (!pick_layout(m->engine, d, &w->wmd) &&
+        !(d->layout == CE_TRANS ? md_strided(&w->wmd, d->in, d->out, 1, d->in)
+                                : md_strided(&w->wmd, d->in, d->out, d->out, 1)))
+        st = ce_error(CE_ERR_UNSUPPORTED, "oneDNN has no matmul for this shape");
+    if (st == CE_OK)
+        st = reorder_in(m, d, w);
+    if (st == CE_OK && d->bias) {
+        dnnl_memory_desc_t bmd;
+        w->bias = malloc(d->out * sizeof *w->bias);
+        if (!w->bias || !md_strided(&bmd, 1, d->out, d->out, 1) ||
+            dnnl_memory_create(&w->bmem, &bmd, m->engine, w->bias) != dnnl_success)
+            st = ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory");
+        else
+            memcpy(w->bias, d->bias, d->out * sizeof *w->bias);
+    }
+    if (st != CE_OK) {
+        ce_dnnl_linear_release(NULL, w);
+        return st;
+    }
+    *prepared = w;
+    return CE_OK;
+}
+
+/* ---- the session's primitive cache ---- */
+
+static size_t slot_of(const ce_dnnl_ctx *c, const ce_dnnl_prim *key)
+{
+    uint64_t h = (uint64_t)(uintptr_t)key->w * 0x9E3779B97F4A7C15ull;
+    h ^= (uint64_t)key->rows * 0xC2B2AE3D27D4EB4Full + (uint64_t)key->ldx * 31 + key->ldy;
+    h ^= (uint64_t)(key->accumulate * 2 + key->threads * 4);
+    size_t mask = c->n_slots - 1, i = (size_t)(h ^ (h >> 29)) & mask;
+    for (;; i = (i + 1) & mask) {
+        const ce_dnnl_prim *p = &c->prims[i];
+        if (!p->prim || (p->w == key->w && p->rows == key->rows && p->ldx == key->ldx &&
+                         p->ldy == key->ldy && p->accumulate == key->accumulate &&
+                         p->threads == key->threads))
+            return i;
+    }
+}
+
+static void prim_free(ce_dnnl_prim *p)
+{
+    if (p->prim)
+        dnnl_primitive_destroy(p->prim);
+    if (p->src)
+        dnnl_memory_destroy(p->src);
+    if (p->dst)
+        dnnl_memory_destroy(p->dst);
+    memset(p, 0, sizeof *p);
+}
+
+void ce_dnnl_cache_clear(ce_dnnl_ctx *c)
+{
+    for (size_t i = 0; i < c->n_slots; i++)
+        prim_free(&c->prims[i]);
+    c->n_used = 0;
+}
+
+/* Room for one more entry: the table doubles up to CACHE_MAX, then starts over. */
+static int cache_room(ce_dnnl_ctx *c)
+{
+    if (c->n_slots && 2 * (c->n_used + 1) <= c->n_slots)
+        return 1;
+    if (c->n_slots >= 2 * CACHE_MAX) {
+        ce_dnnl_cache_clear(c);
+        return 1;
+    }
+    size_t n = c->n_slots ? 2 * c->n_slots : 64;
+    ce_dnnl_prim *old = c->prims, *fresh = calloc(n, sizeof *fresh);
+    if (!fresh)
+        return 0;
+    size_t old_n = c->n_slots;
+    c->prims = fresh;
+    c->n_slots = n;
+    for (size_t i = 0; i < old_n; i++)
+        if (old[i].prim)
+            c->prims[slot_of(c, &old[i])] = old[i];
+    free(old);
+    return 1;
+}
+
+static int make_prim(ce_dnnl_ctx *c, ce_dnnl_prim *p)
+{
+    const ce_dnnl_weight *w = p->w;
+    dnnl_primitive_desc_t pd;
+    if (make_pd(c->engine, w->in, w->out, w->bias != NULL, w->act, &w->wmd, p->rows, p->ldx,
+                p->ldy, p->accumulate, &pd) != dnnl_success)
+        return 0;
+    const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    p->scratch_bytes = smd ? dnnl_memory_desc_get_size(smd) : 0;
+    int ok = 1;
+    if (p->scratch_bytes > c->scratch_bytes) {
+        void *s = realloc(c->scratch, p->scratch_bytes);
+        ok = s != NULL;
+        if (ok) {
+            c->scratch = s;
+            c->scratch_bytes = p->scratch_bytes;
+        }
+    }
+    ok = ok && dnnl_primitive_create(&p->prim, pd) == dnnl_success &&
+         dnnl_memory_create(&p->src, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0),
+                            c->engine, DNNL_MEMORY_NONE) == dnnl_success &&
+         dnnl_memory_create(&p->dst, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0),
+                            c->engine, DNNL_MEMORY_NONE) == dnnl_success;
+    dnnl_primitive_desc_destroy(pd);
+    if (!ok)
+        prim_free(p);
+    return ok;
+}
+
+static const ce_dnnl_prim *find_prim(ce_dnnl_ctx *c, const ce_dnnl_prim *key)
+{
+    if (c->n_slots) {
+        const ce_dnnl_prim *p = &c->prims[slot_of(c, key)];
+        if (p->prim)
+            return p;
+    }
+    if (!cache_room(c))
+        return NULL;
+    ce_dnnl_prim fresh = *key;
+    if (!make_prim(c, &fresh))
+        return NULL;
+    c->prims[slot_of(c, key)] = fresh;
+    c->n_used++;
+    return &c->prims[slot_of(c, key)];
+}
+
+static int run_prim(ce_dnnl_ctx *c, const ce_dnnl_prim *p, const float *x, float *y)
+{
+    dnnl_memory_t scratch = NULL;
+    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, p->src},
+                               {DNNL_ARG_WEIGHTS, p->w->wmem},
+                               {DNNL_ARG_DST, p->dst}};
+    int n = 3;
+    if (p->w->bmem)
+        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, p->w->bmem};
+    if (p->scratch_bytes) {
+        dnnl_memory_desc_t smd;
+        dnnl_dims_t dims = {(dnnl_dim_t)p->scratch_bytes};
+        if (dnnl_memory_desc_init_by_tag(&smd, 1, dims, dnnl_u8, dnnl_a) != dnnl_success ||
+            dnnl_memory_create(&scratch, &smd, c->engine, c->scratch) != dnnl_success)
+            return 0;
+        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, scratch};
+    }
+    int ok = dnnl_memory_set_data_handle(p->src, (void *)x) == dnnl_success &&
+             dnnl_memory_set_data_handle(p->dst, y) == dnnl_success &&
+             dnnl_primitive_execute(p->prim, c->stream, n, args) == dnnl_success &&
+             dnnl_stream_wait(c->stream) == dnnl_success;
+    if (scratch)
+        dnnl_memory_destroy(scratch);
+    return ok;
+}
+
+/* From the raw weight: GEMM, bias, activation (rare: no primitive could be made). */
+static void fallback(ce_dnnl_ctx *c, const ce_dnnl_weight *w, size_t rows, const float *x,
+                     size_t ldx, float beta, float *y, size_t ldy)
+{
+    const ce_backend_ops *ops = ce_backend_onednn_ops();
+    ops->gemm(c, CE_NO_TRANS, w->layout, rows, w->out, w->in, 1.0f, x, ldx, w->raw, w->ld, beta,
+              y, ldy, w->bias);
+    for (size_t r = 0; r < rows; r++) {
+        float *row = y + r * ldy;
+        switch (w->act) {
+        case CE_BACKEND_ACT_GELU_ERF: ce_cpu_gelu_erf(c, w->out, row); break;
+        case CE_BACKEND_ACT_GELU_TANH: ce_cpu_gelu_tanh(c, w->out, row); break;
+        case CE_BACKEND_ACT_RELU: ce_cpu_relu(c, w->out, row); break;
+        case CE_BACKEND_ACT_SIGMOID: ce_cpu_sigmoid(c, w->out, row); break;
+        case CE_BACKEND_ACT_TANH: ce_cpu_tanh(c, w->out, row); break;
+        case CE_BACKEND_ACT_NONE: break;
+        }
+    }
+}
+
+void ce_dnnl_linear(void *ctx, const void *prepared, size_t rows, const float *x, size_t ldx,
+                    float beta, float *y, size_t ldy)
+{
+    ce_dnnl_ctx *c = ctx;
+    const ce_dnnl_weight *w = prepared;
+    if (rows == 0)
+        return;
+    ce_dnnl_prim key = {.w = w, .rows = rows, .ldx = rows > 1 ? ldx : w->in,
+                        .ldy = rows > 1 ? ldy : w->out, .accumulate = beta != 0.0f,
+                        .threads = c->cpu.n_threads};
+    int saved = ce_dnnl_threads_enter(c->cpu.n_threads);
+    const ce_dnnl_prim *p = find_prim(c, &key);
+    int ok = p && run_prim(c, p, x, y);
+    ce_dnnl_threads_leave(saved);
+    if (!ok)
+        fallback(c, w, rows, x, ldx, beta, y, ldy);
+}

@@ -6,12 +6,13 @@
 #include "bench.h"
 #include "bench_elmo.h"
 #include "bench_gpt2.h"
+#include "bench_profile.h"
 #include "cli.h"
 #include "json_writer.h"
 
 static const char bench_usage[] =
     "Usage: contextembed bench [-m MODEL] [--seq N] [--batch B] [--threads N]\n"
-    "                          [--runs R] [--backend NAME]\n"
+    "                          [--runs R] [--backend NAME] [--profile]\n"
     "       contextembed bench --elmo [--threads N] [--runs R] [--backend NAME]\n"
     "                          (the original ELMo: see bench --elmo --help)\n"
     "\n"
@@ -20,7 +21,8 @@ static const char bench_usage[] =
     "\"runs\", \"threads\", \"gflops\", \"seq\", \"batch\", \"backend\", and, when\n"
     "built with BLIS, \"sgemm_gflops\" (plain bli_sgemm on the model's Linear\n"
     "shapes, B transposed, at the same thread count; each shape on the faster of\n"
-    "BLIS's sup and packed paths) and \"ratio\" (gflops / sgemm_gflops).\n"
+    "BLIS's sup and packed paths), \"ratio\" (gflops / sgemm_gflops) and\n"
+    "\"peak_rss_bytes\" (the process's peak resident memory so far).\n"
     "FLOPs count 2*m*n*k for every matmul, attention included.\n"
     "\n"
     "  -m, --model DIR   model to time; without it, a BERT-base shaped model with\n"
@@ -30,7 +32,12 @@ static const char bench_usage[] =
     "      --batch B     sequences per run (default 1)\n"
     "      --threads N   thread count (default: 1 and 2 without -m, all CPUs with -m)\n"
     "      --runs R      timed runs (default 5)\n"
-    "      --backend NAME  ref, blis or auto (default)\n"
+    "      --backend NAME  ref, blis, onednn or auto (default); the model is opened\n"
+    "                    with it, so its weights are prepared for it\n"
+    "      --profile     after the timed runs, as many runs again with every kernel\n"
+    "                    timed: one more JSON line per thread count, {\"profile\":\n"
+    "                    \"forward\", \"ops\": [{\"op\", \"ms\" per run, \"share\",\n"
+    "                    \"calls\"}, ...]}, linear layers by shape, largest first\n"
     "\n"
     "Decoder models: 'contextembed bench --gpt2' (a GPT-2-small shaped model) and\n"
     "'contextembed bench -m MODEL --decode' time prompts and per-token decoding;\n"
@@ -43,17 +50,18 @@ static const char bert_base_config[] =
     " \"vocab_size\": 30522, \"max_position_embeddings\": 512, \"type_vocab_size\": 2,"
     " \"hidden_act\": \"gelu\", \"layer_norm_eps\": 1e-12, \"pad_token_id\": 0}";
 
-enum { OPT_MODEL = 1, OPT_SEQ, OPT_BATCH, OPT_THREADS, OPT_RUNS, OPT_BACKEND, OPT_HELP };
+enum { OPT_MODEL = 1, OPT_SEQ, OPT_BATCH, OPT_THREADS, OPT_RUNS, OPT_BACKEND, OPT_PROFILE, OPT_HELP };
 
 static const cli_opt bench_opts[] = {
     {OPT_MODEL, 'm', "model", 1},   {OPT_SEQ, 0, "seq", 1},         {OPT_BATCH, 0, "batch", 1},
     {OPT_THREADS, 0, "threads", 1}, {OPT_RUNS, 0, "runs", 1},       {OPT_BACKEND, 0, "backend", 1},
-    {OPT_HELP, 'h', "help", 0},     {0, 0, NULL, 0},
+    {OPT_PROFILE, 0, "profile", 0}, {OPT_HELP, 'h', "help", 0},     {0, 0, NULL, 0},
 };
 
 typedef struct bench_args {
     const char *model, *backend;
     long seq, batch, threads, runs;
+    int profile;
 } bench_args;
 
 static int parse_number(int id, const char *v, bench_args *a)
@@ -78,6 +86,7 @@ static int parse(int argc, char **argv, bench_args *a)
         switch (id) {
         case OPT_MODEL: a->model = v; break;
         case OPT_BACKEND: a->backend = v; break;
+        case OPT_PROFILE: a->profile = 1; break;
         case OPT_HELP: fputs(bench_usage, stdout); return -1;
         case CLI_ARG_POSITIONAL: return cli_usage("bench", "unexpected argument '%s'", v);
         case CLI_ARG_ERROR: return cli_usage("bench", "%s", p.error);
@@ -89,9 +98,14 @@ static int parse(int argc, char **argv, bench_args *a)
 
 static int open_model(const bench_args *a, ce_model **m)
 {
-    ce_status st = a->model ? ce_model_open(a->model, NULL, m)
+    ce_options *opts = NULL;
+    int rc = cli_options_make("bench", a->backend, -1, 0, &opts);
+    if (rc)
+        return rc;
+    ce_status st = a->model ? ce_model_open(a->model, opts, m)
                             : ce_model_open_random(bert_base_config, strlen(bert_base_config),
-                                                   42, NULL, m);
+                                                   42, opts, m);
+    ce_options_free(opts);
     return st == CE_OK ? CLI_EXIT_OK : cli_fail(st);
 }
 
@@ -155,6 +169,17 @@ static int time_runs(ce_session *s, const bench_args *a, const int32_t *ids, dou
     return rc;
 }
 
+/* --profile: the runs again, every kernel timed (the warm-up run counts too). */
+static int profile_runs(ce_session *s, const bench_args *a, const int32_t *ids, double *times)
+{
+    int rc = cli_bench_profile_start(s);
+    if (!rc)
+        rc = time_runs(s, a, ids, times);
+    if (!rc)
+        cli_bench_profile_write(s, "forward", a->runs + 1);
+    return rc;
+}
+
 /* Time the forward pass in a session with @p threads (< 0: the default). */
 static int time_session(const ce_model *m, const bench_args *a, long threads, const int32_t *ids,
                         bench_result *res)
@@ -171,6 +196,8 @@ static int time_session(const ce_model *m, const bench_args *a, long threads, co
         res->median_ms = cli_bench_median(times, (size_t)a->runs);
         res->threads = ce_session_threads(s);
         res->backend = ce_session_backend(s); /* a static string */
+        if (a->profile)
+            rc = profile_runs(s, a, ids, times);
     }
     ce_session_free(s);
     ce_options_free(opts);
@@ -197,6 +224,7 @@ static void write_result(const bench_args *a, const bench_dims *d, const bench_r
     cli_bench_json_number("gflops", gflops, &first);
     cli_bench_json_number("sgemm_gflops", sgemm, &first);
     cli_bench_json_number("ratio", gflops > 0 && sgemm > 0 ? gflops / sgemm : -1, &first);
+    printf(",\"peak_rss_bytes\":%lld", cli_bench_peak_rss());
     fputs("}\n", stdout);
     fflush(stdout);
 }

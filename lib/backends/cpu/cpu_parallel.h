@@ -9,7 +9,8 @@
 
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__) && defined(__has_attribute)
 #if __has_attribute(target_clones)
-#define CE_VEC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define CE_VEC_CLONES \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
 #endif
 #ifndef CE_VEC_CLONES

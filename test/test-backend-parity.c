@@ -1,20 +1,31 @@
 /* Every kernel slot of every registered backend against the reference
- * backend, on 1 and 2 threads; the reference itself against golden values
- * from PyTorch (float64); the blis backend's exp/erf approximations on dense
- * grids against libm in double.
+ * backend, on 1 and 2 threads; every backend's prepared linear product
+ * (version 2: linear_prepare + linear on the model state of
+ * ce_backend_model_open) against gemm + bias + activation of the reference;
+ * the reference itself against golden values from PyTorch (float64); the
+ * blis backend's exp/erf approximations on dense grids against libm in double.
  *
  * Tolerances (|got - want| <= ...):
  *   gemm        1e-5 * (|alpha| sum_p |a_ip b_pj| + |beta c_ij| + |bias_j|)
  *               (relative to the magnitudes summed: a plain relative test
  *               would fail on legitimate cancellation)
+ *   linear      L * 1e-5 * (sum_p |x_ip w_jp| + |bias_j| + |beta y_ij|) + the
+ *               activation's own tolerance below at the reference's
+ *               pre-activation z, where L bounds the activation's slope
+ *               (1.13 for the GELUs, 0.25 sigmoid, 1 otherwise)
  *   layer_norm  1e-5 * (1 + |want|)
  *   softmax     1e-6 + 1e-5 * want; masked entries exactly 0
+ *   attention   1e-5 * (1 + 2 S_i) * V_ic, S_i = max_j |scale| sum_c |q_ic k_jc| and
+ *               V_ic = max_j |v_jc| over the keys j query i sees (an error d in
+ *               a score moves a softmax weight by about 2d relatively)
  *   gelu_erf, gelu_tanh   1e-6 * max(1, |x|)
  *   sigmoid, tanh         1e-6 * |want| + 1e-37
  *   lstm_cell   2e-6 * (1 + |want|)
- *   add, scale, relu      exact
+ *   gate_mix    1e-6 * (|t| + |x|) (also allows x + g (t - x))
+ *   add, scale, relu, max_rows, clip   exact
  *   exp (blis)  relative 1e-6 on [-87.33, 88.37]; erf (blis) absolute 1e-6
- * Padding between a row's end and its stride must never be written. */
+ * Padding between a row's end and its stride must never be written, and
+ * inputs never changed. */
 #include <float.h>
 #include <math.h>
 #include <stdbool.h>
@@ -466,6 +477,496 @@ START_TEST(test_lstm_parity)
 }
 END_TEST
 
+/* ---- attention ---- */
+
+typedef enum attn_layout {
+    ATTN_DENSE,  /* q, k, v, out all [t, d], as BERT */
+    ATTN_PADDED, /* every stride larger than d, by a different amount */
+    ATTN_GPT2,   /* q (and k, v when tq == tk) inside one [t, 3d] buffer, ld 3d, as GPT-2's
+                  * c_attn output; with tq != tk, k and v in [tk, d] caches (decoding) */
+} attn_layout;
+
+typedef struct attn_case {
+    size_t heads, hd, tq, tk;
+    int causal;
+    size_t q_offset;
+    attn_layout layout;
+    float amp;   /* of q and k: large values need the maximum shift */
+    float scale; /* 0: 1 / sqrt(hd) */
+} attn_case;
+
+/* Keys query @p i sees: j < tk and, when causal, j <= q_offset + i (at least one). */
+static size_t attn_keys(const attn_case *a, size_t i)
+{
+    if (!a->causal)
+        return a->tk;
+    size_t last = a->q_offset + i + 1;
+    return last < a->tk ? last : a->tk;
+}
+
+static void run_attention(const ce_backend *b, const ce_backend *ref, rng *r, const attn_case *a)
+{
+    size_t d = a->heads * a->hd, ldq, ldk, ldv, ldo;
+    switch (a->layout) {
+    case ATTN_DENSE: ldq = ldk = ldv = ldo = d; break;
+    case ATTN_PADDED: ldq = d + 3, ldk = d + 5, ldv = d + 1, ldo = d + 2; break;
+    default:
+        ldq = 3 * d, ldk = ldv = a->tq == a->tk ? 3 * d : d, ldo = d + 1;
+        break;
+    }
+    float scale = a->scale != 0.0f ? a->scale : 1.0f / sqrtf((float)a->hd);
+    float *qbuf, *kbuf, *vbuf;
+    const float *q, *k, *v;
+    size_t n_q = a->tq * ldq, n_k = a->tk * ldk, n_v = a->tk * ldv;
+    if (a->layout == ATTN_GPT2 && a->tq == a->tk) { /* one buffer, three column ranges */
+        qbuf = filled(r, n_q, a->amp);
+        for (size_t t = 0; t < a->tq; t++) /* v's columns: amplitude 1 */
+            for (size_t c = 0; c < d; c++)
+                qbuf[t * ldq + 2 * d + c] /= a->amp;
+        kbuf = vbuf = NULL;
+        q = qbuf, k = qbuf + d, v = qbuf + 2 * d;
+        n_k = n_v = 0;
+    } else {
+        qbuf = filled(r, n_q, a->amp), kbuf = filled(r, n_k, a->amp), vbuf = filled(r, n_v, 1.0f);
+        q = qbuf, k = kbuf, v = vbuf;
+    }
+    float *q_orig = copy_of(qbuf, n_q), *k_orig = kbuf ? copy_of(kbuf, n_k) : NULL;
+    float *v_orig = vbuf ? copy_of(vbuf, n_v) : NULL;
+    size_t n_o = a->tq * ldo;
+    float *o0 = malloc(n_o * sizeof *o0);
+    ck_assert_ptr_nonnull(o0);
+    for (size_t i = 0; i < n_o; i++) /* every output must be written; padding must not be */
+        o0[i] = NAN;
+    float *o = copy_of(o0, n_o), *want = copy_of(o0, n_o);
+    b->ops.attention(b->ctx, a->heads, a->hd, a->tq, a->tk, q, ldq, k, ldk, v, ldv, scale,
+                     a->causal, a->q_offset, o, ldo);
+    ref->ops.attention(ref->ctx, a->heads, a->hd, a->tq, a->tk, q, ldq, k, ldk, v, ldv, scale,
+                       a->causal, a->q_offset, want, ldo);
+    snprintf(detail, sizeof detail,
+             " heads=%zu hd=%zu tq=%zu tk=%zu causal=%d q_offset=%zu layout=%d ldq=%zu", a->heads,
+             a->hd, a->tq, a->tk, a->causal, a->q_offset, (int)a->layout, ldq);
+    double *v_max = malloc(a->hd * sizeof *v_max);
+    ck_assert_ptr_nonnull(v_max);
+    size_t v_seen = 0;
+    for (size_t h = 0; h < a->heads; h++)
+        for (size_t i = 0; i < a->tq; i++) {
+            size_t keys = attn_keys(a, i), col = h * a->hd;
+            if (i == 0) { /* a new head */
+                for (size_t c = 0; c < a->hd; c++)
+                    v_max[c] = 0.0;
+                v_seen = 0;
+            }
+            for (; v_seen < keys; v_seen++) /* keys never decrease with i */
+                for (size_t c = 0; c < a->hd; c++)
+                    v_max[c] = fmax(v_max[c], fabs(v[v_seen * ldv + col + c]));
+            double s_max = 0.0;
+            for (size_t j = 0; j < keys; j++) {
+                double s = 0.0;
+                for (size_t c = 0; c < a->hd; c++)
+                    s += fabs((double)q[i * ldq + col + c] * k[j * ldk + col + c]);
+                s_max = fmax(s_max, fabs(scale) * s);
+            }
+            for (size_t c = 0; c < a->hd; c++) {
+                size_t at = i * ldo + col + c;
+                expect_close(o[at], want[at], 1e-5 * (1.0 + 2.0 * s_max) * v_max[c] + 1e-30,
+                             "out", at);
+            }
+        }
+    expect_padding(o, o0, a->tq, d, ldo, "out padding");
+    expect_same_bits(qbuf, q_orig, n_q, "q (input)");
+    if (kbuf) {
+        expect_same_bits(kbuf, k_orig, n_k, "k (input)");
+        expect_same_bits(vbuf, v_orig, n_v, "v (input)");
+    }
+    free(qbuf), free(kbuf), free(vbuf), free(q_orig), free(k_orig), free(v_orig);
+    free(o0), free(o), free(want), free(v_max);
+}
+
+static void check_attention(const ce_backend *b, const ce_backend *ref, rng *r)
+{
+    static const attn_case cases[] = {
+        {1, 1, 1, 1, 0, 0, ATTN_DENSE, 1.0f, 0.0f},
+        {1, 1, 1, 1, 1, 0, ATTN_PADDED, 1.0f, 0.0f},
+        {2, 3, 5, 7, 0, 0, ATTN_PADDED, 1.0f, 0.0f},    /* tq != tk, no mask */
+        {2, 3, 5, 7, 1, 2, ATTN_PADDED, 1.0f, 0.0f},    /* query i sees 3 + i keys */
+        {2, 8, 6, 10, 1, 0, ATTN_PADDED, 1.0f, 0.0f},   /* causal, keys past the queries */
+        {2, 8, 6, 10, 1, 50, ATTN_DENSE, 1.0f, 0.0f},   /* q_offset past tk: all keys */
+        {4, 16, 33, 33, 0, 0, ATTN_DENSE, 1.0f, 0.0f},  /* BERT */
+        {4, 16, 33, 33, 1, 0, ATTN_GPT2, 1.0f, 0.0f},   /* GPT-2 prompt */
+        {3, 64, 17, 17, 0, 0, ATTN_PADDED, 4.0f, 0.0f}, /* large scores */
+        {3, 64, 17, 17, 1, 0, ATTN_GPT2, 1.0f, 0.0625f},
+        {12, 64, 1, 600, 1, 599, ATTN_GPT2, 1.0f, 0.0f}, /* decoding one token */
+        {12, 64, 1, 600, 0, 0, ATTN_PADDED, 1.0f, 0.0f},
+        {12, 64, 1, 77, 1, 76, ATTN_DENSE, 2.0f, 0.0f},
+        {12, 64, 4, 517, 1, 513, ATTN_GPT2, 1.0f, 0.0f}, /* appending 4 tokens */
+        {2, 64, 300, 300, 1, 0, ATTN_GPT2, 1.0f, 0.0f},
+        {2, 64, 200, 200, 0, 0, ATTN_DENSE, 1.0f, 0.0f},
+        {2, 32, 257, 257, 0, 0, ATTN_PADDED, 1.0f, 0.0f},
+        {1, 300, 3, 40, 1, 37, ATTN_PADDED, 1.0f, 0.0f}, /* a head wider than 256 */
+        {1, 513, 2, 9, 0, 0, ATTN_GPT2, 1.0f, 0.0f},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
+        run_attention(b, ref, r, &cases[c]);
+}
+
+START_TEST(test_attention_parity)
+{
+    for_each_backend(check_attention, "attention");
+}
+END_TEST
+
+/* ---- ELMo's max over character positions, highway carry, clipping ---- */
+
+static void run_max_rows(const ce_backend *b, const ce_backend *ref, rng *r, size_t groups,
+                         size_t rows, size_t cols, size_t pad)
+{
+    size_t ldy = cols + pad, n_x = groups * rows * cols, n_y = groups * ldy;
+    float *x = filled(r, n_x, 5.0f), *x_orig = copy_of(x, n_x);
+    float *y0 = filled(r, n_y, 100.0f); /* a kernel that starts from y gets it wrong */
+    float *y = copy_of(y0, n_y), *want = copy_of(y0, n_y);
+    b->ops.max_rows(b->ctx, groups, rows, cols, x, y, ldy);
+    ref->ops.max_rows(ref->ctx, groups, rows, cols, x, want, ldy);
+    snprintf(detail, sizeof detail, " groups=%zu rows=%zu cols=%zu ldy=%zu", groups, rows, cols,
+             ldy);
+    for (size_t g = 0; g < groups; g++)
+        expect_same_bits(y + g * ldy, want + g * ldy, cols, "y");
+    expect_padding(y, y0, groups, cols, ldy, "y padding");
+    expect_same_bits(x, x_orig, n_x, "x (input)");
+    free(x), free(x_orig), free(y0), free(y), free(want);
+}
+
+static void check_rows_mix_clip(const ce_backend *b, const ce_backend *ref, rng *r)
+{
+    static const size_t shapes[][4] = {
+        {1, 1, 1, 0},   {3, 5, 7, 2},    {40, 49, 12, 0}, {40, 47, 8, 3}, {200, 50, 4, 1},
+        {7, 1, 300, 0}, {2, 3, 1001, 5}, {1, 64, 2048, 0},
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+        run_max_rows(b, ref, r, shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3]);
+
+    static const size_t sizes[] = {1, 7, 1000, 100003};
+    for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
+        size_t n = sizes[z];
+        snprintf(detail, sizeof detail, " n=%zu", n);
+        /* gate_mix: g a sigmoid's output, t a ReLU's */
+        float *g = filled(r, n, 0.5f), *t = filled(r, n, 4.0f), *x0 = filled(r, n, 3.0f);
+        for (size_t i = 0; i < n; i++)
+            g[i] += 0.5f, t[i] = fabsf(t[i]);
+        if (n > 2)
+            g[0] = 0.0f, g[1] = 1.0f;
+        float *g_orig = copy_of(g, n), *t_orig = copy_of(t, n);
+        float *x = copy_of(x0, n), *want = copy_of(x0, n);
+        b->ops.gate_mix(b->ctx, n, g, t, x);
+        ref->ops.gate_mix(ref->ctx, n, g, t, want);
+        for (size_t i = 0; i < n; i++)
+            expect_close(x[i], want[i], 1e-6 * (fabs(t[i]) + fabs(x0[i])) + 1e-37, "gate_mix",
+                         i);
+        expect_same_bits(g, g_orig, n, "gate_mix g (input)");
+        expect_same_bits(t, t_orig, n, "gate_mix t (input)");
+        free(g), free(t), free(g_orig), free(t_orig), free(x), free(want);
+
+        /* clip */
+        static const float limits[] = {0.5f, 3.0f, 1e30f};
+        for (size_t l = 0; l < 3; l++) {
+            for (size_t i = 0; i < n; i++)
+                x0[i] = 10.0f * uniform(r);
+            if (n > 2)
+                x0[0] = INFINITY, x0[1] = -INFINITY;
+            x = copy_of(x0, n), want = copy_of(x0, n);
+            b->ops.clip(b->ctx, n, limits[l], x);
+            ref->ops.clip(ref->ctx, n, limits[l], want);
+            expect_same_bits(x, want, n, "clip");
+            free(x), free(want);
+        }
+        free(x0);
+    }
+}
+
+START_TEST(test_rows_mix_clip_parity)
+{
+    for_each_backend(check_rows_mix_clip, "max_rows/gate_mix/clip");
+}
+END_TEST
+
+/* ---- prepared linear products (version 2) ---- */
+
+static const char *const act_names[] = {"none", "gelu_erf", "gelu_tanh", "relu", "sigmoid",
+                                        "tanh"};
+
+/* The reference's activation, as the families apply it after gemm. */
+static void ref_activate(const ce_backend *ref, ce_backend_activation act, size_t n, float *x)
+{
+    switch (act) {
+    case CE_BACKEND_ACT_NONE: break;
+    case CE_BACKEND_ACT_GELU_ERF: ref->ops.gelu_erf(NULL, n, x); break;
+    case CE_BACKEND_ACT_GELU_TANH: ref->ops.gelu_tanh(NULL, n, x); break;
+    case CE_BACKEND_ACT_RELU: ref->ops.relu(NULL, n, x); break;
+    case CE_BACKEND_ACT_SIGMOID: ref->ops.sigmoid(NULL, n, x); break;
+    case CE_BACKEND_ACT_TANH: ref->ops.tanh(NULL, n, x); break;
+    }
+}
+
+/* Slope bound L and the activation's own tolerance at pre-activation z. */
+static double act_slope(ce_backend_activation act)
+{
+    switch (act) {
+    case CE_BACKEND_ACT_GELU_ERF:
+    case CE_BACKEND_ACT_GELU_TANH: return 1.13;
+    case CE_BACKEND_ACT_SIGMOID: return 0.25;
+    default: return 1.0;
+    }
+}
+
+static double act_tol(ce_backend_activation act, float z, float want)
+{
+    switch (act) {
+    case CE_BACKEND_ACT_GELU_ERF:
+    case CE_BACKEND_ACT_GELU_TANH: return unary_tol(TOL_GELU, z, want);
+    case CE_BACKEND_ACT_SIGMOID:
+    case CE_BACKEND_ACT_TANH: return unary_tol(TOL_RELATIVE, z, want);
+    default: return 0.0;
+    }
+}
+
+typedef struct lin_weight {
+    size_t in, out, ld;
+    ce_transpose layout;
+    ce_backend_activation act;
+    float *w, *bias; /* the test's copies: the prepared form must not need the originals */
+    void *prepared;
+} lin_weight;
+
+static float lin_w(const lin_weight *lw, size_t j, size_t p) /* W[j, p]: output j, input p */
+{
+    return lw->layout == CE_TRANS ? lw->w[j * lw->ld + p] : lw->w[p * lw->ld + j];
+}
+
+/* Prepare @p lw with the backend's model state; the weight and bias handed
+ * over are poisoned and freed right after, as the library may drop them. */
+static void prepare_weight(const ce_backend_model *bm, rng *r, lin_weight *lw, bool bias,
+                           size_t wpad)
+{
+    size_t rows = lw->layout == CE_TRANS ? lw->out : lw->in;
+    size_t cols = lw->layout == CE_TRANS ? lw->in : lw->out;
+    lw->ld = cols + wpad;
+    size_t n_w = (rows - 1) * lw->ld + cols;
+    lw->w = filled(r, n_w, 1.0f);
+    lw->bias = bias ? filled(r, lw->out, 2.0f) : NULL;
+    float *w_given = copy_of(lw->w, n_w), *b_given = bias ? copy_of(lw->bias, lw->out) : NULL;
+    ce_linear_desc desc = {sizeof desc, lw->in,  lw->out, w_given,     lw->ld,
+                           lw->layout,  b_given, lw->act, "parity.weight"};
+    lw->prepared = NULL;
+    ce_status st = bm->ops.linear_prepare(bm->state, &desc, &lw->prepared);
+    ck_assert_msg(st == CE_OK, "%s: linear_prepare in=%zu out=%zu layout=%d: %s", where, lw->in,
+                  lw->out, lw->layout, ce_last_error());
+    ck_assert_ptr_nonnull(lw->prepared);
+    for (size_t i = 0; i < n_w; i++)
+        w_given[i] = NAN;
+    for (size_t i = 0; bias && i < lw->out; i++)
+        b_given[i] = NAN;
+    free(w_given), free(b_given);
+}
+
+static void run_linear(const ce_backend *b, const ce_backend *ref, rng *r, const lin_weight *lw,
+                       size_t rows, float beta, size_t xpad, size_t ypad)
+{
+    size_t ldx = lw->in + xpad, ldy = lw->out + ypad;
+    size_t n_x = rows * ldx, n_y = rows * ldy;
+    float *x = filled(r, n_x, 1.0f), *x_orig = copy_of(x, n_x);
+    float *y0 = filled(r, n_y, 1.0f);
+    if (beta == 0.0f) /* y must not be read */
+        for (size_t i = 0; i < n_y; i++)
+            y0[i] = NAN;
+    float *y = copy_of(y0, n_y), *z = copy_of(y0, n_y);
+    b->ops.linear(b->ctx, lw->prepared, rows, x, ldx, beta, y, ldy);
+    ref->ops.gemm(NULL, CE_NO_TRANS, lw->layout, rows, lw->out, lw->in, 1.0f, x, ldx, lw->w, lw->ld,
+                  beta, z, ldy, lw->bias);
+    float *want = copy_of(z, n_y);
+    for (size_t i = 0; i < rows; i++)
+        ref_activate(ref, lw->act, lw->out, want + i * ldy);
+    snprintf(detail, sizeof detail,
+             " in=%zu out=%zu layout=%s act=%s bias=%d ldw=%zu rows=%zu beta=%g ldx=%zu ldy=%zu",
+             lw->in, lw->out, lw->layout == CE_TRANS ? "[out,in]" : "[in,out]",
+             act_names[lw->act], lw->bias != NULL, lw->ld, rows, beta, ldx, ldy);
+    double slope = act_slope(lw->act);
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < lw->out; j++) {
+            double mag = lw->bias ? fabs(lw->bias[j]) : 0.0;
+            for (size_t p = 0; p < lw->in; p++)
+                mag += fabs((double)x[i * ldx + p] * lin_w(lw, j, p));
+            if (beta != 0.0f)
+                mag += fabs(beta * y0[i * ldy + j]);
+            size_t at = i * ldy + j;
+            double tol = slope * 1e-5 * mag + act_tol(lw->act, z[at], want[at]) + 1e-30;
+            expect_close(y[at], want[at], tol, "y", at);
+        }
+    expect_padding(y, y0, rows, lw->out, ldy, "y padding");
+    expect_same_bits(x, x_orig, n_x, "x (input)");
+    free(x), free(x_orig), free(y0), free(y), free(z), free(want);
+}
+
+/* Every weight shape in both layouts, with every activation, bias on and
+ * off in turn, applied to 1, 7 and 128 rows with beta 0 and 1 in turn. */
+static void check_linear(const char *name, int threads, const ce_backend *ref, rng *r)
+{
+    ce_backend_model *bm = NULL;
+    ck_assert_msg(ce_backend_model_open(name, threads, &bm) == CE_OK, "%s: %s", where,
+                  ce_last_error());
+    ck_assert(bm->prepares);
+    ce_backend *b = NULL;
+    ck_assert_int_eq(ce_backend_open(name, threads, bm, &b), CE_OK);
+    ck_assert_ptr_eq(b->model, bm);
+    static const size_t shapes[][2] = { /* in, out */
+        {1, 1}, {3, 5}, {5, 3}, {17, 33}, {64, 64}, {64, 256}, {256, 64}, {130, 300}, {768, 64},
+    };
+    static const size_t row_counts[] = {1, 7, 128};
+    enum { N_ACT = 6 };
+    lin_weight weights[2 * N_ACT];
+    size_t v = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        size_t n = 0;
+        for (int layout = 0; layout < 2; layout++)
+            for (int act = 0; act < N_ACT; act++, v++) {
+                lin_weight *lw = &weights[n++];
+                *lw = (lin_weight){.in = shapes[s][0], .out = shapes[s][1],
+                                   .layout = layout ? CE_TRANS : CE_NO_TRANS,
+                                   .act = (ce_backend_activation)act};
+                prepare_weight(bm, r, lw, (v + s) % 2 == 0, v % 3 == 0 ? 3 : 0);
+            }
+        /* all of this shape's weights are prepared before any is used */
+        for (size_t i = 0; i < n; i++)
+            for (size_t k = 0; k < 3; k++)
+                run_linear(b, ref, r, &weights[i], row_counts[k], (i + k) % 2 ? 1.0f : 0.0f,
+                           (i + k) % 3, 1 + (i + 2 * k) % 3);
+        for (size_t i = 0; i < n; i++) {
+            bm->ops.linear_release(bm->state, weights[i].prepared);
+            free(weights[i].w), free(weights[i].bias);
+        }
+    }
+    ce_backend_close(b);
+    ce_backend_model_close(bm);
+}
+
+/* A backend of the test's own that prepares (its weights packed [out, in]
+ * with their bias), so that the check above runs even when no built-in
+ * backend prepares weights. */
+typedef struct packed_weight {
+    size_t in, out;
+    ce_backend_activation act;
+    float *w;    /* [out, in] */
+    float *bias; /* [out], zeros when none */
+} packed_weight;
+
+static ce_status packed_create(int n_threads, void **ctx)
+{
+    (void)n_threads;
+    *ctx = NULL;
+    return CE_OK;
+}
+
+static void packed_destroy(void *ctx)
+{
+    (void)ctx;
+}
+
+static ce_status packed_prepare(void *model_state, const ce_linear_desc *d, void **prepared)
+{
+    (void)model_state;
+    packed_weight *p = calloc(1, sizeof *p);
+    if (!p)
+        return CE_ERR_OUT_OF_MEMORY;
+    p->in = d->in, p->out = d->out, p->act = d->act;
+    p->w = malloc(d->in * d->out * sizeof *p->w);
+    p->bias = calloc(d->out, sizeof *p->bias);
+    if (!p->w || !p->bias) {
+        free(p->w), free(p->bias), free(p);
+        return CE_ERR_OUT_OF_MEMORY;
+    }
+    for (size_t j = 0; j < d->out; j++) {
+        for (size_t q = 0; q < d->in; q++)
+            p->w[j * d->in + q] = d->layout == CE_TRANS ? d->weight[j * d->ld + q]
+                                                        : d->weight[q * d->ld + j];
+        if (d->bias)
+            p->bias[j] = d->bias[j];
+    }
+    *prepared = p;
+    return CE_OK;
+}
+
+static void packed_release(void *model_state, void *prepared)
+{
+    (void)model_state;
+    packed_weight *p = prepared;
+    free(p->w), free(p->bias), free(p);
+}
+
+static void packed_linear(void *ctx, const void *prepared, size_t rows, const float *x, size_t ldx,
+                          float beta, float *y, size_t ldy)
+{
+    (void)ctx;
+    const packed_weight *p = prepared;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < p->out; j++) {
+            float s = p->bias[j] + (beta != 0.0f ? beta * y[i * ldy + j] : 0.0f);
+            for (size_t q = 0; q < p->in; q++)
+                s += x[i * ldx + q] * p->w[j * p->in + q];
+            switch (p->act) {
+            case CE_BACKEND_ACT_NONE: break;
+            case CE_BACKEND_ACT_GELU_ERF: s = 0.5f * s * (1.0f + erff(s / sqrtf(2.0f))); break;
+            case CE_BACKEND_ACT_GELU_TANH:
+                s = 0.5f * s * (1.0f + tanhf(0.7978845608f * (s + 0.044715f * s * s * s)));
+                break;
+            case CE_BACKEND_ACT_RELU: s = s < 0.0f ? 0.0f : s; break;
+            case CE_BACKEND_ACT_SIGMOID: s = 1.0f / (1.0f + expf(-s)); break;
+            case CE_BACKEND_ACT_TANH: s = tanhf(s); break;
+            }
+            y[i * ldy + j] = s;
+        }
+}
+
+START_TEST(test_linear_parity)
+{
+    ce_backend_ops packed;
+    memset(&packed, 0, sizeof packed);
+    packed.abi_version = CE_BACKEND_ABI_VERSION;
+    packed.struct_size = sizeof packed;
+    packed.name = "parity-packed";
+    packed.priority = -100;
+    packed.create = packed_create;
+    packed.destroy = packed_destroy;
+    packed.linear_prepare = packed_prepare;
+    packed.linear_release = packed_release;
+    packed.linear = packed_linear;
+    ce_status st = ce_backend_register(&packed); /* CE_ERR_STATE when run twice unforked */
+    ck_assert(st == CE_OK || st == CE_ERR_STATE);
+
+    ce_backend *ref;
+    ck_assert_int_eq(ce_backend_open("ref", 1, NULL, &ref), CE_OK);
+    size_t checked = 0;
+    for (size_t i = 0; i < ce_backend_count(); i++) {
+        const char *name = ce_backend_name(i);
+        ce_backend *probe;
+        ck_assert_int_eq(ce_backend_open(name, 1, NULL, &probe), CE_OK);
+        bool prepares = probe->ops.linear_prepare != NULL;
+        ce_backend_close(probe);
+        if (!prepares)
+            continue;
+        for (int threads = 1; threads <= 2; threads++) {
+            snprintf(where, sizeof where, "%s/%d threads/linear", name, threads);
+            n_failures = 0;
+            detail[0] = '\0';
+            rng r = {0xD1B54A32D192ED03ull + (uint64_t)i};
+            check_linear(name, threads, ref, &r);
+            check_failures();
+        }
+        fprintf(stderr, "linear: checked backend %s\n", name);
+        checked++;
+    }
+    ck_assert_uint_ge(checked, 1);
+    ce_backend_close(ref);
+}
+END_TEST
+
 /* ---- the reference against PyTorch (float64) ---- */
 
 static void expect_near(const float *got, const double *want, size_t n, double tol)
@@ -627,6 +1128,10 @@ static Suite *suite(void)
     tcase_add_test(tc, test_unary_parity);
     tcase_add_test(tc, test_add_scale_parity);
     tcase_add_test(tc, test_lstm_parity);
+    tcase_add_test(tc, test_attention_parity);
+    tcase_add_test(tc, test_rows_mix_clip_parity);
+    /* last: it registers a backend of its own (which matters with CK_FORK=no) */
+    tcase_add_test(tc, test_linear_parity);
     suite_add_tcase(s, tc);
     TCase *golden = tcase_create("reference");
     tcase_add_test(golden, test_ref_golden_elementwise);

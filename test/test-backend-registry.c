@@ -71,9 +71,10 @@ static int has_backend(const char *name)
 
 START_TEST(test_builtins)
 {
-    ck_assert_uint_eq(ce_backend_count(), 1 + CE_HAVE_BLIS);
+    ck_assert_uint_eq(ce_backend_count(), 1 + CE_HAVE_BLIS + CE_HAVE_ONEDNN);
     ck_assert_str_eq(ce_backend_name(0), "ref");
     ck_assert(has_backend("blis") == CE_HAVE_BLIS);
+    ck_assert(has_backend("onednn") == CE_HAVE_ONEDNN);
     ck_assert_ptr_null(ce_backend_name(ce_backend_count()));
     ck_assert_ptr_null(ce_backend_name((size_t)-1));
 }
@@ -81,7 +82,7 @@ END_TEST
 
 START_TEST(test_auto_picks_fastest)
 {
-    const char *expected = CE_HAVE_BLIS ? "blis" : "ref";
+    const char *expected = CE_HAVE_ONEDNN ? "onednn" : CE_HAVE_BLIS ? "blis" : "ref";
     const char *names[] = {NULL, "auto"};
     for (int i = 0; i < 2; i++) {
         ce_backend *b = NULL;
@@ -234,6 +235,79 @@ START_TEST(test_copies_struct_size_bytes)
 }
 END_TEST
 
+/* Slots a version-1 table cannot have: reaching one fails the test. */
+#define NOT_V1() ck_abort_msg("a version-1 table's bytes past version 1 were used")
+
+static ce_status tail_session_create(void *user_data, void *model_state, int n_threads, void **ctx)
+{
+    (void)user_data, (void)model_state, (void)n_threads, (void)ctx;
+    NOT_V1();
+    return CE_ERR_BACKEND;
+}
+
+static ce_status tail_prepare(void *model_state, const ce_linear_desc *desc, void **prepared)
+{
+    (void)model_state, (void)desc, (void)prepared;
+    NOT_V1();
+    return CE_ERR_BACKEND;
+}
+
+static void tail_release(void *model_state, void *prepared)
+{
+    (void)model_state, (void)prepared;
+    NOT_V1();
+}
+
+static void tail_linear(void *ctx, const void *prepared, size_t rows, const float *x, size_t ldx,
+                        float beta, float *y, size_t ldy)
+{
+    (void)ctx, (void)prepared, (void)rows, (void)x, (void)ldx, (void)beta, (void)y, (void)ldy;
+    NOT_V1();
+}
+
+static void tail_attention(void *ctx, size_t heads, size_t head_dim, size_t tq, size_t tk,
+                           const float *q, size_t ldq, const float *k, size_t ldk, const float *v,
+                           size_t ldv, float scale, int causal, size_t q_offset, float *out,
+                           size_t ldo)
+{
+    (void)ctx, (void)heads, (void)head_dim, (void)tq, (void)tk, (void)q, (void)ldq, (void)k;
+    (void)ldk, (void)v, (void)ldv, (void)scale, (void)causal, (void)q_offset, (void)out, (void)ldo;
+    NOT_V1();
+}
+
+/* A version-1 table whose struct_size covers more than version 1 (a host
+ * that embedded it in a bigger struct): what follows is not version-2 slots. */
+START_TEST(test_version1_ignores_tail)
+{
+    ce_backend_ops ops = user_table("v1-long");
+    ops.abi_version = 1;
+    ops.user_data = &ops;
+    ops.session_create = tail_session_create;
+    ops.attention = tail_attention;
+    ops.linear_prepare = tail_prepare;
+    ops.linear = tail_linear;
+    ops.linear_release = tail_release;
+    ck_assert_int_eq(ce_backend_register(&ops), CE_OK);
+    ce_backend *b;
+    ck_assert_int_eq(ce_backend_open("v1-long", 1, NULL, &b), CE_OK);
+    const ce_backend_ops *ref = ce_backend_ref_ops();
+    ck_assert_ptr_eq(b->ops.gemm, user_gemm);
+    ck_assert_ptr_null(b->ops.user_data);
+    ck_assert_ptr_null(b->ops.session_create);
+    ck_assert_ptr_null(b->ops.linear_prepare);
+    ck_assert_ptr_eq(b->ops.attention, ref->attention);
+    ck_assert_uint_eq(b->ops.struct_size, sizeof(ce_backend_ops));
+    user_ctx *u = b->ctx; /* made by create, not by the garbage session_create */
+    ck_assert_int_eq(u->n_threads, 1);
+    ce_backend_close(b);
+    ce_backend_model *bm;
+    ck_assert_int_eq(ce_backend_model_open("v1-long", 2, &bm), CE_OK);
+    ck_assert_ptr_null(bm->state);
+    ck_assert(!bm->prepares);
+    ce_backend_model_close(bm);
+}
+END_TEST
+
 static ce_status failing_create(int n_threads, void **ctx)
 {
     (void)n_threads;
@@ -344,6 +418,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_user_backend_falls_back);
     tcase_add_test(tc, test_refusals);
     tcase_add_test(tc, test_copies_struct_size_bytes);
+    tcase_add_test(tc, test_version1_ignores_tail);
     tcase_add_test(tc, test_create_failure);
     tcase_add_test(tc, test_concurrent_registration);
     tcase_add_test(tc, test_priority_wins_auto);

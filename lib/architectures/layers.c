@@ -118,15 +118,15 @@ ce_status ce_lins_prepare(ce_lin_list *list, const ce_backend_model *bm, const c
     if (!bm || !bm->prepares)
         return CE_OK;
     for (size_t i = 0; i < list->n; i++) {
-        ce_status st = prepare_one(list->items[i], bm);
+        ce_lin *lin = list->items[i];
+        ce_status st = prepare_one(lin, bm);
         if (st != CE_OK) {
             ce_lins_release(list, bm);
             return st;
         }
-    }
-    /* Only now: a tensor may be listed twice (GPT-2's tied head reads wte). */
-    for (size_t i = 0; w && i < list->n; i++) {
-        const ce_lin *lin = list->items[i];
+        /* At once, so that the original and the prepared copy of only one
+         * tensor are resident together. A tensor listed twice (GPT-2's tied
+         * head is wte) is simply read back from the file. */
         size_t rows = lin->layout == CE_TRANS ? lin->out : lin->in;
         size_t cols = lin->layout == CE_TRANS ? lin->in : lin->out;
         ce_weights_drop_resident(w, lin->w, ((rows - 1) * lin->ld + cols) * sizeof(float));

@@ -101,6 +101,12 @@ void cli_bench_profile_write(ce_session *s, const char *phase, long runs)
     fflush(stdout);
 }
 
+void cli_bench_profile_take_discard(ce_session *s)
+{
+    size_t n;
+    ce_backend_profile_take(s->backend, &n);
+}
+
 long long cli_bench_peak_rss(void)
 {
     struct rusage ru;

@@ -12,6 +12,9 @@ int cli_bench_profile_start(ce_session *s);
  * largest first, and start counting again. */
 void cli_bench_profile_write(ce_session *s, const char *phase, long runs);
 
+/* Forget what was timed so far. */
+void cli_bench_profile_take_discard(ce_session *s);
+
 /* Peak resident memory of this process so far, in bytes (getrusage). */
 long long cli_bench_peak_rss(void);
 

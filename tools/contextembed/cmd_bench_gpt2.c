@@ -7,13 +7,15 @@
 #include "args.h"
 #include "bench.h"
 #include "bench_gpt2.h"
+#include "bench_profile.h"
 #include "cli.h"
 #include "json_writer.h"
 
 static const char gpt2_usage[] =
     "Usage: contextembed bench --gpt2 [--ctx N] [--threads N] [--runs R] [--backend NAME]\n"
+    "                          [--profile]\n"
     "       contextembed bench -m MODEL --decode [--ctx N] [--threads N] [--runs R]\n"
-    "                          [--backend NAME]\n"
+    "                          [--backend NAME] [--profile]\n"
     "\n"
     "Time a decoder model on random token ids (fixed seed), after one warm-up.\n"
     "\n"
@@ -21,13 +23,15 @@ static const char gpt2_usage[] =
     "layers, n_embd 768, 12 heads, vocabulary 50257, 1024 positions) and prints\n"
     "one JSON object per thread count (1 and 2 unless --threads is given):\n"
     "\"prompt_median_ms\", \"prompt_min_ms\" and \"prompt_tokens_per_s\" for a prompt\n"
-    "of N tokens appended at once; \"decode_median_ms\" and \"decode_min_ms\" for\n"
+    "of N tokens appended at once with every position's logits\n"
+    "(CE_APPEND_ALL_LOGITS, the work of a full-sequence ONNX graph);\n"
+    "\"decode_median_ms\" and \"decode_min_ms\" for\n"
     "one token appended at context N (then rewound, and again); \"weight_bytes\"\n"
     "(float32 weights, all read for every decoded token); \"copy_gbps\", the memcpy\n"
     "bandwidth of this machine at that thread count (256 MB buffers, bytes read\n"
     "plus written, as STREAM counts); \"bound_ms\" = weight_bytes / copy bandwidth,\n"
     "the fastest a decoded token can be; and \"ratio\" = bound_ms /\n"
-    "decode_median_ms, the fraction of that bound reached.\n"
+    "decode_median_ms, the fraction of that bound reached; \"peak_rss_bytes\".\n"
     "\n"
     "-m MODEL --decode times decoding on a model directory and prints one JSON\n"
     "object with \"median_ms\" and \"min_ms\" per decoded token, \"runs\",\n"
@@ -38,7 +42,11 @@ static const char gpt2_usage[] =
     "                    model's maximum positions - 1 when that is less)\n"
     "      --threads N   thread count (default: 1 and 2 with --gpt2, all CPUs with -m)\n"
     "      --runs R      timed runs of each measurement (default 10)\n"
-    "      --backend NAME  ref, blis or auto (default)\n";
+    "      --backend NAME  ref, blis, onednn or auto (default); the model is opened\n"
+    "                    with it, so its weights are prepared for it\n"
+    "      --profile     after the timed runs, as many again with every kernel timed:\n"
+    "                    a JSON line {\"profile\": \"prompt\" or \"decode\", \"ops\": [...]}\n"
+    "                    per measurement (see bench --help)\n";
 
 /* GPT-2 small (the "gpt2" checkpoint's config.json, the fields the model reads). */
 static const char gpt2_small_config[] =
@@ -49,17 +57,28 @@ static const char gpt2_small_config[] =
 
 #define COPY_BYTES ((size_t)256 << 20)
 
-enum { OPT_GPT2 = 1, OPT_DECODE, OPT_MODEL, OPT_CTX, OPT_THREADS, OPT_RUNS, OPT_BACKEND, OPT_HELP };
+enum {
+    OPT_GPT2 = 1,
+    OPT_DECODE,
+    OPT_MODEL,
+    OPT_CTX,
+    OPT_THREADS,
+    OPT_RUNS,
+    OPT_BACKEND,
+    OPT_PROFILE,
+    OPT_HELP
+};
 
 static const cli_opt gpt2_opts[] = {
     {OPT_GPT2, 0, "gpt2", 0},       {OPT_DECODE, 0, "decode", 0},   {OPT_MODEL, 'm', "model", 1},
     {OPT_CTX, 0, "ctx", 1},         {OPT_THREADS, 0, "threads", 1}, {OPT_RUNS, 0, "runs", 1},
-    {OPT_BACKEND, 0, "backend", 1}, {OPT_HELP, 'h', "help", 0},     {0, 0, NULL, 0},
+    {OPT_BACKEND, 0, "backend", 1}, {OPT_PROFILE, 0, "profile", 0}, {OPT_HELP, 'h', "help", 0},
+    {0, 0, NULL, 0},
 };
 
 typedef struct gpt2_args {
     const char *model, *backend;
-    int gpt2, decode;
+    int gpt2, decode, profile;
     long ctx, threads, runs;
 } gpt2_args;
 
@@ -102,6 +121,7 @@ static int parse(int argc, char **argv, gpt2_args *a)
         case OPT_DECODE: a->decode = 1; break;
         case OPT_MODEL: a->model = v; break;
         case OPT_BACKEND: a->backend = v; break;
+        case OPT_PROFILE: a->profile = 1; break;
         case OPT_HELP: fputs(gpt2_usage, stdout); return -1;
         case CLI_ARG_POSITIONAL: return cli_usage("bench", "unexpected argument '%s'", v);
         case CLI_ARG_ERROR: return cli_usage("bench", "%s", p.error);
@@ -146,7 +166,7 @@ static int time_prompt(ce_session *s, const int32_t *ids, size_t n, long runs, d
         ce_status st = ce_session_rewind(s, 0);
         double t0 = cli_bench_now();
         if (st == CE_OK)
-            st = ce_session_append(s, ids, n, 0);
+            st = ce_session_append(s, ids, n, CE_APPEND_ALL_LOGITS);
         if (st != CE_OK)
             return cli_fail(st);
         if (r >= 0)
@@ -175,6 +195,29 @@ static int time_decode(ce_session *s, const int32_t *ids, size_t n, long runs, d
         return cli_fail(st);
     *out = summarize(ms, (size_t)runs);
     return CLI_EXIT_OK;
+}
+
+/* --profile: the measurements again with every kernel timed (warm-ups count). */
+static int profile(ce_session *s, const int32_t *ids, const gpt2_args *a, int prompt, double *ms)
+{
+    timing t;
+    /* prompt: the whole timed loop again; decode: one token at context ctx, a->runs times */
+    int rc = cli_bench_profile_start(s);
+    if (!rc && prompt && !(rc = time_prompt(s, ids, (size_t)a->ctx, a->runs, ms, &t)))
+        cli_bench_profile_write(s, "prompt", a->runs + 1);
+    size_t n = (size_t)a->ctx;
+    ce_status st = ce_session_rewind(s, 0);
+    if (!rc && st == CE_OK)
+        st = ce_session_append(s, ids, n, 0);
+    if (!rc && st == CE_OK) {
+        cli_bench_profile_take_discard(s); /* the prompt that sets up the context */
+        for (long r = 0; st == CE_OK && r < a->runs; r++)
+            if ((st = ce_session_append(s, ids + n, 1, 0)) == CE_OK)
+                st = ce_session_rewind(s, n);
+        if (st == CE_OK)
+            cli_bench_profile_write(s, "decode", a->runs);
+    }
+    return rc ? rc : st != CE_OK ? cli_fail(st) : CLI_EXIT_OK;
 }
 
 /* What one session at one thread count measured. */
@@ -210,6 +253,8 @@ static int measure(const ce_model *m, const gpt2_args *a, long threads, int prom
         rc = time_prompt(s, ids, (size_t)a->ctx, a->runs, ms, &res->prompt);
     if (!rc)
         rc = time_decode(s, ids, (size_t)a->ctx, a->runs, ms, &res->decode);
+    if (!rc && a->profile)
+        rc = profile(s, ids, a, prompt, ms);
     if (!rc) {
         res->threads = ce_session_threads(s);
         res->backend = ce_session_backend(s); /* a static string */
@@ -246,6 +291,7 @@ static void write_gpt2(const gpt2_args *a, const decode_result *r, int64_t weigh
     cli_bench_json_number("copy_gbps", gbps, &first);
     cli_bench_json_number("bound_ms", bound, &first);
     cli_bench_json_number("ratio", bound > 0 ? bound / r->decode.median_ms : -1, &first);
+    printf(",\"peak_rss_bytes\":%lld", cli_bench_peak_rss());
     fputs("}\n", stdout);
     fflush(stdout);
 }
@@ -279,8 +325,14 @@ static int bench_gpt2(gpt2_args *a)
         gbps[i] = cli_bench_copy_gbps(COPY_BYTES, (int)counts[i], 5);
     ce_model *m = NULL;
     int64_t weight_bytes = 0;
-    ce_status st = ce_model_open_random(gpt2_small_config, strlen(gpt2_small_config), 42, NULL, &m);
-    int rc = st == CE_OK ? check_ctx(m, a, &weight_bytes) : cli_fail(st);
+    ce_options *opts = NULL;
+    int rc = cli_options_make("bench", a->backend, -1, 0, &opts);
+    ce_status st = rc ? CE_OK
+                      : ce_model_open_random(gpt2_small_config, strlen(gpt2_small_config), 42,
+                                             opts, &m);
+    ce_options_free(opts);
+    if (!rc)
+        rc = st == CE_OK ? check_ctx(m, a, &weight_bytes) : cli_fail(st);
     for (size_t i = 0; !rc && i < n_counts; i++) {
         decode_result r;
         if (!(rc = measure(m, a, counts[i], 1, &r)))
@@ -296,7 +348,11 @@ static int bench_decode(gpt2_args *a)
     ce_model *m = NULL;
     int64_t weight_bytes = 0;
     decode_result r;
-    int rc = cli_model_open(a->model, NULL, &m);
+    ce_options *opts = NULL;
+    int rc = cli_options_make("bench", a->backend, -1, 0, &opts);
+    if (!rc)
+        rc = cli_model_open(a->model, opts, &m);
+    ce_options_free(opts);
     if (!rc)
         rc = check_ctx(m, a, &weight_bytes);
     if (!rc && !(rc = measure(m, a, a->threads, 0, &r))) {
@@ -304,7 +360,8 @@ static int bench_decode(gpt2_args *a)
         write_head(a->model, &r, a->runs, a->ctx, &first);
         cli_bench_json_number("median_ms", r.decode.median_ms, &first);
         cli_bench_json_number("min_ms", r.decode.min_ms, &first);
-        printf(",\"weight_bytes\":%lld}\n", (long long)weight_bytes);
+        printf(",\"weight_bytes\":%lld,\"peak_rss_bytes\":%lld}\n", (long long)weight_bytes,
+               cli_bench_peak_rss());
     }
     ce_model_free(m);
     return rc;

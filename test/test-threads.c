@@ -1,0 +1,121 @@
+/* Threads a host can trust: the thread count is capped at the CPUs the
+ * process may use, a busy machine lowers it per call, and once every session
+ * and model is freed nothing of the library's keeps a CPU busy. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "contextembed/contextembed.h"
+#include "contextembed/backend.h"
+#include "core/cpus.h"
+#include "test-util.h"
+
+static double process_cpu_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&t, &t) != 0)
+        ;
+}
+
+static ce_model *open_bert(int64_t threads, const char *backend)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bert-tiny-uncased", ce_test_fixtures());
+    ce_options *o;
+    ck_assert_int_eq(ce_options_create(&o), CE_OK);
+    ck_assert_int_eq(ce_options_set_int(o, CE_OPT_THREADS, threads), CE_OK);
+    if (backend)
+        ck_assert_int_eq(ce_options_set_string(o, CE_OPT_BACKEND, backend), CE_OK);
+    ce_model *m = NULL;
+    ck_assert_msg(ce_model_open(path, o, &m) == CE_OK, "%s", ce_last_error());
+    ce_options_free(o);
+    return m;
+}
+
+START_TEST(test_threads_capped_at_affinity)
+{
+    ce_model *m = open_bert(256, NULL); /* the most the option takes */
+    ce_session *s;
+    ck_assert_int_eq(ce_session_create(m, NULL, &s), CE_OK);
+    ck_assert_int_eq(ce_session_threads(s), ce_cpus_usable());
+    ce_session_free(s);
+    ce_model_free(m);
+    ck_assert_int_ge(ce_cpus_usable(), 1);
+}
+END_TEST
+
+/* Every built backend, 2 threads (the most this machine may have is fine). */
+START_TEST(test_idle_after_free)
+{
+    for (size_t b = 0; b < ce_backend_count(); b++) {
+        ce_model *m = open_bert(2, ce_backend_name(b));
+        ce_session *s;
+        ck_assert_int_eq(ce_session_create(m, NULL, &s), CE_OK);
+        int32_t ids[64];
+        for (int i = 0; i < 64; i++)
+            ids[i] = 5 + i;
+        size_t len = 64;
+        for (int r = 0; r < 20; r++)
+            ck_assert_int_eq(ce_session_run(s, 1, &len, ids, NULL), CE_OK);
+        ce_session_free(s);
+        ce_model_free(m);
+        sleep_ms(100); /* OpenMP's spin after the last region is over by then */
+        double t0 = process_cpu_seconds();
+        sleep_ms(500);
+        double used = process_cpu_seconds() - t0;
+        ck_assert_msg(used < 0.05, "backend %s: %.3f s of CPU in 0.5 s after everything was freed",
+                      ce_backend_name(b), used);
+    }
+}
+END_TEST
+
+/* With every usable CPU kept busy by other processes, a run uses one thread. */
+START_TEST(test_busy_machine_lowers_threads)
+{
+    int cpus = ce_cpus_usable();
+    ck_assert_int_eq(ce_cpus_free_for(1), 1);
+    pid_t kids[64];
+    int n = cpus < 64 ? cpus : 64;
+    for (int i = 0; i < n; i++) {
+        kids[i] = fork();
+        ck_assert_int_ge(kids[i], 0);
+        if (kids[i] == 0)
+            for (volatile unsigned long x = 0;; x++)
+                ;
+    }
+    sleep_ms(200);
+    int got = ce_cpus_free_for(cpus > 1 ? cpus : 2);
+    for (int i = 0; i < n; i++) {
+        kill(kids[i], SIGKILL);
+        waitpid(kids[i], NULL, 0);
+    }
+    ck_assert_int_eq(got, 1);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("threads");
+    TCase *tc = tcase_create("threads");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_threads_capped_at_affinity);
+    tcase_add_test(tc, test_idle_after_free);
+    tcase_add_test(tc, test_busy_machine_lowers_threads);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return ce_test_run(suite());
+}

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install the Debian packages the build and the test suite need, if any is missing.
 set -eu
-PKGS="meson ninja-build pkg-config gcc g++ binutils libblis-dev check libyaml-dev libutf8proc-dev python3 abigail-tools"
+PKGS="meson ninja-build pkg-config gcc g++ binutils libblis-dev libdnnl-dev check libyaml-dev libutf8proc-dev python3 abigail-tools"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

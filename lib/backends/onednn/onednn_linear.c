@@ -21,7 +21,8 @@
 
 struct ce_dnnl_weight {
     size_t in, out;
-    ce_backend_activation act;
+    ce_backend_activation act; /* what the product must end with */
+    ce_backend_activation fused; /* act when a post-op does it, else NONE (applied after) */
     dnnl_memory_desc_t wmd; /* the prepared layout */
     dnnl_memory_t wmem;     /* owns the prepared data */
     dnnl_memory_t bmem;     /* over bias, or NULL */
@@ -96,8 +97,13 @@ static dnnl_status_t make_pd(dnnl_engine_t engine, size_t in, size_t out, int ha
     return st;
 }
 
-/* The layout oneDNN picks for this weight, if one row can use it too. */
-static int pick_layout(dnnl_engine_t engine, const ce_linear_desc *d, dnnl_memory_desc_t *wmd)
+/* The layout oneDNN picks for this weight, if one row can use it too; and
+ * whether the activation is fused. Its GEMM-based matmul (CPUs without
+ * AVX-512) applies an eltwise post-op in a slow separate pass: measured on
+ * BERT-base's FFN (128 x 768 x 3072, AVX2, 2 threads) the fused GELU took as
+ * long as a second product, so there the shared kernel applies it after. */
+static int pick_layout(dnnl_engine_t engine, const ce_linear_desc *d, dnnl_memory_desc_t *wmd,
+                       ce_backend_activation *fused)
 {
     dnnl_memory_desc_t any;
     dnnl_dims_t dims = {(dnnl_dim_t)d->in, (dnnl_dim_t)d->out};
@@ -108,8 +114,11 @@ static int pick_layout(dnnl_engine_t engine, const ce_linear_desc *d, dnnl_memor
                 0, &pd) != dnnl_success)
         return 0;
     *wmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    const char *impl = NULL;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    *fused = impl && !strncmp(impl, "gemm", 4) ? CE_BACKEND_ACT_NONE : d->act;
     dnnl_primitive_desc_destroy(pd);
-    if (make_pd(engine, d->in, d->out, d->bias != NULL, d->act, wmd, 1, d->in, d->out, 0, &pd) !=
+    if (make_pd(engine, d->in, d->out, d->bias != NULL, *fused, wmd, 1, d->in, d->out, 0, &pd) !=
         dnnl_success)
         return 0;
     dnnl_primitive_desc_destroy(pd);
@@ -183,7 +192,7 @@ ce_status ce_dnnl_linear_prepare(void *model_state, const ce_linear_desc *d, voi
                           .ld = d->ld, .layout = d->layout};
     ce_status st = CE_OK;
     /* plain, dense in the raw layout's order, when oneDNN has nothing better */
-    if (!pick_layout(m->engine, d, &w->wmd) &&
+    if (!pick_layout(m->engine, d, &w->wmd, &w->fused) &&
         !(d->layout == CE_TRANS ? md_strided(&w->wmd, d->in, d->out, 1, d->in)
                                 : md_strided(&w->wmd, d->in, d->out, d->out, 1)))
         st = ce_error(CE_ERR_UNSUPPORTED, "oneDNN has no matmul for this shape");
@@ -268,7 +277,7 @@ static int make_prim(ce_dnnl_ctx *c, ce_dnnl_prim *p)
 {
     const ce_dnnl_weight *w = p->w;
     dnnl_primitive_desc_t pd;
-    if (make_pd(c->engine, w->in, w->out, w->bias != NULL, w->act, &w->wmd, p->rows, p->ldx,
+    if (make_pd(c->engine, w->in, w->out, w->bias != NULL, w->fused, &w->wmd, p->rows, p->ldx,
                 p->ldy, p->accumulate, &pd) != dnnl_success)
         return 0;
     const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
@@ -336,6 +345,31 @@ static int run_prim(ce_dnnl_ctx *c, const ce_dnnl_prim *p, const float *x, float
     return ok;
 }
 
+/* The activation over n values, by the shared kernels. */
+static void activate(ce_dnnl_ctx *c, ce_backend_activation act, size_t n, float *x)
+{
+    switch (act) {
+    case CE_BACKEND_ACT_GELU_ERF: ce_cpu_gelu_erf(c, n, x); break;
+    case CE_BACKEND_ACT_GELU_TANH: ce_cpu_gelu_tanh(c, n, x); break;
+    case CE_BACKEND_ACT_RELU: ce_cpu_relu(c, n, x); break;
+    case CE_BACKEND_ACT_SIGMOID: ce_cpu_sigmoid(c, n, x); break;
+    case CE_BACKEND_ACT_TANH: ce_cpu_tanh(c, n, x); break;
+    case CE_BACKEND_ACT_NONE: break;
+    }
+}
+
+static void activate_rows(ce_dnnl_ctx *c, ce_backend_activation act, size_t rows, size_t cols,
+                          float *y, size_t ldy)
+{
+    if (act == CE_BACKEND_ACT_NONE)
+        return;
+    if (ldy == cols)
+        activate(c, act, rows * cols, y);
+    else
+        for (size_t r = 0; r < rows; r++)
+            activate(c, act, cols, y + r * ldy);
+}
+
 /* From the raw weight: GEMM, bias, activation (rare: no primitive could be made). */
 static void fallback(ce_dnnl_ctx *c, const ce_dnnl_weight *w, size_t rows, const float *x,
                      size_t ldx, float beta, float *y, size_t ldy)
@@ -343,17 +377,7 @@ static void fallback(ce_dnnl_ctx *c, const ce_dnnl_weight *w, size_t rows, const
     const ce_backend_ops *ops = ce_backend_onednn_ops();
     ops->gemm(c, CE_NO_TRANS, w->layout, rows, w->out, w->in, 1.0f, x, ldx, w->raw, w->ld, beta,
               y, ldy, w->bias);
-    for (size_t r = 0; r < rows; r++) {
-        float *row = y + r * ldy;
-        switch (w->act) {
-        case CE_BACKEND_ACT_GELU_ERF: ce_cpu_gelu_erf(c, w->out, row); break;
-        case CE_BACKEND_ACT_GELU_TANH: ce_cpu_gelu_tanh(c, w->out, row); break;
-        case CE_BACKEND_ACT_RELU: ce_cpu_relu(c, w->out, row); break;
-        case CE_BACKEND_ACT_SIGMOID: ce_cpu_sigmoid(c, w->out, row); break;
-        case CE_BACKEND_ACT_TANH: ce_cpu_tanh(c, w->out, row); break;
-        case CE_BACKEND_ACT_NONE: break;
-        }
-    }
+    activate_rows(c, w->act, rows, w->out, y, ldy);
 }
 
 void ce_dnnl_linear(void *ctx, const void *prepared, size_t rows, const float *x, size_t ldx,
@@ -372,4 +396,6 @@ void ce_dnnl_linear(void *ctx, const void *prepared, size_t rows, const float *x
     ce_dnnl_threads_leave(saved);
     if (!ok)
         fallback(c, w, rows, x, ldx, beta, y, ldy);
+    else if (w->fused != w->act)
+        activate_rows(c, w->act, rows, w->out, y, ldy);
 }

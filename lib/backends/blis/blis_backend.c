@@ -1,7 +1,8 @@
 /* The "blis" backend's table: preferred over "ref" by "auto". */
 #include "backends/blis/blis_backend.h"
+#include "backends/cpu/cpu_packed.h"
 
-static const ce_backend_ops blis_ops = {
+static ce_backend_ops blis_ops = {
     .abi_version = CE_BACKEND_ABI_VERSION,
     .struct_size = sizeof(ce_backend_ops),
     .name = "blis",
@@ -12,7 +13,15 @@ static const ce_backend_ops blis_ops = {
     CE_CPU_KERNEL_SLOTS,
 };
 
+/* Called once, by the registry's one-time setup. */
 const ce_backend_ops *ce_backend_blis_ops(void)
 {
+    /* BLIS repacks a weight on every call; where the library's own packed
+     * kernel runs, weights are packed once per model instead. */
+    if (ce_cpu_packed_supported()) {
+        blis_ops.linear_prepare = ce_cpu_linear_prepare;
+        blis_ops.linear_release = ce_cpu_linear_release;
+        blis_ops.linear = ce_cpu_linear;
+    }
     return &blis_ops;
 }

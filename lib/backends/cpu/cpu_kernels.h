@@ -43,6 +43,10 @@ void ce_cpu_max_rows(void *ctx, size_t groups, size_t rows, size_t cols, const f
 void ce_cpu_gate_mix(void *ctx, size_t n, const float *g, const float *t, float *x);
 void ce_cpu_clip(void *ctx, size_t n, float limit, float *x);
 
+/* The activation over @p rows rows of @p cols values (row stride ldy). */
+void ce_cpu_activate_rows(void *ctx, ce_backend_activation act, size_t rows, size_t cols, float *y,
+                          size_t ldy);
+
 /* cpu_attention.c: the attention slot, heads (and blocks of query rows) split
  * over the threads. */
 void ce_cpu_attention(void *ctx, size_t heads, size_t head_dim, size_t tq, size_t tk,

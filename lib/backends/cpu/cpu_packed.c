@@ -1,0 +1,269 @@
+/* The library's own prepared linear layers: a weight packed once into panels
+ * of 16 output columns (for every input index, 16 consecutive floats; the
+ * last panel zero-padded), and a 6 x 16 AVX2+FMA microkernel that reads x in
+ * place and keeps the 6 x 16 block of y in twelve registers.
+ *
+ * Why: BLIS has no pack-once interface and repacks every weight on every call,
+ * and oneDNN without AVX-512 runs a GEMM that does the same. Loops, outermost
+ * first: input blocks of KC (a panel's KC x 16 slice, 64 KB, stays in L2),
+ * row blocks of MC (x's MC x KC block, 512 KB at most), the thread's
+ * panels, rows by 6. Threads split the panels, so each owns its columns of y
+ * and no two write the same cache line but at a panel boundary of 64 bytes.
+ * The first input block starts from the bias (and y when accumulating), later
+ * ones add to y; the activation runs after, by the shared kernels. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/cpu/cpu_kernels.h"
+#include "backends/cpu/cpu_packed.h"
+#include "backends/cpu/cpu_parallel.h"
+#include "core/error.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define CE_PACKED_X86 1
+#else
+#define CE_PACKED_X86 0
+#endif
+
+#define NR 16
+#define MR 6
+#define KC 1024
+#define MC 128
+
+struct ce_packed_weight {
+    size_t in, out, panels;
+    float *data; /* panels x in x NR */
+    float *bias; /* out, or NULL */
+    ce_backend_activation act;
+};
+
+int ce_cpu_packed_supported(void)
+{
+#if CE_PACKED_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+ce_status ce_cpu_packed_prepare(const ce_linear_desc *d, ce_packed_weight **out)
+{
+    ce_packed_weight *w = calloc(1, sizeof *w);
+    if (!w)
+        return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory");
+    w->in = d->in;
+    w->out = d->out;
+    w->act = d->act;
+    w->panels = (d->out + NR - 1) / NR;
+    size_t n = w->panels * d->in * NR;
+    /* 64-byte aligned: a panel row is one cache line */
+    w->data = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+    if (d->bias)
+        w->bias = malloc(d->out * sizeof *w->bias);
+    if (!w->data || (d->bias && !w->bias)) {
+        ce_cpu_packed_release(w);
+        return ce_error(CE_ERR_OUT_OF_MEMORY, "cannot allocate %zu packed floats", n);
+    }
+    for (size_t p = 0; p < w->panels; p++)
+        for (size_t k = 0; k < d->in; k++) {
+            float *dst = w->data + (p * d->in + k) * NR;
+            for (size_t j = 0; j < NR; j++) {
+                size_t o = p * NR + j;
+                dst[j] = o >= d->out               ? 0.0f
+                         : d->layout == CE_TRANS ? d->weight[o * d->ld + k]
+                                                 : d->weight[k * d->ld + o];
+            }
+        }
+    if (d->bias)
+        memcpy(w->bias, d->bias, d->out * sizeof *w->bias);
+    *out = w;
+    return CE_OK;
+}
+
+void ce_cpu_packed_release(ce_packed_weight *w)
+{
+    if (!w)
+        return;
+    free(w->data);
+    free(w->bias);
+    free(w);
+}
+
+ce_backend_activation ce_cpu_packed_act(const ce_packed_weight *w)
+{
+    return w->act;
+}
+
+size_t ce_cpu_packed_out(const ce_packed_weight *w)
+{
+    return w->out;
+}
+
+typedef struct packed_args {
+    const ce_packed_weight *w;
+    size_t rows, ldx, ldy;
+    const float *x;
+    float *y;
+    int accumulate;
+} packed_args;
+
+#if CE_PACKED_X86
+
+/* acc[r] (two vectors of 8) for mr rows over kc inputs; then store into y
+ * (nc valid columns: 16, or fewer in the last panel). */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+micro(int mr, size_t kc, const float *x, size_t ldx, const float *b, float *y, size_t ldy,
+      size_t nc, const float *init_bias, int load_y)
+{
+    __m256 c[MR][2];
+    for (int r = 0; r < mr; r++) {
+        if (load_y && nc == NR) {
+            c[r][0] = _mm256_loadu_ps(y + r * ldy);
+            c[r][1] = _mm256_loadu_ps(y + r * ldy + 8);
+        } else if (load_y) {
+            float t[NR] = {0};
+            memcpy(t, y + r * ldy, nc * sizeof *t);
+            c[r][0] = _mm256_loadu_ps(t);
+            c[r][1] = _mm256_loadu_ps(t + 8);
+        } else {
+            c[r][0] = _mm256_setzero_ps();
+            c[r][1] = _mm256_setzero_ps();
+        }
+        if (init_bias) {
+            c[r][0] = _mm256_add_ps(c[r][0], _mm256_loadu_ps(init_bias));
+            c[r][1] = _mm256_add_ps(c[r][1], _mm256_loadu_ps(init_bias + 8));
+        }
+    }
+#pragma GCC unroll 4
+    for (size_t k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_load_ps(b + k * NR), b1 = _mm256_load_ps(b + k * NR + 8);
+        for (int r = 0; r < mr; r++) {
+            __m256 a = _mm256_broadcast_ss(x + r * ldx + k);
+            c[r][0] = _mm256_fmadd_ps(a, b0, c[r][0]);
+            c[r][1] = _mm256_fmadd_ps(a, b1, c[r][1]);
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        if (nc == NR) {
+            _mm256_storeu_ps(y + r * ldy, c[r][0]);
+            _mm256_storeu_ps(y + r * ldy + 8, c[r][1]);
+        } else {
+            float t[NR];
+            _mm256_storeu_ps(t, c[r][0]);
+            _mm256_storeu_ps(t + 8, c[r][1]);
+            memcpy(y + r * ldy, t, nc * sizeof *t);
+        }
+    }
+}
+
+/* One row block of one panel over one input block, rows by 6. */
+__attribute__((target("avx2,fma"))) static void
+panel_rows(const packed_args *a, size_t p, size_t k0, size_t kc, size_t i0, size_t i1)
+{
+    const ce_packed_weight *w = a->w;
+    size_t col = p * NR, nc = w->out - col < NR ? w->out - col : NR;
+    const float *b = w->data + (p * w->in + k0) * NR;
+    float bias_t[NR] = {0};
+    const float *bias = NULL;
+    if (k0 == 0 && w->bias) {
+        memcpy(bias_t, w->bias + col, nc * sizeof *bias_t);
+        bias = bias_t;
+    }
+    int load_y = k0 > 0 || a->accumulate;
+    for (size_t i = i0; i < i1; i += MR) {
+        const float *x = a->x + i * a->ldx + k0;
+        float *y = a->y + i * a->ldy + col;
+        switch (i1 - i < MR ? i1 - i : MR) {
+        case 6: micro(6, kc, x, a->ldx, b, y, a->ldy, nc, bias, load_y); break;
+        case 5: micro(5, kc, x, a->ldx, b, y, a->ldy, nc, bias, load_y); break;
+        case 4: micro(4, kc, x, a->ldx, b, y, a->ldy, nc, bias, load_y); break;
+        case 3: micro(3, kc, x, a->ldx, b, y, a->ldy, nc, bias, load_y); break;
+        case 2: micro(2, kc, x, a->ldx, b, y, a->ldy, nc, bias, load_y); break;
+        default: micro(1, kc, x, a->ldx, b, y, a->ldy, nc, bias, load_y); break;
+        }
+    }
+}
+
+/* The panels [begin, end) of the product, every row. */
+static void panels_block(const void *args, size_t begin, size_t end)
+{
+    const packed_args *a = args;
+    size_t in = a->w->in;
+    for (size_t k0 = 0; k0 < in; k0 += KC) {
+        size_t kc = in - k0 < KC ? in - k0 : KC;
+        for (size_t i0 = 0; i0 < a->rows; i0 += MC) {
+            size_t i1 = a->rows - i0 < MC ? a->rows : i0 + MC;
+            for (size_t p = begin; p < end; p++)
+                panel_rows(a, p, k0, kc, i0, i1);
+        }
+    }
+}
+
+#endif
+
+void ce_cpu_packed_linear(void *ctx, const ce_packed_weight *w, size_t rows, const float *x,
+                          size_t ldx, float beta, float *y, size_t ldy)
+{
+#if CE_PACKED_X86
+    packed_args a = {w, rows, ldx, ldy, x, y, beta != 0.0f};
+    /* a thread needs some 256 K multiply-adds to pay its wake-up */
+    size_t per_panel = rows * w->in * NR + 1;
+    size_t grain = per_panel >= 262144 ? 1 : 262144 / per_panel;
+    ce_cpu_parallel_for(ctx, w->panels, grain, 1, panels_block, &a);
+#else
+    (void)ctx, (void)w, (void)rows, (void)x, (void)ldx, (void)beta, (void)y, (void)ldy;
+#endif
+}
+
+ce_status ce_cpu_linear_prepare(void *model_state, const ce_linear_desc *desc, void **prepared)
+{
+    (void)model_state;
+    ce_packed_weight *w;
+    ce_status st = ce_cpu_packed_prepare(desc, &w);
+    if (st == CE_OK)
+        *prepared = w;
+    return st;
+}
+
+void ce_cpu_linear_release(void *model_state, void *prepared)
+{
+    (void)model_state;
+    ce_cpu_packed_release(prepared);
+}
+
+static void activate(void *ctx, ce_backend_activation act, size_t n, float *x)
+{
+    switch (act) {
+    case CE_BACKEND_ACT_GELU_ERF: ce_cpu_gelu_erf(ctx, n, x); break;
+    case CE_BACKEND_ACT_GELU_TANH: ce_cpu_gelu_tanh(ctx, n, x); break;
+    case CE_BACKEND_ACT_RELU: ce_cpu_relu(ctx, n, x); break;
+    case CE_BACKEND_ACT_SIGMOID: ce_cpu_sigmoid(ctx, n, x); break;
+    case CE_BACKEND_ACT_TANH: ce_cpu_tanh(ctx, n, x); break;
+    case CE_BACKEND_ACT_NONE: break;
+    }
+}
+
+void ce_cpu_activate_rows(void *ctx, ce_backend_activation act, size_t rows, size_t cols, float *y,
+                          size_t ldy)
+{
+    if (act == CE_BACKEND_ACT_NONE)
+        return;
+    if (ldy == cols)
+        activate(ctx, act, rows * cols, y);
+    else
+        for (size_t r = 0; r < rows; r++)
+            activate(ctx, act, cols, y + r * ldy);
+}
+
+void ce_cpu_linear(void *ctx, const void *prepared, size_t rows, const float *x, size_t ldx,
+                   float beta, float *y, size_t ldy)
+{
+    const ce_packed_weight *w = prepared;
+    if (rows == 0)
+        return;
+    ce_cpu_packed_linear(ctx, w, rows, x, ldx, beta, y, ldy);
+    ce_cpu_activate_rows(ctx, w->act, rows, w->out, y, ldy);
+}

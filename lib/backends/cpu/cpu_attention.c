@@ -60,15 +60,37 @@ static inline void store8(float *p, vf8 v)
 }
 
 /* s[r][0, nk) = q_r . key j for the block's rows, from kt = the key block
- * transposed ([hd][KEY_BLOCK]; columns past nk are copies, never stored). */
+ * transposed ([hd][KEY_BLOCK]; columns past nk are copies, never stored).
+ * Two rows at a time: eight independent sums hide the FMA latency. */
 static inline void block_scores(const float *q, size_t ldq, size_t rows, const float *kt,
                                 size_t hd, size_t nk, float *s, size_t lds)
 {
-    for (size_t r = 0; r < rows; r++) {
+    size_t r = 0;
+    for (; r + 2 <= rows; r += 2) {
+        const float *q0 = q + r * ldq, *q1 = q0 + ldq;
+        vf8 a0[KEY_BLOCK / 8] = {0}, a1[KEY_BLOCK / 8] = {0};
+        for (size_t p = 0; p < hd; p++) {
+            float x0 = q0[p], x1 = q1[p]; /* a scalar times a vector: one broadcast */
+            const float *kp = kt + p * KEY_BLOCK;
+            for (size_t u = 0; u < KEY_BLOCK / 8; u++) {
+                vf8 k = load8(kp + 8 * u);
+                a0[u] += x0 * k;
+                a1[u] += x1 * k;
+            }
+        }
+        float t0[KEY_BLOCK], t1[KEY_BLOCK];
+        for (size_t u = 0; u < KEY_BLOCK / 8; u++) {
+            store8(t0 + 8 * u, a0[u]);
+            store8(t1 + 8 * u, a1[u]);
+        }
+        memcpy(s + r * lds, t0, nk * sizeof *t0);
+        memcpy(s + (r + 1) * lds, t1, nk * sizeof *t1);
+    }
+    for (; r < rows; r++) {
         const float *qr = q + r * ldq;
         vf8 acc[KEY_BLOCK / 8] = {0};
         for (size_t p = 0; p < hd; p++) {
-            vf8 qp = (vf8){0} + qr[p];
+            float qp = qr[p];
             const float *kp = kt + p * KEY_BLOCK;
             for (size_t u = 0; u < KEY_BLOCK / 8; u++)
                 acc[u] += qp * load8(kp + 8 * u);
@@ -80,26 +102,48 @@ static inline void block_scores(const float *q, size_t ldq, size_t rows, const f
     }
 }
 
-/* out[0, hd) += sum_j p[j] vb[j] over nk dense value rows, 32 columns at a time. */
-static inline void block_sum(const float *p, size_t nk, const float *vb, size_t hd, float *out)
+/* out[0, hd) += sum_j p[j] vb[j] over nk dense value rows, 32 columns at a
+ * time; with a second row (p1, out1 not NULL), both over the same values. */
+static inline void block_sum(const float *p0, const float *p1, size_t nk, const float *vb,
+                             size_t hd, float *out0, float *out1)
 {
     size_t c0 = 0;
     for (; c0 + 32 <= hd; c0 += 32) {
-        vf8 acc[4];
-        for (size_t u = 0; u < 4; u++)
-            acc[u] = load8(out + c0 + 8 * u);
-        for (size_t j = 0; j < nk; j++) {
-            vf8 pj = (vf8){0} + p[j];
-            const float *vj = vb + j * hd + c0;
-            for (size_t u = 0; u < 4; u++)
-                acc[u] += pj * load8(vj + 8 * u);
+        vf8 a0[4], a1[4] = {0};
+        for (size_t u = 0; u < 4; u++) {
+            a0[u] = load8(out0 + c0 + 8 * u);
+            if (p1)
+                a1[u] = load8(out1 + c0 + 8 * u);
         }
-        for (size_t u = 0; u < 4; u++)
-            store8(out + c0 + 8 * u, acc[u]);
+        if (p1)
+            for (size_t j = 0; j < nk; j++) {
+                float x0 = p0[j], x1 = p1[j];
+                const float *vj = vb + j * hd + c0;
+                for (size_t u = 0; u < 4; u++) {
+                    vf8 v = load8(vj + 8 * u);
+                    a0[u] += x0 * v;
+                    a1[u] += x1 * v;
+                }
+            }
+        else
+            for (size_t j = 0; j < nk; j++) {
+                float x0 = p0[j];
+                const float *vj = vb + j * hd + c0;
+                for (size_t u = 0; u < 4; u++)
+                    a0[u] += x0 * load8(vj + 8 * u);
+            }
+        for (size_t u = 0; u < 4; u++) {
+            store8(out0 + c0 + 8 * u, a0[u]);
+            if (p1)
+                store8(out1 + c0 + 8 * u, a1[u]);
+        }
     }
     for (size_t j = 0; c0 < hd && j < nk; j++)
-        for (size_t c = c0; c < hd; c++)
-            out[c] += p[j] * vb[j * hd + c];
+        for (size_t c = c0; c < hd; c++) {
+            out0[c] += p0[j] * vb[j * hd + c];
+            if (p1)
+                out1[c] += p1[j] * vb[j * hd + c];
+        }
 }
 
 /* Keys [j0, j0 + nk) of the head starting at column col, transposed into kt. */
@@ -125,18 +169,35 @@ static inline void pack_values(const attn_args *a, size_t col, size_t j0, size_t
 static inline void online_softmax(float *s, size_t n, float scale, float *m, float *l, float *out,
                                   size_t hd)
 {
-    float mx = -INFINITY;
-    for (size_t j = 0; j < n; j++) {
+    /* max and sum over eight lanes: a float reduction does not vectorise
+     * under -std=c11, and this runs once per row and key block */
+    float lanes[8], mx = -INFINITY, sum = 0.0f;
+    for (size_t u = 0; u < 8; u++)
+        lanes[u] = -INFINITY;
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (size_t u = 0; u < 8; u++) {
+            s[j + u] *= scale;
+            lanes[u] = s[j + u] > lanes[u] ? s[j + u] : lanes[u];
+        }
+    for (; j < n; j++) {
         s[j] *= scale;
         mx = s[j] > mx ? s[j] : mx;
     }
+    for (size_t u = 0; u < 8; u++)
+        mx = lanes[u] > mx ? lanes[u] : mx;
     float m_new = mx > *m ? mx : *m;
     float corr = *m == -INFINITY ? 0.0f : ce_vm_exp(*m - m_new);
-    float sum = 0.0f;
-    for (size_t j = 0; j < n; j++) {
+    for (j = 0; j < n; j++)
         s[j] = ce_vm_exp(s[j] - m_new);
+    for (size_t u = 0; u < 8; u++)
+        lanes[u] = 0.0f;
+    for (j = 0; j + 8 <= n; j += 8)
+        for (size_t u = 0; u < 8; u++)
+            lanes[u] += s[j + u];
+    for (; j < n; j++)
         sum += s[j];
-    }
+    sum += ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
     if (corr != 1.0f)
         for (size_t c = 0; c < hd; c++)
             out[c] *= corr;
@@ -162,14 +223,25 @@ CE_VEC_CLONES static void attend_block(const attn_args *a, size_t h, size_t r0, 
         pack_keys(a, col, j0, nk, kt);
         block_scores(a->q + r0 * a->ldq + col, a->ldq, rows, kt, a->hd, nk, scores, KEY_BLOCK);
         pack_values(a, col, j0, nk, vb);
+        size_t n[BLOCK_ROWS];
         for (size_t i = 0; i < rows; i++) {
             size_t valid = ce_softmax_row_valid(a->tk, a->tk, a->causal, a->q_offset, r0 + i);
-            if (valid <= j0)
+            n[i] = valid <= j0 ? 0 : valid - j0 < nk ? valid - j0 : nk;
+            if (n[i])
+                online_softmax(scores + i * KEY_BLOCK, n[i], a->scale, &m[i], &l[i],
+                               a->out + (r0 + i) * a->ldo + col, a->hd);
+        }
+        for (size_t i = 0; i < rows; i++) {
+            float *out = a->out + (r0 + i) * a->ldo + col;
+            if (!n[i])
                 continue;
-            size_t n = valid - j0 < nk ? valid - j0 : nk;
-            float *out = a->out + (r0 + i) * a->ldo + col, *p = scores + i * KEY_BLOCK;
-            online_softmax(p, n, a->scale, &m[i], &l[i], out, a->hd);
-            block_sum(p, n, vb, a->hd, out);
+            if (i + 1 < rows && n[i + 1] == n[i]) { /* rows in pairs where they see as many keys */
+                block_sum(scores + i * KEY_BLOCK, scores + (i + 1) * KEY_BLOCK, n[i], vb, a->hd,
+                          out, out + a->ldo);
+                i++;
+            } else {
+                block_sum(scores + i * KEY_BLOCK, NULL, n[i], vb, a->hd, out, NULL);
+            }
         }
     }
     for (size_t i = 0; i < rows; i++) {

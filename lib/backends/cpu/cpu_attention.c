@@ -205,9 +205,51 @@ static inline void online_softmax(float *s, size_t n, float scale, float *m, flo
     *m = m_new;
 }
 
+/* q . k over hd values in eight lanes. */
+static inline float dot(const float *q, const float *k, size_t hd)
+{
+    vf8 acc = {0};
+    size_t p = 0;
+    for (; p + 8 <= hd; p += 8)
+        acc += load8(q + p) * load8(k + p);
+    float s = 0.0f;
+    for (; p < hd; p++)
+        s += q[p] * k[p];
+    return s + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+/* One query row (decoding): too few rows to pay for packing the keys, so the
+ * scores are dot products on the rows in place, a key block at a time. */
+static void attend_row(const attn_args *a, size_t h, size_t i)
+{
+    float s[KEY_BLOCK];
+    float m = -INFINITY, l = 0.0f;
+    size_t col = h * a->hd, keys = ce_softmax_row_valid(a->tk, a->tk, a->causal, a->q_offset, i);
+    const float *q = a->q + i * a->ldq + col;
+    float *out = a->out + i * a->ldo + col;
+    memset(out, 0, a->hd * sizeof *out);
+    for (size_t j0 = 0; j0 < keys; j0 += KEY_BLOCK) {
+        size_t nk = keys - j0 < KEY_BLOCK ? keys - j0 : KEY_BLOCK;
+        for (size_t j = 0; j < nk; j++)
+            s[j] = dot(q, a->k + (j0 + j) * a->ldk + col, a->hd);
+        online_softmax(s, nk, a->scale, &m, &l, out, a->hd);
+        for (size_t j = 0; j < nk; j++) {
+            const float *v = a->v + (j0 + j) * a->ldv + col;
+            for (size_t c = 0; c < a->hd; c++)
+                out[c] += s[j] * v[c];
+        }
+    }
+    for (size_t c = 0; c < a->hd; c++)
+        out[c] *= 1.0f / l;
+}
+
 /* One head, query rows [r0, r1) (at most BLOCK_ROWS). */
 CE_VEC_CLONES static void attend_block(const attn_args *a, size_t h, size_t r0, size_t r1)
 {
+    if (r1 - r0 == 1) {
+        attend_row(a, h, r0);
+        return;
+    }
     float scores[BLOCK_ROWS * KEY_BLOCK];
     float kt[HD_MAX * KEY_BLOCK], vb[KEY_BLOCK * HD_MAX];
     float m[BLOCK_ROWS], l[BLOCK_ROWS];
@@ -273,8 +315,10 @@ void ce_cpu_attention(void *ctx, size_t heads, size_t head_dim, size_t tq, size_
     size_t n_blocks = (tq + block - 1) / block;
     attn_args a = {heads, head_dim, tq, tk, block, n_blocks, q, k, v, ldq, ldk, ldv, ldo,
                    scale, causal, q_offset, out};
-    /* a thread needs some 256 K multiply-adds to pay its wake-up */
+    /* a thread needs some 64 K multiply-adds to pay its wake-up (decoding
+     * reads a head's cached keys and values from memory: two threads read
+     * them faster than one) */
     size_t per_item = (block < tq ? block : tq) * tk * head_dim * 2 + 1;
-    size_t grain = per_item >= 262144 ? 1 : 262144 / per_item;
+    size_t grain = per_item >= 65536 ? 1 : 65536 / per_item;
     ce_cpu_parallel_for(ctx, heads * n_blocks, grain, 1, attn_items, &a);
 }

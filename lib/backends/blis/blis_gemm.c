@@ -33,7 +33,7 @@ typedef struct ce_blis_ctx {
 
 ce_status ce_blis_create(int n_threads, void **ctx)
 {
-    ce_blis_ctx *b = malloc(sizeof *b);
+    ce_blis_ctx *b = calloc(1, sizeof *b);
     if (!b)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "blis backend: out of memory");
     bli_init(); /* its one-time setup here rather than in the first GEMM */
@@ -50,6 +50,8 @@ ce_status ce_blis_create(int n_threads, void **ctx)
 
 void ce_blis_destroy(void *ctx)
 {
+    if (ctx)
+        ce_cpu_ctx_release(ctx);
     free(ctx);
 }
 

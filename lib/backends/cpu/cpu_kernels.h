@@ -10,12 +10,22 @@
 
 #include "contextembed/backend.h"
 
+#define CE_CPU_MAX_THREADS 256
+
 typedef struct ce_cpu_ctx {
-    int n_threads; /* threads a kernel may use now (set_threads lowers it) */
+    int n_threads;   /* threads a kernel may use now (set_threads lowers it) */
     int max_threads; /* as created */
+    /* per-thread scratch of the packed kernel, grown on first use */
+    float *scratch[CE_CPU_MAX_THREADS];
+    size_t scratch_floats[CE_CPU_MAX_THREADS];
 } ce_cpu_ctx;
 
 int ce_cpu_threads(const void *ctx);
+/* Thread @p thread's scratch of at least @p floats floats, or NULL when it
+ * cannot be had (the caller then does without). */
+float *ce_cpu_scratch(void *ctx, int thread, size_t floats);
+/* Free the scratch; the backends' destroy calls it. */
+void ce_cpu_ctx_release(void *ctx);
 /* The set_threads slot: 1 <= n <= max_threads. */
 void ce_cpu_set_threads(void *ctx, int n_threads);
 

@@ -1,6 +1,8 @@
 /* The CPU backends' kernels for ELMo's element-wise steps (max over a
  * convolution's positions, a highway's carry, projection clipping)) and the thread
  * count every CPU backend context starts with. */
+#include <stdlib.h>
+
 #include "backends/cpu/cpu_kernels.h"
 #include "backends/cpu/cpu_parallel.h"
 
@@ -9,6 +11,29 @@
 int ce_cpu_threads(const void *ctx)
 {
     return ((const ce_cpu_ctx *)ctx)->n_threads;
+}
+
+float *ce_cpu_scratch(void *ctx, int thread, size_t floats)
+{
+    ce_cpu_ctx *c = ctx;
+    if (thread < 0 || thread >= CE_CPU_MAX_THREADS)
+        return NULL;
+    if (c->scratch_floats[thread] < floats) {
+        free(c->scratch[thread]);
+        c->scratch[thread] = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+        c->scratch_floats[thread] = c->scratch[thread] ? floats : 0;
+    }
+    return c->scratch[thread];
+}
+
+void ce_cpu_ctx_release(void *ctx)
+{
+    ce_cpu_ctx *c = ctx;
+    for (int i = 0; i < CE_CPU_MAX_THREADS; i++) {
+        free(c->scratch[i]);
+        c->scratch[i] = NULL;
+        c->scratch_floats[i] = 0;
+    }
 }
 
 void ce_cpu_set_threads(void *ctx, int n_threads)

@@ -19,6 +19,9 @@
 #include "backends/cpu/cpu_packed.h"
 #include "backends/cpu/cpu_parallel.h"
 #include "core/error.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -103,6 +106,7 @@ size_t ce_cpu_packed_out(const ce_packed_weight *w)
 }
 
 typedef struct packed_args {
+    void *ctx;
     const ce_packed_weight *w;
     size_t rows, ldx, ldy;
     const float *x;
@@ -112,11 +116,20 @@ typedef struct packed_args {
 
 #if CE_PACKED_X86
 
+static int thread_index(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 /* acc[r] (two vectors of 8) for mr rows over kc inputs; then store into y
  * (nc valid columns: 16, or fewer in the last panel). */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
-micro(int mr, size_t kc, const float *x, size_t ldx, const float *b, float *y, size_t ldy,
-      size_t nc, const float *init_bias, int load_y)
+micro(int mr, size_t kc, const float *x, size_t xr, size_t xk, const float *b, float *y,
+      size_t ldy, size_t nc, const float *init_bias, int load_y)
 {
     __m256 c[MR][2];
     for (int r = 0; r < mr; r++) {
@@ -141,7 +154,7 @@ micro(int mr, size_t kc, const float *x, size_t ldx, const float *b, float *y, s
     for (size_t k = 0; k < kc; k++) {
         __m256 b0 = _mm256_load_ps(b + k * NR), b1 = _mm256_load_ps(b + k * NR + 8);
         for (int r = 0; r < mr; r++) {
-            __m256 a = _mm256_broadcast_ss(x + r * ldx + k);
+            __m256 a = _mm256_broadcast_ss(x + r * xr + k * xk);
             c[r][0] = _mm256_fmadd_ps(a, b0, c[r][0]);
             c[r][1] = _mm256_fmadd_ps(a, b1, c[r][1]);
         }
@@ -159,9 +172,12 @@ micro(int mr, size_t kc, const float *x, size_t ldx, const float *b, float *y, s
     }
 }
 
-/* One row block of one panel over one input block, rows by 6. */
+/* One row block of one panel over one input block, rows by 6. With @p xp,
+ * x's block was packed: MR rows interleaved per input index, micro-panel after
+ * micro-panel, so each broadcast reads the next float. */
 __attribute__((target("avx2,fma"))) static void
-panel_rows(const packed_args *a, size_t p, size_t k0, size_t kc, size_t i0, size_t i1)
+panel_rows(const packed_args *a, size_t p, size_t k0, size_t kc, size_t i0, size_t i1,
+           const float *xp)
 {
     const ce_packed_weight *w = a->w;
     size_t col = p * NR, nc = w->out - col < NR ? w->out - col : NR;
@@ -174,30 +190,49 @@ panel_rows(const packed_args *a, size_t p, size_t k0, size_t kc, size_t i0, size
     }
     int load_y = k0 > 0 || a->accumulate;
     for (size_t i = i0; i < i1; i += MR) {
-        const float *x = a->x + i * a->ldx + k0;
+        const float *x = xp ? xp + (i - i0) * kc : a->x + i * a->ldx + k0;
+        size_t xr = xp ? 1 : a->ldx, xk = xp ? MR : 1;
         float *y = a->y + i * a->ldy + col;
         switch (i1 - i < MR ? i1 - i : MR) {
-        case 6: micro(6, kc, x, a->ldx, b, y, a->ldy, nc, bias, load_y); break;
-        case 5: micro(5, kc, x, a->ldx, b, y, a->ldy, nc, bias, load_y); break;
-        case 4: micro(4, kc, x, a->ldx, b, y, a->ldy, nc, bias, load_y); break;
-        case 3: micro(3, kc, x, a->ldx, b, y, a->ldy, nc, bias, load_y); break;
-        case 2: micro(2, kc, x, a->ldx, b, y, a->ldy, nc, bias, load_y); break;
-        default: micro(1, kc, x, a->ldx, b, y, a->ldy, nc, bias, load_y); break;
+        case 6: micro(6, kc, x, xr, xk, b, y, a->ldy, nc, bias, load_y); break;
+        case 5: micro(5, kc, x, xr, xk, b, y, a->ldy, nc, bias, load_y); break;
+        case 4: micro(4, kc, x, xr, xk, b, y, a->ldy, nc, bias, load_y); break;
+        case 3: micro(3, kc, x, xr, xk, b, y, a->ldy, nc, bias, load_y); break;
+        case 2: micro(2, kc, x, xr, xk, b, y, a->ldy, nc, bias, load_y); break;
+        default: micro(1, kc, x, xr, xk, b, y, a->ldy, nc, bias, load_y); break;
         }
     }
 }
 
-/* The panels [begin, end) of the product, every row. */
+/* x's rows [i0, i1) x inputs [k0, k0 + kc) into MR-row micro-panels. */
+static void pack_x(const packed_args *a, size_t k0, size_t kc, size_t i0, size_t i1, float *xp)
+{
+    for (size_t i = i0; i < i1; i += MR) {
+        size_t mr = i1 - i < MR ? i1 - i : MR;
+        float *dst = xp + (i - i0) * kc;
+        for (size_t k = 0; k < kc; k++)
+            for (size_t r = 0; r < MR; r++)
+                dst[k * MR + r] = r < mr ? a->x[(i + r) * a->ldx + k0 + k] : 0.0f;
+    }
+}
+
+/* The panels [begin, end) of the product, every row. A block of x is packed
+ * when it serves several panels and the thread's scratch can be had. */
 static void panels_block(const void *args, size_t begin, size_t end)
 {
     const packed_args *a = args;
     size_t in = a->w->in;
+    float *xp = NULL;
+    if (end - begin > 1 && a->rows >= MR)
+        xp = ce_cpu_scratch(a->ctx, thread_index(), (size_t)(MC + MR) * KC);
     for (size_t k0 = 0; k0 < in; k0 += KC) {
         size_t kc = in - k0 < KC ? in - k0 : KC;
         for (size_t i0 = 0; i0 < a->rows; i0 += MC) {
             size_t i1 = a->rows - i0 < MC ? a->rows : i0 + MC;
+            if (xp)
+                pack_x(a, k0, kc, i0, i1, xp);
             for (size_t p = begin; p < end; p++)
-                panel_rows(a, p, k0, kc, i0, i1);
+                panel_rows(a, p, k0, kc, i0, i1, xp);
         }
     }
 }
@@ -208,7 +243,7 @@ void ce_cpu_packed_linear(void *ctx, const ce_packed_weight *w, size_t rows, con
                           size_t ldx, float beta, float *y, size_t ldy)
 {
 #if CE_PACKED_X86
-    packed_args a = {w, rows, ldx, ldy, x, y, beta != 0.0f};
+    packed_args a = {ctx, w, rows, ldx, ldy, x, y, beta != 0.0f};
     /* a thread needs some 256 K multiply-adds to pay its wake-up */
     size_t per_panel = rows * w->in * NR + 1;
     size_t grain = per_panel >= 262144 ? 1 : 262144 / per_panel;

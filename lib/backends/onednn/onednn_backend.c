@@ -88,6 +88,7 @@ void ce_dnnl_destroy(void *ctx)
     if (!c)
         return;
     ce_dnnl_cache_clear(c);
+    ce_cpu_ctx_release(c);
     free(c->prims);
     free(c->scratch);
     if (c->stream)

@@ -111,19 +111,37 @@ static ce_status prepare_one(ce_lin *lin, const ce_backend_model *bm)
     return CE_OK;
 }
 
+static size_t lin_bytes(const ce_lin *lin)
+{
+    return lin->in * lin->out * sizeof(float);
+}
+
+/* Largest first: while a weight is prepared, its original and its copy are
+ * both resident; with the largest (GPT-2's 154 MB head) done before the
+ * others, that moment never comes on top of all the other copies. */
+static int by_size_desc(const void *a, const void *b)
+{
+    size_t x = lin_bytes(*(ce_lin *const *)a), y = lin_bytes(*(ce_lin *const *)b);
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
 ce_status ce_lins_prepare(ce_lin_list *list, const ce_backend_model *bm, const ce_weights *w)
 {
     if (list->failed)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory listing linear layers");
-    if (!bm || !bm->prepares)
+    if (!bm || !bm->prepares || list->n == 0)
         return CE_OK;
-    for (size_t i = 0; i < list->n; i++) {
-        ce_lin *lin = list->items[i];
-        ce_status st = prepare_one(lin, bm);
-        if (st != CE_OK) {
-            ce_lins_release(list, bm);
-            return st;
-        }
+    ce_lin **order = malloc(list->n * sizeof *order);
+    if (!order)
+        return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory preparing weights");
+    memcpy(order, list->items, list->n * sizeof *order);
+    qsort(order, list->n, sizeof *order, by_size_desc);
+    ce_status st = CE_OK;
+    for (size_t i = 0; i < list->n && st == CE_OK; i++) {
+        ce_lin *lin = order[i];
+        st = prepare_one(lin, bm);
+        if (st != CE_OK)
+            break;
         /* At once, so that the original and the prepared copy of only one
          * tensor are resident together. A tensor listed twice (GPT-2's tied
          * head is wte) is simply read back from the file. */
@@ -131,7 +149,10 @@ ce_status ce_lins_prepare(ce_lin_list *list, const ce_backend_model *bm, const c
         size_t cols = lin->layout == CE_TRANS ? lin->in : lin->out;
         ce_weights_drop_resident(w, lin->w, ((rows - 1) * lin->ld + cols) * sizeof(float));
     }
-    return CE_OK;
+    free(order);
+    if (st != CE_OK)
+        ce_lins_release(list, bm);
+    return st;
 }
 
 void ce_lin_apply(ce_backend *be, const ce_lin *lin, size_t rows, const float *x, size_t ldx,

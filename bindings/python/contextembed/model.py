@@ -51,7 +51,14 @@ class Model:
 
     def _setup(self, handle):
         self._handle = handle
-        self._sessions = weakref.WeakSet()
+        # Handles of the sessions still open on this model, shared with them:
+        # whichever is finalised first (the garbage collector picks the order
+        # at interpreter exit, after clearing weak references), each session
+        # is freed once, and before the model.
+        self._live_sessions = {}
+        # Reentrant and its own: a session's __del__ may run in the middle of
+        # any code of this thread (the garbage collector), even under _lock.
+        self._live_lock = threading.RLock()
         self._pool = {}
         self._lock = threading.Lock()
         self._tokenizer_ref = None
@@ -77,8 +84,12 @@ class Model:
             self._pool = {}
         if handle is None:
             return
-        for session in list(self._sessions):
-            session.close()
+        while True:  # one at a time: a session closing itself meanwhile takes its own
+            with self._live_lock:
+                if not self._live_sessions:
+                    break
+                session_handle, _ = self._live_sessions.popitem()
+            lib.ce_session_free(session_handle)
         lib.ce_model_free(handle)
 
     def __enter__(self):

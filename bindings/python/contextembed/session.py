@@ -155,7 +155,9 @@ class Session:
         finally:
             lib.ce_options_free(opts)
         self._handle = handle.value
-        model._sessions.add(self)
+        self._live, self._live_lock = model._live_sessions, model._live_lock
+        with self._live_lock:
+            self._live[self._handle] = True
 
     @property
     def _model(self):
@@ -173,7 +175,11 @@ class Session:
     def close(self):
         """Free the session (done for you when the model closes)."""
         handle, self._handle = self._handle, None
-        if handle is not None:
+        if handle is None:
+            return
+        with self._live_lock:  # still the model's to free, or already freed with it
+            mine = self._live.pop(handle, None) is not None
+        if mine:
             lib.ce_session_free(handle)
 
     def __enter__(self):

@@ -9,7 +9,7 @@ import sys
 import tempfile
 import unittest
 
-from support import HERE, ROOT, UNCASED, TestCase, ce
+from support import FIXTURES, HERE, ROOT, UNCASED, TestCase, ce
 
 PACKAGE_PARENT = os.path.normpath(os.path.join(HERE, ".."))
 
@@ -132,3 +132,29 @@ class TestLoading(TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestExitWithOpenHandles(TestCase):
+    """A script that never closes its model and sessions exits cleanly: at
+    interpreter exit the garbage collector finalises them in any order."""
+
+    def test_open_sessions_at_exit(self):
+        code = ("import contextembed as ce\n"
+                "m = ce.Model(%r)\n"
+                "s = m.session()\n"
+                "t = m.session(threads=1)\n"
+                "s.append([2, 5, 7])\n"
+                "s.append(3)\n"
+                "print('ok')\n" % os.path.join(FIXTURES, "gpt2-tiny"))
+        for _ in range(3):  # freed memory scribbled over, so a use after free shows
+            run = run_python(code, MALLOC_PERTURB_="165")
+            self.assertEqual(run.returncode, 0, run.stderr[-2000:])
+            self.assertEqual(run.stdout.strip(), "ok")
+
+    def test_session_closed_after_model(self):
+        m = ce.Model(UNCASED)
+        s = m.session()
+        m.close()  # frees the session too
+        s.close()  # and this one does nothing
+        with self.assertRaises(ce.StateError):
+            s.run([[2, 5]])

@@ -140,6 +140,8 @@ class TestExitWithOpenHandles(TestCase):
 
     def test_open_sessions_at_exit(self):
         code = ("import contextembed as ce\n"
+                "def helper():\n"  # the module's globals in a cycle: collected as garbage
+                "    return m\n"
                 "m = ce.Model(%r)\n"
                 "s = m.session()\n"
                 "t = m.session(threads=1)\n"

@@ -345,31 +345,6 @@ static int run_prim(ce_dnnl_ctx *c, const ce_dnnl_prim *p, const float *x, float
     return ok;
 }
 
-/* The activation over n values, by the shared kernels. */
-static void activate(ce_dnnl_ctx *c, ce_backend_activation act, size_t n, float *x)
-{
-    switch (act) {
-    case CE_BACKEND_ACT_GELU_ERF: ce_cpu_gelu_erf(c, n, x); break;
-    case CE_BACKEND_ACT_GELU_TANH: ce_cpu_gelu_tanh(c, n, x); break;
-    case CE_BACKEND_ACT_RELU: ce_cpu_relu(c, n, x); break;
-    case CE_BACKEND_ACT_SIGMOID: ce_cpu_sigmoid(c, n, x); break;
-    case CE_BACKEND_ACT_TANH: ce_cpu_tanh(c, n, x); break;
-    case CE_BACKEND_ACT_NONE: break;
-    }
-}
-
-static void activate_rows(ce_dnnl_ctx *c, ce_backend_activation act, size_t rows, size_t cols,
-                          float *y, size_t ldy)
-{
-    if (act == CE_BACKEND_ACT_NONE)
-        return;
-    if (ldy == cols)
-        activate(c, act, rows * cols, y);
-    else
-        for (size_t r = 0; r < rows; r++)
-            activate(c, act, cols, y + r * ldy);
-}
-
 /* From the raw weight: GEMM, bias, activation (rare: no primitive could be made). */
 static void fallback(ce_dnnl_ctx *c, const ce_dnnl_weight *w, size_t rows, const float *x,
                      size_t ldx, float beta, float *y, size_t ldy)
@@ -377,7 +352,7 @@ static void fallback(ce_dnnl_ctx *c, const ce_dnnl_weight *w, size_t rows, const
     const ce_backend_ops *ops = ce_backend_onednn_ops();
     ops->gemm(c, CE_NO_TRANS, w->layout, rows, w->out, w->in, 1.0f, x, ldx, w->raw, w->ld, beta,
               y, ldy, w->bias);
-    activate_rows(c, w->act, rows, w->out, y, ldy);
+    ce_cpu_activate_rows(c, w->act, rows, w->out, y, ldy);
 }
 
 void ce_dnnl_linear(void *ctx, const void *prepared, size_t rows, const float *x, size_t ldx,
@@ -397,5 +372,5 @@ void ce_dnnl_linear(void *ctx, const void *prepared, size_t rows, const float *x
     if (!ok)
         fallback(c, w, rows, x, ldx, beta, y, ldy);
     else if (w->fused != w->act)
-        activate_rows(c, w->act, rows, w->out, y, ldy);
+        ce_cpu_activate_rows(c, w->act, rows, w->out, y, ldy);
 }

@@ -59,11 +59,12 @@ static inline void store8(float *p, vf8 v)
     memcpy(p, &v, sizeof v);
 }
 
-/* s[r][0, nk) = q_r . key j for the block's rows, from kt = the key block
- * transposed ([hd][KEY_BLOCK]; columns past nk are copies, never stored).
+/* s[r][0, KEY_BLOCK) = q_r . key j for the block's rows (lds >= KEY_BLOCK),
+ * from kt = the key block transposed ([hd][KEY_BLOCK]); columns past the
+ * block's nk keys hold copies and are never read.
  * Two rows at a time: eight independent sums hide the FMA latency. */
 static inline void block_scores(const float *q, size_t ldq, size_t rows, const float *kt,
-                                size_t hd, size_t nk, float *s, size_t lds)
+                                size_t hd, float *s, size_t lds)
 {
     size_t r = 0;
     for (; r + 2 <= rows; r += 2) {
@@ -78,13 +79,10 @@ static inline void block_scores(const float *q, size_t ldq, size_t rows, const f
                 a1[u] += x1 * k;
             }
         }
-        float t0[KEY_BLOCK], t1[KEY_BLOCK];
         for (size_t u = 0; u < KEY_BLOCK / 8; u++) {
-            store8(t0 + 8 * u, a0[u]);
-            store8(t1 + 8 * u, a1[u]);
+            store8(s + r * lds + 8 * u, a0[u]);
+            store8(s + (r + 1) * lds + 8 * u, a1[u]);
         }
-        memcpy(s + r * lds, t0, nk * sizeof *t0);
-        memcpy(s + (r + 1) * lds, t1, nk * sizeof *t1);
     }
     for (; r < rows; r++) {
         const float *qr = q + r * ldq;
@@ -95,10 +93,8 @@ static inline void block_scores(const float *q, size_t ldq, size_t rows, const f
             for (size_t u = 0; u < KEY_BLOCK / 8; u++)
                 acc[u] += qp * load8(kp + 8 * u);
         }
-        float tmp[KEY_BLOCK];
         for (size_t u = 0; u < KEY_BLOCK / 8; u++)
-            store8(tmp + 8 * u, acc[u]);
-        memcpy(s + r * lds, tmp, nk * sizeof *tmp);
+            store8(s + r * lds + 8 * u, acc[u]);
     }
 }
 
@@ -263,7 +259,7 @@ CE_VEC_CLONES static void attend_block(const attn_args *a, size_t h, size_t r0, 
     for (size_t j0 = 0; j0 < keys; j0 += KEY_BLOCK) {
         size_t nk = keys - j0 < KEY_BLOCK ? keys - j0 : KEY_BLOCK;
         pack_keys(a, col, j0, nk, kt);
-        block_scores(a->q + r0 * a->ldq + col, a->ldq, rows, kt, a->hd, nk, scores, KEY_BLOCK);
+        block_scores(a->q + r0 * a->ldq + col, a->ldq, rows, kt, a->hd, scores, KEY_BLOCK);
         pack_values(a, col, j0, nk, vb);
         size_t n[BLOCK_ROWS];
         for (size_t i = 0; i < rows; i++) {

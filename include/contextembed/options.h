@@ -21,7 +21,9 @@ typedef struct ce_options ce_options;
 
 /** Option keys. Values never change meaning; new keys are appended. */
 typedef enum ce_option {
-    /** string: compute backend, "auto" (default), "ref", "blis" or a registered name */
+    /** string: compute backend, "auto" (default), "ref", "blis", "onednn" or a registered
+     *  name. Given to ce_model_open, the model prepares its weights for it; a session
+     *  asking for "auto" uses its model's. */
     CE_OPT_BACKEND = 0,
     /** int: compute threads; 0 (default) = the CPUs the process may use
      *  (sched_getaffinity). More than that is accepted and uses no more; while

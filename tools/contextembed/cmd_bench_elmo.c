@@ -27,7 +27,7 @@ static const char elmo_usage[] =
     "\n"
     "      --threads N     thread count (default: 1 and 2)\n"
     "      --runs R        timed runs (default 3)\n"
-    "      --backend NAME  ref, blis or auto (default)\n";
+    "      --backend NAME  ref, blis, onednn or auto (default)\n";
 
 static const char elmo_config[] =
     "{\"model_type\": \"elmo\", \"lstm\": {\"use_skip_connections\": true, \"projection_dim\": "
@@ -193,7 +193,11 @@ int cli_cmd_bench_elmo(int argc, char **argv)
     if (rc)
         return rc < 0 ? CLI_EXIT_OK : rc;
     ce_model *m = NULL;
-    ce_status st = ce_model_open_random(elmo_config, strlen(elmo_config), 42, NULL, &m);
+    ce_options *opts = NULL; /* the model prepares its weights for --backend */
+    if ((rc = cli_options_make("bench", a.backend, -1, 0, &opts)))
+        return rc;
+    ce_status st = ce_model_open_random(elmo_config, strlen(elmo_config), 42, opts, &m);
+    ce_options_free(opts);
     if (st != CE_OK)
         return cli_fail(st);
     static word_batch w;

@@ -16,7 +16,7 @@ static const char info_usage[] =
     "\"threads\", \"version\").\n"
     "\n"
     "  -m, --model DIR     model directory (Hugging Face layout)\n"
-    "      --backend NAME  backend to report: ref, blis or auto (default)\n"
+    "      --backend NAME  backend to report: ref, blis, onednn or auto (default)\n"
     "      --threads N     compute threads (0 = all CPUs, the default)\n";
 
 enum { OPT_MODEL = 1, OPT_BACKEND, OPT_THREADS, OPT_HELP };

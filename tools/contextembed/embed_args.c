@@ -46,7 +46,7 @@ static const char embed_usage[] =
     "      --special-as-text   treat \"[MASK]\" etc. in the text as plain text\n"
     "      --format FORMAT     json (default) or npy\n"
     "  -o, --output FILE       write to FILE instead of standard output\n"
-    "      --backend NAME      ref, blis or auto (default)\n"
+    "      --backend NAME      ref, blis, onednn or auto (default)\n"
     "      --threads N         compute threads (0 = all CPUs, the default)\n"
     "      --truncate          cut texts longer than the model's maximum instead\n"
     "                          of failing\n"

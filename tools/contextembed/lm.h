@@ -24,7 +24,7 @@ enum { LM_OPT_MODEL = 1, LM_OPT_IDS, LM_OPT_BACKEND, LM_OPT_THREADS, LM_OPT_HELP
 #define LM_COMMON_HELP                                                                  \
     "  -m, --model DIR        decoder model directory (GPT-2, Hugging Face layout)\n"   \
     "      --ids I,J,..       the prompt as token ids instead of TEXT\n"                \
-    "      --backend NAME     ref, blis or auto (default)\n"                            \
+    "      --backend NAME     ref, blis, onednn or auto (default)\n"                    \
     "      --threads N        compute threads (0 = all CPUs, the default)\n"
 
 typedef struct lm_args {

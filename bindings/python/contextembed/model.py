@@ -19,7 +19,7 @@ class Model:
 
     ``Model(path, backend="auto", threads=None)`` opens a Hugging Face
     directory (config.json, model.safetensors, tokenizer) or an ELMo one.
-    backend is "auto", "ref", "blis" or a registered name; threads is the
+    backend is "auto", "ref", "blis", "onednn" or a registered name; threads is the
     compute threads of each session (None: all CPUs). Close it with close()
     or a ``with`` block; that also closes every session made on it.
     """

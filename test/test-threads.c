@@ -1,10 +1,12 @@
 /* Threads a host can trust: the thread count is capped at the CPUs the
- * process may use, a busy machine lowers it per call, and once every session
- * and model is freed nothing of the library's keeps a CPU busy. */
+ * process may use, a busy machine lowers it per call, once every session and
+ * model is freed nothing of the library's keeps a CPU busy, and sessions on
+ * several host threads share one model's prepared weights and agree exactly. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -103,6 +105,79 @@ START_TEST(test_busy_machine_lowers_threads)
 }
 END_TEST
 
+/* Several host threads, each with its own session on one shared model (the
+ * prepared weights read by all of them at once), give what one session gives. */
+#define HOST_THREADS 4
+#define RUNS_PER_THREAD 8
+
+typedef struct host_job {
+    ce_model *model;
+    const float *want;
+    size_t n;
+    int mismatches, failures;
+} host_job;
+
+static int host_thread(void *arg)
+{
+    host_job *j = arg;
+    ce_session *s;
+    if (ce_session_create(j->model, NULL, &s) != CE_OK) {
+        j->failures++;
+        return 0;
+    }
+    int32_t ids[48];
+    for (int i = 0; i < 48; i++)
+        ids[i] = 3 + (i * 7) % 90;
+    size_t len = 48, count;
+    float *got = malloc(j->n * sizeof *got);
+    for (int r = 0; got && r < RUNS_PER_THREAD; r++) {
+        if (ce_session_run(s, 1, &len, ids, NULL) != CE_OK ||
+            ce_session_output(s, 0, NULL, got, j->n, &count) != CE_OK || count != j->n) {
+            j->failures++;
+            continue;
+        }
+        for (size_t i = 0; i < j->n; i++)
+            j->mismatches += got[i] != j->want[i];
+    }
+    free(got);
+    ce_session_free(s);
+    return 0;
+}
+
+START_TEST(test_sessions_on_threads_agree)
+{
+    for (size_t b = 0; b < ce_backend_count(); b++) {
+        ce_model *m = open_bert(1, ce_backend_name(b));
+        ce_session *s;
+        ck_assert_int_eq(ce_session_create(m, NULL, &s), CE_OK);
+        int32_t ids[48];
+        for (int i = 0; i < 48; i++)
+            ids[i] = 3 + (i * 7) % 90;
+        size_t len = 48, n;
+        ck_assert_int_eq(ce_session_run(s, 1, &len, ids, NULL), CE_OK);
+        ck_assert_int_eq(ce_session_output(s, 0, NULL, NULL, 0, &n), CE_ERR_BUFFER_TOO_SMALL);
+        float *want = malloc(n * sizeof *want);
+        size_t count;
+        ck_assert_int_eq(ce_session_output(s, 0, NULL, want, n, &count), CE_OK);
+        host_job jobs[HOST_THREADS];
+        thrd_t t[HOST_THREADS];
+        for (int i = 0; i < HOST_THREADS; i++) {
+            jobs[i] = (host_job){m, want, n, 0, 0};
+            ck_assert_int_eq(thrd_create(&t[i], host_thread, &jobs[i]), thrd_success);
+        }
+        for (int i = 0; i < HOST_THREADS; i++) {
+            thrd_join(t[i], NULL);
+            ck_assert_msg(jobs[i].failures == 0 && jobs[i].mismatches == 0,
+                          "backend %s, host thread %d: %d failures, %d values differ",
+                          ce_backend_name(b), i, jobs[i].failures, jobs[i].mismatches);
+        }
+        free(want);
+        ce_session_free(s);
+        ce_model_free(m);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("threads");
@@ -111,6 +186,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_threads_capped_at_affinity);
     tcase_add_test(tc, test_idle_after_free);
     tcase_add_test(tc, test_busy_machine_lowers_threads);
+    tcase_add_test(tc, test_sessions_on_threads_agree);
     suite_add_tcase(s, tc);
     return s;
 }

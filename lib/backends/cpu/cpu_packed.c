@@ -177,7 +177,7 @@ micro(int mr, size_t kc, const float *x, size_t xr, size_t xk, const float *b, f
  * micro-panel, so each broadcast reads the next float. */
 __attribute__((target("avx2,fma"))) static void
 panel_rows(const packed_args *a, size_t p, size_t k0, size_t kc, size_t i0, size_t i1,
-           const float *xp)
+           const float *xp, const float *next_b)
 {
     const ce_packed_weight *w = a->w;
     size_t col = p * NR, nc = w->out - col < NR ? w->out - col : NR;
@@ -189,7 +189,12 @@ panel_rows(const packed_args *a, size_t p, size_t k0, size_t kc, size_t i0, size
         bias = bias_t;
     }
     int load_y = k0 > 0 || a->accumulate;
+    /* The next panel's slice (kc lines of 64 bytes) comes from memory: ask
+     * for it into L2 a share per row block, while this one computes. */
+    size_t blocks = (i1 - i0 + MR - 1) / MR, share = next_b ? (kc + blocks - 1) / blocks : 0;
     for (size_t i = i0; i < i1; i += MR) {
+        for (size_t l = 0, at = (i - i0) / MR * share; l < share && at + l < kc; l++)
+            _mm_prefetch((const char *)(next_b + (at + l) * NR), _MM_HINT_T1);
         const float *x = xp ? xp + (i - i0) * kc : a->x + i * a->ldx + k0;
         size_t xr = xp ? 1 : a->ldx, xk = xp ? MR : 1;
         float *y = a->y + i * a->ldy + col;
@@ -232,7 +237,8 @@ static void panels_block(const void *args, size_t begin, size_t end)
             if (xp)
                 pack_x(a, k0, kc, i0, i1, xp);
             for (size_t p = begin; p < end; p++)
-                panel_rows(a, p, k0, kc, i0, i1, xp);
+                panel_rows(a, p, k0, kc, i0, i1, xp,
+                           p + 1 < end ? a->w->data + ((p + 1) * in + k0) * NR : NULL);
         }
     }
 }

@@ -1,16 +1,19 @@
 /* The library's own prepared linear layers: a weight packed once into panels
  * of 16 output columns (for every input index, 16 consecutive floats; the
- * last panel zero-padded), and a 6 x 16 AVX2+FMA microkernel that reads x in
- * place and keeps the 6 x 16 block of y in twelve registers.
+ * last panel zero-padded), and a 6 x 16 AVX2+FMA microkernel that keeps the
+ * 6 x 16 block of y in twelve registers.
  *
  * Why: BLIS has no pack-once interface and repacks every weight on every call,
  * and oneDNN without AVX-512 runs a GEMM that does the same. Loops, outermost
  * first: input blocks of KC (a panel's KC x 16 slice, 64 KB, stays in L2),
- * row blocks of MC (x's MC x KC block, 512 KB at most), the thread's
- * panels, rows by 6. Threads split the panels, so each owns its columns of y
- * and no two write the same cache line but at a panel boundary of 64 bytes.
- * The first input block starts from the bias (and y when accumulating), later
- * ones add to y; the activation runs after, by the shared kernels. */
+ * row blocks of MC (x's MC x KC block, packed per thread into 6-row
+ * micro-panels so that every broadcast reads the next float), the thread's
+ * panels (the next one's slice prefetched into L2 meanwhile: the weights come
+ * from memory), rows by 6. Threads split the panels, so each owns its columns
+ * of y. The first input block starts from the bias (and y when accumulating),
+ * later ones add to y; the activation runs after, by the shared kernels.
+ * KC = 1024 and MC = 128 were the fastest of the sizes tried on BERT-base's
+ * shapes (AVX2 EPYC, 1 and 2 threads). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -449,15 +449,23 @@ static void expect_freed(const host_stats *st, int prepares)
 
 /* ---- (a) a host backend with prepared weights on every family ---- */
 
+/* Register the host backend @p name (once per process) counting into @p st,
+ * open @p fixture with it, and check that its weights were prepared once. */
+static ce_model *open_on_host(host_stats *st, const char *name, const char *fixture)
+{
+    ce_backend_ops ops = host_table(st, name);
+    register_once(&ops);
+    ce_model *m = open_model(fixture, st->name);
+    expect_prepared_once(st, m);
+    return m;
+}
+
 static host_stats bert_stats;
 
 START_TEST(test_host_backend_bert)
 {
-    ce_backend_ops ops = host_table(&bert_stats, "host-v2-bert");
-    register_once(&ops);
     host_stats *st = &bert_stats;
-    ce_model *m = open_model("bert-tiny-uncased", st->name);
-    expect_prepared_once(st, m);
+    ce_model *m = open_on_host(st, "host-v2-bert", "bert-tiny-uncased");
     int prepares = st->prepares;
     ce_session *s1 = open_session(m, NULL), *s2 = open_session(m, st->name);
     ce_session *ref = open_session(m, "ref");
@@ -500,11 +508,8 @@ static host_stats gpt2_stats;
 
 START_TEST(test_host_backend_gpt2)
 {
-    ce_backend_ops ops = host_table(&gpt2_stats, "host-v2-gpt2");
-    register_once(&ops);
     host_stats *st = &gpt2_stats;
-    ce_model *m = open_model("gpt2-tiny", st->name);
-    expect_prepared_once(st, m);
+    ce_model *m = open_on_host(st, "host-v2-gpt2", "gpt2-tiny");
     int prepares = st->prepares;
     ce_session *s1 = open_session(m, NULL), *s2 = open_session(m, NULL);
     ce_session *ref = open_session(m, "ref");
@@ -545,11 +550,8 @@ static host_stats elmo_stats;
 
 START_TEST(test_host_backend_elmo)
 {
-    ce_backend_ops ops = host_table(&elmo_stats, "host-v2-elmo");
-    register_once(&ops);
     host_stats *st = &elmo_stats;
-    ce_model *m = open_model("elmo-skip", st->name);
-    expect_prepared_once(st, m);
+    ce_model *m = open_on_host(st, "host-v2-elmo", "elmo-skip");
     int prepares = st->prepares;
     ce_session *s1 = open_session(m, NULL), *s2 = open_session(m, NULL);
     ce_session *ref = open_session(m, "ref");

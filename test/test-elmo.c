@@ -22,33 +22,10 @@
 
 #define TOL 1e-5
 
-/* Every backend that may be built, at 1 and 2 threads ("ref" is single-threaded);
- * a run whose backend is not built is skipped. */
-static const struct {
-    const char *name;
-    int threads;
-} runs[] = {{"ref", 1}, {"blis", 1}, {"blis", 2}, {"onednn", 1}, {"onednn", 2}};
-#define N_RUNS ((int)(sizeof runs / sizeof *runs))
-static int run_threads = 2; /* of the run in progress */
-
-/* The backend of run @p i, making its thread count the current one. */
-static const char *backends_at(int i)
-{
-    run_threads = runs[i].threads;
-    return runs[i].name;
-}
 static const char *const fixtures[] = {"elmo-skip", "elmo-tanh", "elmo-3layer"};
 static double worst_seen; /* largest error of the comparisons of the running test */
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static int has_backend(const char *name)
-{
-    for (size_t i = 0; i < ce_backend_count(); i++)
-        if (!strcmp(ce_backend_name(i), name))
-            return 1;
-    return 0;
-}
 
 /* Sentences as one text with word offsets, as ce_session_run_words takes them. */
 typedef struct words {
@@ -109,7 +86,7 @@ static ce_session *open_session(const char *dir, const char *backend, int carry,
     ce_options *o;
     ck_assert_int_eq(ce_options_create(&o), CE_OK);
     ck_assert_int_eq(ce_options_set_string(o, CE_OPT_BACKEND, backend), CE_OK);
-    ck_assert_int_eq(ce_options_set_int(o, CE_OPT_THREADS, run_threads), CE_OK);
+    ck_assert_int_eq(ce_options_set_int(o, CE_OPT_THREADS, ce_test_run_threads), CE_OK);
     ck_assert_int_eq(ce_options_set_int(o, CE_OPT_CARRY_STATE, carry), CE_OK);
     ck_assert_msg(ce_model_open(dir, o, m) == CE_OK, "%s: %s", dir, ce_last_error());
     ce_session *s;
@@ -267,8 +244,8 @@ START_TEST(test_bilm_stateful)
     bilm b;
     if (!bilm_open(&b))
         return;
-    const char *backend = backends_at(_i);
-    if (!has_backend(backend)) {
+    const char *backend = ce_test_run_backend(_i);
+    if (!ce_test_has_backend(backend)) {
         bilm_close(&b);
         return;
     }
@@ -337,8 +314,8 @@ START_TEST(test_bilm_stateless)
     bilm b;
     if (!bilm_open(&b))
         return;
-    const char *backend = backends_at(_i);
-    if (!has_backend(backend)) {
+    const char *backend = ce_test_run_backend(_i);
+    if (!ce_test_has_backend(backend)) {
         bilm_close(&b);
         return;
     }
@@ -500,8 +477,8 @@ static void check_stateful(const fixture *f, ce_session *s, const char *what)
 
 START_TEST(test_fixture)
 {
-    const char *name = fixtures[_i / N_RUNS], *backend = backends_at(_i % N_RUNS);
-    if (!has_backend(backend))
+    const char *name = fixtures[_i / CE_TEST_N_RUNS], *backend = ce_test_run_backend(_i % CE_TEST_N_RUNS);
+    if (!ce_test_has_backend(backend))
         return;
     fixture f;
     fixture_open(&f, name);
@@ -662,10 +639,10 @@ START_TEST(test_long_word)
 {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/elmo-skip", ce_test_fixtures());
-    if (!has_backend(runs[_i].name))
+    if (!ce_test_has_backend(ce_test_run_backend(_i)))
         return;
     ce_model *m;
-    ce_session *s = open_session(dir, backends_at(_i), 0, &m);
+    ce_session *s = open_session(dir, ce_test_run_backend(_i), 0, &m);
     char text[200];
     memset(text, 'x', 60);
     memcpy(text + 48, "ABCDEFGHIJKL", 12); /* bytes past 48 must not matter */
@@ -820,14 +797,14 @@ int main(void)
     TCase *tc = tcase_create("elmo");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_char_ids);
-    tcase_add_loop_test(tc, test_bilm_stateful, 0, N_RUNS);
-    tcase_add_loop_test(tc, test_bilm_stateless, 0, N_RUNS);
+    tcase_add_loop_test(tc, test_bilm_stateful, 0, CE_TEST_N_RUNS);
+    tcase_add_loop_test(tc, test_bilm_stateless, 0, CE_TEST_N_RUNS);
     tcase_add_test(tc, test_bilm_char_ids);
-    tcase_add_loop_test(tc, test_fixture, 0, 3 * N_RUNS);
+    tcase_add_loop_test(tc, test_fixture, 0, 3 * CE_TEST_N_RUNS);
     tcase_add_loop_test(tc, test_fixture_info, 0, 3);
     tcase_add_test(tc, test_mix);
     tcase_add_test(tc, test_bad_words);
-    tcase_add_loop_test(tc, test_long_word, 0, N_RUNS);
+    tcase_add_loop_test(tc, test_long_word, 0, CE_TEST_N_RUNS);
     tcase_add_test(tc, test_bad_options);
     tcase_add_test(tc, test_activation_name);
     tcase_add_test(tc, test_random_model);

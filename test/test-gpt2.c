@@ -11,36 +11,12 @@
 #include "io/weights.h"
 #include "test-util.h"
 
-/* Every backend that may be built, at 1 and 2 threads ("ref" is single-threaded);
- * a run whose backend is not built is skipped. */
-static const struct {
-    const char *name;
-    int threads;
-} runs[] = {{"ref", 1}, {"blis", 1}, {"blis", 2}, {"onednn", 1}, {"onednn", 2}};
-#define N_RUNS ((int)(sizeof runs / sizeof *runs))
-static int run_threads = 2; /* of the run in progress */
-
-/* The backend of run @p i, making its thread count the current one. */
-static const char *backends_at(int i)
-{
-    run_threads = runs[i].threads;
-    return runs[i].name;
-}
-
-static int has_backend(const char *name)
-{
-    for (size_t i = 0; i < ce_backend_count(); i++)
-        if (!strcmp(ce_backend_name(i), name))
-            return 1;
-    return 0;
-}
-
 static ce_session *open_session(const char *dir, const char *backend, ce_model **m)
 {
     ce_options *o;
     ck_assert_int_eq(ce_options_create(&o), CE_OK);
     ck_assert_int_eq(ce_options_set_string(o, CE_OPT_BACKEND, backend), CE_OK);
-    ck_assert_int_eq(ce_options_set_int(o, CE_OPT_THREADS, run_threads), CE_OK);
+    ck_assert_int_eq(ce_options_set_int(o, CE_OPT_THREADS, ce_test_run_threads), CE_OK);
     ck_assert_msg(ce_model_open(dir, o, m) == CE_OK, "%s: %s", dir, ce_last_error());
     ce_session *s;
     ck_assert_msg(ce_session_create(*m, o, &s) == CE_OK, "%s", ce_last_error());
@@ -109,8 +85,8 @@ START_TEST(test_tiny_random_gpt2)
         fprintf(stderr, "SKIP: tiny-random-gpt2 needs ../shared/refdata\n");
         return;
     }
-    const char *backend = backends_at(_i);
-    if (!has_backend(backend))
+    const char *backend = ce_test_run_backend(_i);
+    if (!ce_test_has_backend(backend))
         return;
     char dir[4096], path[4200];
     snprintf(dir, sizeof dir, "%s/models/tiny-random-gpt2", ref);
@@ -215,8 +191,8 @@ static void check_fixture(const char *fixture, const char *backend)
 START_TEST(test_fixture_logits)
 {
     char dir[4096];
-    const char *fixture = fixtures[_i / N_RUNS], *backend = backends_at(_i % N_RUNS);
-    if (!fixture_dir(fixture, dir, sizeof dir) || !has_backend(backend)) {
+    const char *fixture = fixtures[_i / CE_TEST_N_RUNS], *backend = ce_test_run_backend(_i % CE_TEST_N_RUNS);
+    if (!fixture_dir(fixture, dir, sizeof dir) || !ce_test_has_backend(backend)) {
         fprintf(stderr, "SKIP: %s / %s not available\n", fixture, backend);
         return;
     }
@@ -355,8 +331,8 @@ int main(void)
     Suite *s = suite_create("gpt2");
     TCase *tc = tcase_create("decoder");
     tcase_set_timeout(tc, 300);
-    tcase_add_loop_test(tc, test_tiny_random_gpt2, 0, N_RUNS);
-    tcase_add_loop_test(tc, test_fixture_logits, 0, 2 * N_RUNS);
+    tcase_add_loop_test(tc, test_tiny_random_gpt2, 0, CE_TEST_N_RUNS);
+    tcase_add_loop_test(tc, test_fixture_logits, 0, 2 * CE_TEST_N_RUNS);
     tcase_add_loop_test(tc, test_fixture_greedy_rewind_copy, 0, 2);
     tcase_add_test(tc, test_decode_errors);
     tcase_add_test(tc, test_batch_equals_sequences);

@@ -109,6 +109,14 @@ END_TEST
  * prepared weights read by all of them at once), give what one session gives. */
 #define HOST_THREADS 4
 #define RUNS_PER_THREAD 8
+#define N_IDS 48
+
+/* The sequence every session of the test runs. */
+static void test_ids(int32_t ids[N_IDS])
+{
+    for (int i = 0; i < N_IDS; i++)
+        ids[i] = 3 + (i * 7) % 90;
+}
 
 typedef struct host_job {
     ce_model *model;
@@ -125,10 +133,9 @@ static int host_thread(void *arg)
         j->failures++;
         return 0;
     }
-    int32_t ids[48];
-    for (int i = 0; i < 48; i++)
-        ids[i] = 3 + (i * 7) % 90;
-    size_t len = 48, count;
+    int32_t ids[N_IDS];
+    test_ids(ids);
+    size_t len = N_IDS, count;
     float *got = malloc(j->n * sizeof *got);
     for (int r = 0; got && r < RUNS_PER_THREAD; r++) {
         if (ce_session_run(s, 1, &len, ids, NULL) != CE_OK ||
@@ -150,10 +157,9 @@ START_TEST(test_sessions_on_threads_agree)
         ce_model *m = open_bert(1, ce_backend_name(b));
         ce_session *s;
         ck_assert_int_eq(ce_session_create(m, NULL, &s), CE_OK);
-        int32_t ids[48];
-        for (int i = 0; i < 48; i++)
-            ids[i] = 3 + (i * 7) % 90;
-        size_t len = 48, n;
+        int32_t ids[N_IDS];
+        test_ids(ids);
+        size_t len = N_IDS, n;
         ck_assert_int_eq(ce_session_run(s, 1, &len, ids, NULL), CE_OK);
         ck_assert_int_eq(ce_session_output(s, 0, NULL, NULL, 0, &n), CE_ERR_BUFFER_TOO_SMALL);
         float *want = malloc(n * sizeof *want);

@@ -3,7 +3,31 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+
+#include "contextembed/backend.h"
+
+static const struct {
+    const char *name;
+    int threads;
+} runs[CE_TEST_N_RUNS] = {{"ref", 1}, {"blis", 1}, {"blis", 2}, {"onednn", 1}, {"onednn", 2}};
+
+int ce_test_run_threads = 2;
+
+const char *ce_test_run_backend(int i)
+{
+    ce_test_run_threads = runs[i].threads;
+    return runs[i].name;
+}
+
+int ce_test_has_backend(const char *name)
+{
+    for (size_t i = 0; i < ce_backend_count(); i++)
+        if (!strcmp(ce_backend_name(i), name))
+            return 1;
+    return 0;
+}
 
 const char *ce_test_refdata(void)
 {

@@ -18,6 +18,18 @@ const char *ce_test_fixtures(void);
 /* Read a whole file into a NUL-terminated malloc'd buffer (NULL on failure). */
 char *ce_test_read_file(const char *path, size_t *len);
 
+/* The backend runs of the model suites: every backend that may be built, at
+ * 1 and 2 threads ("ref" is single-threaded); a run whose backend is not
+ * built is skipped by the suite. */
+#define CE_TEST_N_RUNS 5
+/* The thread count of the run in progress (set by ce_test_run_backend). */
+extern int ce_test_run_threads;
+/* The backend of run @p i (0 <= i < CE_TEST_N_RUNS), making its thread
+ * count ce_test_run_threads. */
+const char *ce_test_run_backend(int i);
+/* Whether a backend of that name is registered (built or registered). */
+int ce_test_has_backend(const char *name);
+
 /* Run one suite with CK_NORMAL output; returns the process exit code. */
 int ce_test_run(Suite *s);
 

@@ -59,8 +59,10 @@ typedef enum ce_backend_activation {
  * for x with @c in columns and y with @c out columns. W is stored either as
  * torch.nn.Linear stores it (@c layout CE_TRANS: @c out rows of @c in values,
  * row stride @c ld) or transposed (CE_NO_TRANS: @c in rows of @c out values,
- * as GPT-2's Conv1D). The pointers are valid only during the call: after a
- * successful prepare the library may drop the weight's resident pages.
+ * as GPT-2's Conv1D). The descriptor itself is valid only during the call;
+ * the weight and bias data stay readable while the model is open, but after
+ * a successful prepare the library drops the weight's resident pages, so
+ * reading it again brings them back from the file (a rare fallback may).
  */
 typedef struct ce_linear_desc {
     uint32_t struct_size;       /**< sizeof(ce_linear_desc) of the library calling */
@@ -164,9 +166,10 @@ typedef struct ce_backend_ops {
     ce_status (*session_create)(void *user_data, void *model_state, int n_threads, void **ctx);
     /**
      * Prepare one constant weight (see ::ce_linear_desc) and return the
-     * prepared form in *prepared. It must not read desc->weight or desc->bias
-     * after returning. On failure return an error status (a message through
-     * the log is welcome); the library then names the backend and tensor.
+     * prepared form in *prepared, a copy that does not read desc->weight in
+     * normal operation (see ::ce_linear_desc). On failure return an error
+     * status (a message through the log is welcome); the library then names
+     * the backend and tensor.
      * NULL: weights are not prepared and the library runs @c gemm on them.
      */
     ce_status (*linear_prepare)(void *model_state, const ce_linear_desc *desc, void **prepared);

@@ -8,10 +8,7 @@
  * keeps its final state, which is what a carried state needs. TF orders the
  * gates i, j, f, o; the backend's lstm_cell wants i, f, j, o: the input part
  * is gathered in that order, and the recurrent weights were reordered when
- * the model was loaded (elmo_weights.c). A single running row is a GEMV,
- * which streams the mapped W_0 faster than the copy (BLIS's axpy form, 25
- * GB/s, against 16 for its dot form): that step runs in TF's order and swaps
- * the two middle gate blocks after. */
+ * the model was loaded (elmo_weights.c). */
 #include <string.h>
 
 #include "architectures/elmo.h"
@@ -22,16 +19,6 @@ static size_t position(const elmo_seqs *q, size_t k, size_t t, int dir)
 {
     size_t s = q->order[k];
     return q->start[s] + (dir ? q->len[s] - 1 - t : t);
-}
-
-static void swap_middle_gates(float *gates, size_t dim)
-{
-    float *j = gates + dim, *f = gates + 2 * dim;
-    for (size_t i = 0; i < dim; i++) {
-        float v = j[i];
-        j[i] = f[i];
-        f[i] = v;
-    }
 }
 
 /* One row of the input part in the backend's gate order i, f, j, o. */
@@ -71,13 +58,6 @@ static void gates(const elmo_seqs *q, ce_backend *be, const elmo_cell *cell, siz
                   size_t proj, size_t rows, size_t t, int dir, const elmo_lstm_scratch *s)
 {
     size_t g4 = 4 * dim;
-    if (rows == 1 && !ce_lin_is_prepared(be, &cell->recurrent)) {
-        memcpy(s->gates, s->xw + position(q, 0, t, dir) * g4, g4 * sizeof *s->gates);
-        be->ops.gemm(be->ctx, CE_NO_TRANS, CE_NO_TRANS, 1, g4, proj, 1.0f, s->h, proj,
-                     cell->w + proj * g4, g4, 1.0f, s->gates, g4, NULL);
-        swap_middle_gates(s->gates, dim);
-        return;
-    }
     for (size_t k = 0; k < rows; k++)
         gather_gates(s->xw + position(q, k, t, dir) * g4, dim, s->gates + k * g4);
     ce_lin_apply(be, &cell->recurrent, rows, s->h, proj, 1.0f, s->gates, g4);

@@ -90,25 +90,19 @@ static ce_status prepare_one(ce_lin *lin, const ce_backend_model *bm)
 {
     ce_linear_desc d = {sizeof d,     lin->in, lin->out,           lin->w, lin->ld,
                         lin->layout,  lin->b,  backend_act(lin->act), lin->name};
-    char saved[1024];
-    snprintf(saved, sizeof saved, "%s", ce_last_error());
-    ce_error_clear();
     void *prepared = NULL;
+    ce_backend_call call;
+    ce_backend_call_begin(&call);
     ce_status st = bm->ops.linear_prepare(bm->state, &d, &prepared);
     if (st == CE_OK && !prepared)
         st = ce_error(CE_ERR_BACKEND, "linear_prepare returned no prepared weight");
-    if (st != CE_OK) {
-        if (st <= CE_OK || st > CE_ERR_STATE)
-            st = CE_ERR_BACKEND;
-        if (!ce_last_error()[0])
-            return ce_error(st, "backend \"%s\": cannot prepare tensor '%s' [%zu x %zu]",
-                            bm->ops.name, lin->name, lin->out, lin->in);
-        return ce_error_prefix(st, "backend \"%s\": cannot prepare tensor '%s' [%zu x %zu]: ",
-                               bm->ops.name, lin->name, lin->out, lin->in);
-    }
-    ce_error(CE_OK, "%s", saved);
-    lin->prepared = prepared;
-    return CE_OK;
+    char context[256];
+    snprintf(context, sizeof context, "backend \"%s\": cannot prepare tensor '%s' [%zu x %zu]",
+             bm->ops.name, lin->name, lin->out, lin->in);
+    st = ce_backend_call_end(&call, st, context, NULL);
+    if (st == CE_OK)
+        lin->prepared = prepared;
+    return st;
 }
 
 static size_t lin_bytes(const ce_lin *lin)
@@ -160,7 +154,7 @@ void ce_lin_apply(ce_backend *be, const ce_lin *lin, size_t rows, const float *x
 {
     if (rows == 0)
         return;
-    if (ce_lin_is_prepared(be, lin)) {
+    if (be->model && lin->prepared) { /* the session's backend is the model's */
         be->ops.linear(be->ctx, lin->prepared, rows, x, ldx, beta, y, ldy);
         return;
     }

@@ -60,12 +60,6 @@ void ce_lins_release(ce_lin_list *list, const ce_backend_model *bm);
 void ce_lin_apply(ce_backend *be, const ce_lin *lin, size_t rows, const float *x, size_t ldx,
                   float beta, float *y, size_t ldy);
 
-/* Whether @p be runs @p lin on the model's prepared form. */
-static inline int ce_lin_is_prepared(const ce_backend *be, const ce_lin *lin)
-{
-    return be->model && lin->prepared;
-}
-
 /* Multi-head attention of one sequence through the backend's attention slot.
  * q is [tq, heads*hd] (row stride ldq), k and v are [tk, heads*hd] (strides
  * ldk, ldv); ctx receives [tq, heads*hd] (stride ldc). Scores are q.k * scale.

@@ -62,6 +62,22 @@ void ce_backend_close(ce_backend *b);
 /* Use @p n threads (clamped to 1..b->n_threads) from the next kernel on. */
 void ce_backend_set_threads(ce_backend *b, int n);
 
+/* Calling a backend's step that may fail (create, model_create,
+ * linear_prepare). ce_backend_call_begin() puts the caller's ce_last_error()
+ * aside and clears it, so that a backend failing without a message can be
+ * told apart; ce_backend_call_end() then gives, for the step's status @p st:
+ * CE_OK with the caller's message back (a success must not change it), or a
+ * status this library knows (an unknown one becomes CE_ERR_BACKEND) with a
+ * message that starts with @p context and goes on with the backend's own,
+ * else with @p what_failed (may be NULL). */
+typedef struct ce_backend_call {
+    char saved[1024];
+} ce_backend_call;
+
+void ce_backend_call_begin(ce_backend_call *call);
+ce_status ce_backend_call_end(ce_backend_call *call, ce_status st, const char *context,
+                              const char *what_failed);
+
 /* Names of the registered backends, highest priority first (the order "auto"
  * tries them in); returns how many were written, at most @p cap. The names
  * are valid for the life of the process. */

@@ -222,15 +222,32 @@ static void fill_from_ref(ce_backend_ops *ops)
 #undef FILL
 }
 
-static ce_status create_failed(const ce_backend_ops *ops, ce_status st, const char *what,
-                               int n_threads)
+void ce_backend_call_begin(ce_backend_call *call)
 {
-    if (st <= CE_OK || st > CE_ERR_STATE)
+    snprintf(call->saved, sizeof call->saved, "%s", ce_last_error());
+    ce_error_clear();
+}
+
+ce_status ce_backend_call_end(ce_backend_call *call, ce_status st, const char *context,
+                              const char *what_failed)
+{
+    if (st == CE_OK)
+        return ce_error(CE_OK, "%s", call->saved);
+    if (st < CE_OK || st > CE_ERR_STATE)
         st = CE_ERR_BACKEND; /* not a status this library knows */
-    if (!ce_last_error()[0])
-        return ce_error(st, "backend \"%s\": %s failed with %d threads", ops->name, what,
-                        n_threads);
-    return ce_error_prefix(st, "backend \"%s\": ", ops->name);
+    if (ce_last_error()[0])
+        return ce_error_prefix(st, "%s: ", context);
+    return ce_error(st, "%s%s%s", context, what_failed ? ": " : "", what_failed ? what_failed : "");
+}
+
+/* The end of a backend's create or model_create call. */
+static ce_status create_end(ce_backend_call *call, ce_status st, const ce_backend_ops *ops,
+                            const char *what, int n_threads)
+{
+    char context[128], failed[96];
+    snprintf(context, sizeof context, "backend \"%s\"", ops->name);
+    snprintf(failed, sizeof failed, "%s failed with %d threads", what, n_threads);
+    return ce_backend_call_end(call, st, context, failed);
 }
 
 /* Find and fill the table of @p name; check the thread count. */
@@ -245,19 +262,6 @@ static ce_status lookup_filled(const char *name, int n_threads, ce_backend_ops *
     return CE_OK;
 }
 
-/* Run a backend's constructor. ce_last_error() is cleared so that one failing
- * without a message can be told apart, and restored on success, which must
- * not change it. */
-#define RUN_CREATE(st, call)                                   \
-    do {                                                       \
-        char saved_[1024];                                     \
-        snprintf(saved_, sizeof saved_, "%s", ce_last_error()); \
-        ce_error_clear();                                      \
-        st = (call);                                           \
-        if (st == CE_OK)                                       \
-            ce_error(CE_OK, "%s", saved_);                     \
-    } while (0)
-
 ce_status ce_backend_model_open(const char *name, int n_threads, ce_backend_model **out)
 {
     ce_backend_model *bm = calloc(1, sizeof *bm);
@@ -265,9 +269,10 @@ ce_status ce_backend_model_open(const char *name, int n_threads, ce_backend_mode
         return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_backend_model_open: out of memory");
     ce_status st = lookup_filled(name, n_threads, &bm->ops);
     if (st == CE_OK && bm->ops.model_create) {
-        RUN_CREATE(st, bm->ops.model_create(bm->ops.user_data, n_threads, &bm->state));
-        if (st != CE_OK)
-            st = create_failed(&bm->ops, st, "model_create", n_threads);
+        ce_backend_call call;
+        ce_backend_call_begin(&call);
+        st = bm->ops.model_create(bm->ops.user_data, n_threads, &bm->state);
+        st = create_end(&call, st, &bm->ops, "model_create", n_threads);
     }
     if (st != CE_OK) {
         free(bm);
@@ -305,13 +310,14 @@ ce_status ce_backend_open(const char *name, int n_threads, const ce_backend_mode
         model = NULL; /* another backend's prepared weights mean nothing here */
     b->model = model;
     b->n_threads = b->active_threads = n_threads;
-    if (b->ops.session_create)
-        RUN_CREATE(st, b->ops.session_create(b->ops.user_data, model ? model->state : NULL,
-                                             n_threads, &b->ctx));
-    else
-        RUN_CREATE(st, b->ops.create(n_threads, &b->ctx));
+    ce_backend_call call;
+    ce_backend_call_begin(&call);
+    st = b->ops.session_create ? b->ops.session_create(b->ops.user_data,
+                                                       model ? model->state : NULL, n_threads,
+                                                       &b->ctx)
+                               : b->ops.create(n_threads, &b->ctx);
+    st = create_end(&call, st, &b->ops, "create", n_threads);
     if (st != CE_OK) {
-        st = create_failed(&b->ops, st, "create", n_threads);
         free(b);
         return st;
     }

@@ -1,6 +1,6 @@
 /* The CPU backends' kernels for ELMo's element-wise steps (max over a
- * convolution's positions, a highway's carry, projection clipping)) and the thread
- * count every CPU backend context starts with. */
+ * convolution's positions, a highway's carry, projection clipping), and the
+ * thread count and scratch every CPU backend context starts with. */
 #include <stdlib.h>
 
 #include "backends/cpu/cpu_kernels.h"

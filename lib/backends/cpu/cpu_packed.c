@@ -98,16 +98,6 @@ void ce_cpu_packed_release(ce_packed_weight *w)
     free(w);
 }
 
-ce_backend_activation ce_cpu_packed_act(const ce_packed_weight *w)
-{
-    return w->act;
-}
-
-size_t ce_cpu_packed_out(const ce_packed_weight *w)
-{
-    return w->out;
-}
-
 typedef struct packed_args {
     void *ctx;
     const ce_packed_weight *w;

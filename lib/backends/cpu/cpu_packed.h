@@ -16,11 +16,9 @@ ce_status ce_cpu_packed_prepare(const ce_linear_desc *d, ce_packed_weight **out)
 void ce_cpu_packed_release(ce_packed_weight *w);
 
 /* y = x W^T + bias + beta y (beta 0 or 1) for @p rows rows on the context's
- * threads; the activation is not applied (ce_cpu_packed_act says which). */
+ * threads; the activation is not applied (ce_cpu_linear does that). */
 void ce_cpu_packed_linear(void *ctx, const ce_packed_weight *w, size_t rows, const float *x,
                           size_t ldx, float beta, float *y, size_t ldy);
-ce_backend_activation ce_cpu_packed_act(const ce_packed_weight *w);
-size_t ce_cpu_packed_out(const ce_packed_weight *w);
 
 /* The linear_prepare / linear_release / linear slots on top of the above,
  * with the activation by the shared kernels. */

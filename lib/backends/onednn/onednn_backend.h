@@ -28,8 +28,7 @@ typedef struct ce_dnnl_prim {
     size_t rows, ldx, ldy;
     int accumulate, threads;
     dnnl_primitive_t prim;
-    dnnl_memory_t src, dst;
-    size_t scratch_bytes;
+    dnnl_memory_t src, dst, scratch; /* handles set per call; scratch NULL when none needed */
 } ce_dnnl_prim;
 
 typedef struct ce_dnnl_ctx {

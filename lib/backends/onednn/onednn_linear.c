@@ -240,6 +240,8 @@ static void prim_free(ce_dnnl_prim *p)
         dnnl_memory_destroy(p->src);
     if (p->dst)
         dnnl_memory_destroy(p->dst);
+    if (p->scratch)
+        dnnl_memory_destroy(p->scratch);
     memset(p, 0, sizeof *p);
 }
 
@@ -281,16 +283,18 @@ static int make_prim(ce_dnnl_ctx *c, ce_dnnl_prim *p)
                 p->ldy, p->accumulate, &pd) != dnnl_success)
         return 0;
     const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-    p->scratch_bytes = smd ? dnnl_memory_desc_get_size(smd) : 0;
+    size_t scratch_bytes = smd ? dnnl_memory_desc_get_size(smd) : 0;
     int ok = 1;
-    if (p->scratch_bytes > c->scratch_bytes) {
-        void *s = realloc(c->scratch, p->scratch_bytes);
+    if (scratch_bytes > c->scratch_bytes) {
+        void *s = realloc(c->scratch, scratch_bytes);
         ok = s != NULL;
         if (ok) {
             c->scratch = s;
-            c->scratch_bytes = p->scratch_bytes;
+            c->scratch_bytes = scratch_bytes;
         }
     }
+    if (ok && scratch_bytes) /* its handle is the session's buffer, set at each run */
+        ok = dnnl_memory_create(&p->scratch, smd, c->engine, DNNL_MEMORY_NONE) == dnnl_success;
     ok = ok && dnnl_primitive_create(&p->prim, pd) == dnnl_success &&
          dnnl_memory_create(&p->src, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0),
                             c->engine, DNNL_MEMORY_NONE) == dnnl_success &&
@@ -321,28 +325,21 @@ static const ce_dnnl_prim *find_prim(ce_dnnl_ctx *c, const ce_dnnl_prim *key)
 
 static int run_prim(ce_dnnl_ctx *c, const ce_dnnl_prim *p, const float *x, float *y)
 {
-    dnnl_memory_t scratch = NULL;
     dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, p->src},
                                {DNNL_ARG_WEIGHTS, p->w->wmem},
                                {DNNL_ARG_DST, p->dst}};
     int n = 3;
     if (p->w->bmem)
         args[n++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, p->w->bmem};
-    if (p->scratch_bytes) {
-        dnnl_memory_desc_t smd;
-        dnnl_dims_t dims = {(dnnl_dim_t)p->scratch_bytes};
-        if (dnnl_memory_desc_init_by_tag(&smd, 1, dims, dnnl_u8, dnnl_a) != dnnl_success ||
-            dnnl_memory_create(&scratch, &smd, c->engine, c->scratch) != dnnl_success)
+    if (p->scratch) {
+        if (dnnl_memory_set_data_handle(p->scratch, c->scratch) != dnnl_success)
             return 0;
-        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, scratch};
+        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, p->scratch};
     }
-    int ok = dnnl_memory_set_data_handle(p->src, (void *)x) == dnnl_success &&
-             dnnl_memory_set_data_handle(p->dst, y) == dnnl_success &&
-             dnnl_primitive_execute(p->prim, c->stream, n, args) == dnnl_success &&
-             dnnl_stream_wait(c->stream) == dnnl_success;
-    if (scratch)
-        dnnl_memory_destroy(scratch);
-    return ok;
+    return dnnl_memory_set_data_handle(p->src, (void *)x) == dnnl_success &&
+           dnnl_memory_set_data_handle(p->dst, y) == dnnl_success &&
+           dnnl_primitive_execute(p->prim, c->stream, n, args) == dnnl_success &&
+           dnnl_stream_wait(c->stream) == dnnl_success;
 }
 
 /* From the raw weight: GEMM, bias, activation (rare: no primitive could be made). */

@@ -62,7 +62,30 @@ typedef enum ce_model_info {
     CE_INFO_TYPE_VOCAB_SIZE = 7,   /**< token types (0 when none) */
     CE_INFO_PARAMETERS = 8,        /**< number of weights */
     CE_INFO_WEIGHT_BYTES = 9,      /**< bytes of float32 weights in use */
+    CE_INFO_CAPABILITIES = 10,     /**< what the model can do: a bitmask of ::ce_capability */
+    /** The model's own sentence pooling (a sentence-transformers directory's
+     *  `1_Pooling`): a bitmask of `1 << mode` over ::ce_pool modes; 0 when the model
+     *  has none. Several modes are concatenated as sentence-transformers does:
+     *  cls, max, mean, mean_sqrt_len, weighted_mean, last. Used by ::CE_POOL_DEFAULT. */
+    CE_INFO_POOLING = 11,
+    /** 1 when the model's own sentence embedding is L2-normalised (`Normalize` module) */
+    CE_INFO_NORMALIZE = 12,
+    /** Longest input, special tokens included, that the model's own pipeline takes:
+     *  sentence-transformers' `max_seq_length`, else CE_INFO_MAX_POSITIONS. Pass it to
+     *  ce_tokenizer_encode() as max_length to tokenize as that pipeline does. */
+    CE_INFO_MAX_SEQ_LENGTH = 13,
 } ce_model_info;
+
+/** Bits of CE_INFO_CAPABILITIES. New bits are appended; test bits, never compare the whole value. */
+typedef enum ce_capability {
+    CE_CAP_TOKEN_IDS = 1 << 0,        /**< reads token ids: ce_session_run() */
+    CE_CAP_WORDS = 1 << 1,            /**< reads words: ce_session_run_words() (ELMo) */
+    CE_CAP_DECODER = 1 << 2,          /**< next-token logits: ce_session_append() (GPT-2) */
+    CE_CAP_BIDIRECTIONAL = 1 << 3,    /**< every token's vector sees the whole input (encoders, ELMo) */
+    CE_CAP_TOKEN_TYPES = 1 << 4,      /**< uses token type ids: a pair's second text is segment 1 */
+    CE_CAP_CARRY_STATE = 1 << 5,      /**< has recurrent state a session can carry (::CE_OPT_CARRY_STATE) */
+    CE_CAP_SENTENCE_POOLING = 1 << 6, /**< has its own sentence pooling (::CE_POOL_DEFAULT) */
+} ce_capability;
 
 /**
  * @brief Read one integer fact into *value (untouched on failure).
@@ -70,8 +93,15 @@ typedef enum ce_model_info {
  */
 CE_API ce_status ce_model_get_info(const ce_model *model, ce_model_info key, int64_t *value);
 
-/** @brief Architecture name ("bert", ...), static string; NULL for NULL. */
+/** @brief Architecture name ("bert", "roberta", ...), static string; NULL for NULL. */
 CE_API const char *ce_model_architecture(const ce_model *model);
+
+/**
+ * @brief Name of the @p index-th architecture the library can open ("bert",
+ * "roberta", "distilbert", "gpt2", "elmo", ...: config.json `model_type` values),
+ * a static string; NULL when @p index is past the last. Thread-safe.
+ */
+CE_API const char *ce_architecture_name(size_t index);
 
 /**
  * @brief The model's tokenizer, borrowed: valid until ce_model_free(). NULL

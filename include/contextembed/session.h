@@ -28,6 +28,13 @@ typedef enum ce_pool {
     CE_POOL_CLS = 1,  /**< the first token's vector ([CLS] for BERT) */
     CE_POOL_MEAN = 2, /**< mean over the sequence's tokens (padding never counts) */
     CE_POOL_MAX = 3,  /**< element-wise max over the sequence's tokens */
+    CE_POOL_MEAN_SQRT_LEN = 4, /**< sum over the tokens divided by sqrt(number of tokens) */
+    CE_POOL_WEIGHTED_MEAN = 5, /**< mean weighted by position: token i (from 0) has weight i + 1 */
+    CE_POOL_LAST = 6,          /**< the last token's vector */
+    /** The model's own sentence embedding (CE_INFO_POOLING): its modes, concatenated,
+     *  and its normalisation unless ce_select_normalize() was called. CE_ERR_UNSUPPORTED
+     *  when reading from a model that has none (CE_INFO_POOLING 0). */
+    CE_POOL_DEFAULT = 7,
 } ce_pool;
 
 /**
@@ -104,14 +111,19 @@ CE_API ce_status ce_select_mix(ce_select *sel, const float *weights, size_t n, f
 /** @brief Pool each selected layer (or the mix) over the tokens of a sequence. */
 CE_API ce_status ce_select_pool(ce_select *sel, ce_pool pool);
 
-/** @brief When @p enable is non-zero, scale every output vector to unit L2 norm. */
+/**
+ * @brief When @p enable is non-zero, scale every output vector to unit L2 norm.
+ * Without a call: not normalised, except with ::CE_POOL_DEFAULT on a model whose
+ * own sentence embedding is (CE_INFO_NORMALIZE 1).
+ */
 CE_API ce_status ce_select_normalize(ce_select *sel, int enable);
 
 /**
  * @brief Shape of what ce_session_output() writes for sequence @p seq.
  *
  * Without pooling: [L, T, D] (ndim 3; L = 1 for a mix). With pooling: [D]
- * (ndim 1) for one layer or a mix, [L, D] (ndim 2) for several layers.
+ * (ndim 1) for one layer or a mix, [L, D] (ndim 2) for several layers; with
+ * ::CE_POOL_DEFAULT, D is the hidden size times the number of pooling modes.
  * @p shape receives *ndim values (capacity 3). @p sel NULL means the defaults.
  */
 CE_API ce_status ce_session_output_shape(const ce_session *session, size_t seq,

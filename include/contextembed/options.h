@@ -35,6 +35,12 @@ typedef enum ce_option {
     /** int (0/1), ELMo sessions: carry each batch row's LSTM state from one run to the next,
      *  as AllenNLP and bilm-tf do (default 0: every run starts from zero state) */
     CE_OPT_CARRY_STATE = 3,
+    /** int (0/1), ce_model_open: read a sentence-transformers directory's modules
+     *  (`modules.json`: pooling, normalisation, max_seq_length, lower-casing) (default 1).
+     *  0 opens the Transformer module alone, as a plain checkpoint: the way to use a
+     *  directory whose modules the library does not implement (a Dense layer) with a
+     *  pooling chosen explicitly. */
+    CE_OPT_SENTENCE_MODULES = 4,
 } ce_option;
 
 /**

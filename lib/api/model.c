@@ -6,6 +6,8 @@
 #include "api/model_internal.h"
 #include "core/error.h"
 #include "io/model_dir.h"
+#include "api/sentence_modules.h"
+#include "tokenizers/input_case.h"
 
 static ce_status read_config(const ce_model_dir *d, ce_json **config)
 {
@@ -17,7 +19,24 @@ static ce_status read_config(const ce_model_dir *d, ce_json **config)
     return ce_json_parse_file(d->config_json, config);
 }
 
-/* config.json's model_type, unless contextembed.yaml names the architecture. */
+/* The family of an "architectures" entry ("RobertaForMaskedLM"), for configs
+ * without model_type. */
+static const ce_arch_ops *arch_from_classes(const ce_json *config, const char **type)
+{
+    const ce_json *list = ce_json_get(config, "architectures");
+    for (size_t i = 0; list && list->type == CE_JSON_ARRAY && i < list->n; i++) {
+        const ce_json *c = list->items[i];
+        const ce_arch_ops *a = c->type == CE_JSON_STRING ? ce_arch_find_class(c->str) : NULL;
+        if (c->type == CE_JSON_STRING)
+            *type = c->str;
+        if (a)
+            return a;
+    }
+    return NULL;
+}
+
+/* config.json's model_type (else its architectures), unless contextembed.yaml
+ * names the architecture. */
 static ce_status pick_arch(const char *yaml_path, const ce_json *config, const char *source,
                            const char *fallback, const ce_arch_ops **arch)
 {
@@ -30,15 +49,17 @@ static ce_status pick_arch(const char *yaml_path, const ce_json *config, const c
     const char *type = ce_json_get_string(over, "architecture");
     if (!type)
         type = ce_json_get_string(config, "model_type");
-    if (!type)
-        type = fallback;
+    *arch = type ? ce_arch_find(type) : arch_from_classes(config, &type);
+    if (!type && fallback)
+        *arch = ce_arch_find(type = fallback);
+    char known[256];
+    ce_arch_list(known, sizeof known);
     ce_status st = CE_OK;
     if (!type)
-        st = ce_error(CE_ERR_FORMAT, "%s: no \"model_type\" string", source);
-    else if (!(*arch = ce_arch_find(type)))
-        st = ce_error(CE_ERR_UNSUPPORTED,
-                      "%s: model_type \"%s\" is not supported (supported: bert, gpt2, elmo)",
-                      source, type);
+        st = ce_error(CE_ERR_FORMAT, "%s: no \"model_type\" string (supported: %s)", source, known);
+    else if (!*arch)
+        st = ce_error(CE_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not supported (supported: %s)",
+                      source, type, known);
     ce_json_free(over);
     return st;
 }
@@ -66,7 +87,19 @@ static void model_destroy(ce_model *m)
     free(m);
 }
 
-static ce_status open_dir(const char *path, ce_model *m)
+/* A tokenizer with more ids than the model has embedding rows would index
+ * past them at run time: refuse such a pair at open. */
+static ce_status check_vocab(const ce_model *m, const char *source)
+{
+    size_t n = m->tokenizer ? ce_tokenizer_vocab_size(m->tokenizer) : 0;
+    if (!(ce_arch_caps(m->arch, &m->dims) & CE_CAP_TOKEN_IDS) || n <= (size_t)m->dims.vocab_size)
+        return CE_OK;
+    return ce_error(CE_ERR_FORMAT,
+                    "%s: vocab_size %lld is smaller than the tokenizer's vocabulary of %zu tokens",
+                    source, (long long)m->dims.vocab_size, n);
+}
+
+static ce_status open_checkpoint(const char *path, ce_model *m)
 {
     ce_model_dir d;
     ce_status st = ce_model_dir_probe(path, &d);
@@ -84,7 +117,47 @@ static ce_status open_dir(const char *path, ce_model *m)
         st = m->arch->load(config, source, m->weights, 0, &m->arch_data, &m->dims);
     if (st == CE_OK)
         st = open_tokenizer(&d, &m->tokenizer);
+    if (st == CE_OK)
+        st = check_vocab(m, source);
     ce_json_free(config);
+    ce_model_dir_free(&d);
+    return st;
+}
+
+/* The sentence-transformers modules around the checkpoint, checked against it. */
+static ce_status apply_modules(ce_model *m, const ce_sentence_modules *st_mods, const char *file)
+{
+    const ce_model_dims *d = &m->dims;
+    if (!(ce_arch_caps(m->arch, d) & CE_CAP_TOKEN_IDS))
+        return ce_error(CE_ERR_UNSUPPORTED, "%s: sentence pooling over a %s model is not supported",
+                        file, m->arch->name);
+    if (st_mods->embedding_dim && st_mods->embedding_dim != d->hidden_size)
+        return ce_error(CE_ERR_FORMAT,
+                        "%s: Pooling's word_embedding_dimension %lld is not the model's hidden "
+                        "size %lld", file, (long long)st_mods->embedding_dim,
+                        (long long)d->hidden_size);
+    m->pooling = st_mods->pooling;
+    if (m->pooling.lowercase && m->tokenizer)
+        ce_tokenizer_lowercase_input(m->tokenizer);
+    return CE_OK;
+}
+
+static ce_status open_dir(const char *path, ce_model *m)
+{
+    ce_model_dir d = {0};
+    ce_status st = ce_model_dir_probe(path, &d);
+    if (st != CE_OK || !d.modules_json || !m->settings.sentence_modules) {
+        ce_model_dir_free(&d);
+        return st == CE_OK ? open_checkpoint(path, m) : st;
+    }
+    ce_sentence_modules st_mods;
+    st = ce_sentence_modules_read(path, d.modules_json, &st_mods);
+    if (st == CE_OK) {
+        st = open_checkpoint(st_mods.transformer_dir, m);
+        if (st == CE_OK)
+            st = apply_modules(m, &st_mods, d.modules_json);
+        ce_sentence_modules_free(&st_mods);
+    }
     ce_model_dir_free(&d);
     return st;
 }
@@ -194,6 +267,16 @@ ce_status ce_model_get_info(const ce_model *m, ce_model_info key, int64_t *value
     case CE_INFO_TYPE_VOCAB_SIZE: v = d->type_vocab_size; break;
     case CE_INFO_PARAMETERS: v = d->parameters; break;
     case CE_INFO_WEIGHT_BYTES: v = d->weight_bytes; break;
+    case CE_INFO_CAPABILITIES:
+        v = ce_arch_caps(m->arch, d) | (m->pooling.modes ? CE_CAP_SENTENCE_POOLING : 0);
+        break;
+    case CE_INFO_POOLING: v = m->pooling.modes; break;
+    case CE_INFO_NORMALIZE: v = m->pooling.normalize; break;
+    case CE_INFO_MAX_SEQ_LENGTH:
+        v = m->pooling.max_seq_length && m->pooling.max_seq_length < d->max_positions
+                ? m->pooling.max_seq_length
+                : d->max_positions;
+        break;
     default:
         return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_model_get_info: unknown key %d", (int)key);
     }
@@ -204,6 +287,12 @@ ce_status ce_model_get_info(const ce_model *m, ce_model_info key, int64_t *value
 const char *ce_model_architecture(const ce_model *m)
 {
     return m ? m->arch->name : NULL;
+}
+
+const char *ce_architecture_name(size_t index)
+{
+    const ce_arch_ops *a = ce_arch_at(index);
+    return a ? a->name : NULL;
 }
 
 const ce_tokenizer *ce_model_tokenizer(const ce_model *m)

@@ -3,6 +3,7 @@
 #define CE_API_MODEL_INTERNAL_H
 
 #include "api/options_internal.h"
+#include "api/select_internal.h"
 #include "architectures/arch.h"
 #include "contextembed/session.h"
 
@@ -14,6 +15,7 @@ struct ce_model {
     ce_tokenizer *tokenizer; /* NULL when the directory has none */
     ce_settings settings;   /* defaults of sessions; backend resolved to a name */
     ce_backend_model *backend; /* the backend the model was opened with: prepared weights */
+    ce_model_pooling pooling;  /* sentence-transformers modules, zero otherwise */
 };
 
 struct ce_session {

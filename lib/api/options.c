@@ -17,6 +17,7 @@ ce_status ce_options_create(ce_options **out)
     if (!o)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_options_create: out of memory");
     strcpy(o->backend, "auto");
+    o->sentence_modules = 1;
     *out = o;
     return CE_OK;
 }
@@ -32,7 +33,8 @@ ce_status ce_option_bounds(ce_option key, int64_t *min, int64_t *max)
     switch (key) {
     case CE_OPT_THREADS: lo = 0; hi = CE_THREADS_MAX; break;
     case CE_OPT_TRUNCATE:
-    case CE_OPT_CARRY_STATE: lo = 0; hi = 1; break;
+    case CE_OPT_CARRY_STATE:
+    case CE_OPT_SENTENCE_MODULES: lo = 0; hi = 1; break;
     case CE_OPT_BACKEND:
         return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_option_bounds: option %d is a string option",
                         (int)key);
@@ -66,6 +68,10 @@ ce_status ce_options_set_int(ce_options *opts, ce_option key, int64_t value)
         opts->truncate = value;
         opts->set |= CE_OPTSET_TRUNCATE;
         break;
+    case CE_OPT_SENTENCE_MODULES:
+        opts->sentence_modules = value;
+        opts->set |= CE_OPTSET_SENTENCE_MODULES;
+        break;
     default:
         opts->carry_state = value;
         opts->set |= CE_OPTSET_CARRY_STATE;
@@ -98,6 +104,7 @@ ce_status ce_options_get_int(const ce_options *opts, ce_option key, int64_t *val
     case CE_OPT_THREADS: *value = opts->threads; return CE_OK;
     case CE_OPT_TRUNCATE: *value = opts->truncate; return CE_OK;
     case CE_OPT_CARRY_STATE: *value = opts->carry_state; return CE_OK;
+    case CE_OPT_SENTENCE_MODULES: *value = opts->sentence_modules; return CE_OK;
     default:
         return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_options_get_int: option %d is not an integer option",
                         (int)key);
@@ -139,6 +146,7 @@ void ce_settings_resolve(const ce_settings *base, const ce_options *opts, ce_set
         s.threads = online_cpus();
         s.truncate = 0;
         s.carry_state = 0;
+        s.sentence_modules = 1;
     }
     if (opts && (opts->set & CE_OPTSET_BACKEND))
         memcpy(s.backend, opts->backend, sizeof s.backend);
@@ -148,5 +156,7 @@ void ce_settings_resolve(const ce_settings *base, const ce_options *opts, ce_set
         s.truncate = (int)opts->truncate;
     if (opts && (opts->set & CE_OPTSET_CARRY_STATE))
         s.carry_state = (int)opts->carry_state;
+    if (opts && (opts->set & CE_OPTSET_SENTENCE_MODULES))
+        s.sentence_modules = (int)opts->sentence_modules;
     *out = s;
 }

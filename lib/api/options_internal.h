@@ -10,6 +10,7 @@ enum {
     CE_OPTSET_THREADS = 1u << 1,
     CE_OPTSET_TRUNCATE = 1u << 2,
     CE_OPTSET_CARRY_STATE = 1u << 3,
+    CE_OPTSET_SENTENCE_MODULES = 1u << 4,
 };
 
 #define CE_BACKEND_NAME_MAX 64
@@ -20,6 +21,7 @@ struct ce_options {
     int64_t threads;
     int64_t truncate;
     int64_t carry_state;
+    int64_t sentence_modules;
 };
 
 /* Resolved settings a model or session keeps. */
@@ -28,6 +30,7 @@ typedef struct ce_settings {
     int threads; /* >= 1 */
     int truncate;
     int carry_state;
+    int sentence_modules; /* ce_model_open: read modules.json */
 } ce_settings;
 
 /* Defaults, overridden by @p base (may be NULL), overridden by what @p opts set (may be NULL). */

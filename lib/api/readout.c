@@ -56,13 +56,39 @@ static ce_status prepare_mix(const ce_select *sel, size_t n_out, ce_readout *r)
     return CE_OK;
 }
 
-ce_status ce_readout_prepare(const ce_select *sel, size_t n_out, ce_readout *r)
+/* The order sentence-transformers' Pooling module concatenates its modes in. */
+static const ce_pool st_order[CE_POOL_MODES_MAX] = {
+    CE_POOL_CLS, CE_POOL_MAX, CE_POOL_MEAN, CE_POOL_MEAN_SQRT_LEN, CE_POOL_WEIGHTED_MEAN, CE_POOL_LAST,
+};
+
+static ce_status prepare_pooling(const ce_select *sel, const ce_model_pooling *model, ce_readout *r)
+{
+    int model_norm = 0;
+    if (sel->pool == CE_POOL_DEFAULT) {
+        if (!model || !model->modes)
+            return ce_error(CE_ERR_UNSUPPORTED,
+                            "pooling \"default\": the model has no sentence pooling of its own "
+                            "(no sentence-transformers Pooling module); choose cls, mean, max, ...");
+        for (size_t i = 0; i < CE_POOL_MODES_MAX; i++)
+            if (model->modes & (1u << st_order[i]))
+                r->modes[r->n_modes++] = st_order[i];
+        model_norm = model->normalize;
+    } else if (sel->pool != CE_POOL_NONE) {
+        r->modes[r->n_modes++] = sel->pool;
+    }
+    r->normalize = sel->normalize >= 0 ? sel->normalize : model_norm;
+    return CE_OK;
+}
+
+ce_status ce_readout_prepare(const ce_select *sel, size_t n_out, const ce_model_pooling *model,
+                             ce_readout *r)
 {
     memset(r, 0, sizeof *r);
     r->sel = sel;
     r->n_total = n_out;
-    ce_status st =
-        sel->mode == CE_SELECT_MIX ? prepare_mix(sel, n_out, r) : prepare_layers(sel, n_out, r);
+    ce_status st = prepare_pooling(sel, model, r);
+    if (st == CE_OK)
+        st = sel->mode == CE_SELECT_MIX ? prepare_mix(sel, n_out, r) : prepare_layers(sel, n_out, r);
     if (st != CE_OK)
         ce_readout_release(r);
     return st;
@@ -110,22 +136,32 @@ static double mixed(const ce_readout *r, const float *hidden, size_t plane_size,
 
 void ce_readout_shape(const ce_readout *r, size_t tokens, size_t dim, size_t shape[3], size_t *ndim)
 {
-    if (r->sel->pool == CE_POOL_NONE) {
+    size_t width = dim * r->n_modes;
+    if (r->n_modes == 0) {
         shape[0] = r->n_planes;
         shape[1] = tokens;
         shape[2] = dim;
         *ndim = 3;
     } else if (r->n_planes == 1) {
-        shape[0] = dim;
+        shape[0] = width;
         *ndim = 1;
     } else {
         shape[0] = r->n_planes;
-        shape[1] = dim;
+        shape[1] = width;
         *ndim = 2;
     }
 }
 
-/* rows [tokens, dim] of plane p into dst (mixing in double for a mix). */
+/* Element @p offset (row-major within the whole [stride, dim] plane) of output plane p. */
+static double value_at(const ce_readout *r, size_t p, const float *hidden, size_t plane_size,
+                       size_t offset)
+{
+    if (!r->weights)
+        return hidden[(size_t)r->layers[p] * plane_size + offset];
+    return mixed(r, hidden, plane_size, offset);
+}
+
+/* rows [tokens, dim] of plane p into dst. */
 static void gather_plane(const ce_readout *r, size_t p, const float *hidden, size_t plane_size,
                          size_t dim, size_t start, size_t tokens, float *dst)
 {
@@ -138,20 +174,30 @@ static void gather_plane(const ce_readout *r, size_t p, const float *hidden, siz
         dst[i] = (float)mixed(r, hidden, plane_size, start * dim + i);
 }
 
-/* Pool rows [tokens, dim] of @p src into dst[dim]; src may equal dst. */
-static void pool_rows(ce_pool pool, const float *src, size_t tokens, size_t dim, float *dst)
+/* Column j of plane p's rows [start, start + tokens) pooled by @p pool
+ * (sentence-transformers' definitions; the sequence has no padding). */
+static double pool_column(const ce_readout *r, ce_pool pool, size_t p, const float *hidden,
+                          size_t plane_size, size_t dim, size_t start, size_t tokens, size_t j)
 {
-    for (size_t j = 0; j < dim; j++) {
-        if (pool == CE_POOL_CLS) {
-            dst[j] = src[j];
-            continue;
-        }
-        double acc = pool == CE_POOL_MAX ? -INFINITY : 0.0;
-        for (size_t t = 0; t < tokens; t++) {
-            double v = src[t * dim + j];
-            acc = pool == CE_POOL_MAX ? (v > acc ? v : acc) : acc + v;
-        }
-        dst[j] = (float)(pool == CE_POOL_MEAN ? acc / (double)tokens : acc);
+    if (pool == CE_POOL_CLS || pool == CE_POOL_LAST) {
+        size_t t = pool == CE_POOL_CLS ? 0 : tokens - 1;
+        return value_at(r, p, hidden, plane_size, (start + t) * dim + j);
+    }
+    double acc = pool == CE_POOL_MAX ? -INFINITY : 0.0, weights = 0.0;
+    for (size_t t = 0; t < tokens; t++) {
+        double v = value_at(r, p, hidden, plane_size, (start + t) * dim + j);
+        if (pool == CE_POOL_MAX)
+            acc = v > acc ? v : acc;
+        else if (pool == CE_POOL_WEIGHTED_MEAN)
+            acc += (double)(t + 1) * v, weights += (double)(t + 1);
+        else
+            acc += v;
+    }
+    switch (pool) {
+    case CE_POOL_MEAN: return acc / (double)tokens;
+    case CE_POOL_MEAN_SQRT_LEN: return acc / sqrt((double)tokens);
+    case CE_POOL_WEIGHTED_MEAN: return acc / weights;
+    default: return acc;
     }
 }
 
@@ -172,30 +218,23 @@ static void normalize_rows(float *x, size_t rows, size_t dim)
 void ce_readout_write(ce_readout *r, const float *hidden, size_t stride_tokens, size_t dim,
                       size_t start, size_t tokens, float *out)
 {
-    size_t plane_size = stride_tokens * dim;
+    size_t plane_size = stride_tokens * dim, width = dim * r->n_modes;
     if (r->weights && r->sel->mix_layer_norm)
         layer_stats(r, hidden, plane_size, dim, start, tokens);
-    ce_pool pool = r->sel->pool;
     for (size_t p = 0; p < r->n_planes; p++) {
-        float *dst = pool == CE_POOL_NONE ? out + p * tokens * dim : out + p * dim;
-        if (pool == CE_POOL_NONE) {
-            gather_plane(r, p, hidden, plane_size, dim, start, tokens, dst);
-        } else if (!r->weights) {
-            pool_rows(pool, hidden + (size_t)r->layers[p] * plane_size + start * dim, tokens, dim,
-                      dst);
-        } else {
-            size_t rows = pool == CE_POOL_CLS ? 1 : tokens;
-            for (size_t j = 0; j < dim; j++) {
-                /* mix then pool, one column at a time: no scratch needed */
-                double acc = pool == CE_POOL_MAX ? -INFINITY : 0.0;
-                for (size_t t = 0; t < rows; t++) {
-                    double v = mixed(r, hidden, plane_size, (start + t) * dim + j);
-                    acc = pool == CE_POOL_MAX ? (v > acc ? v : acc) : acc + v;
-                }
-                dst[j] = (float)(pool == CE_POOL_MEAN ? acc / (double)tokens : acc);
-            }
+        if (r->n_modes == 0) {
+            gather_plane(r, p, hidden, plane_size, dim, start, tokens, out + p * tokens * dim);
+            continue;
         }
+        for (size_t m = 0; m < r->n_modes; m++)
+            for (size_t j = 0; j < dim; j++)
+                out[p * width + m * dim + j] = (float)pool_column(r, r->modes[m], p, hidden,
+                                                                  plane_size, dim, start, tokens, j);
     }
-    if (r->sel->normalize)
-        normalize_rows(out, pool == CE_POOL_NONE ? r->n_planes * tokens : r->n_planes, dim);
+    if (r->normalize) {
+        if (r->n_modes == 0)
+            normalize_rows(out, r->n_planes * tokens, dim);
+        else
+            normalize_rows(out, r->n_planes, width);
+    }
 }

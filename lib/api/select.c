@@ -24,6 +24,7 @@ void ce_select_init_default(ce_select *s)
     s->layers = s->one_layer;
     s->one_layer[0] = -1;
     s->n_layers = 1;
+    s->normalize = -1;
 }
 
 static void release_arrays(ce_select *s)
@@ -109,7 +110,7 @@ ce_status ce_select_pool(ce_select *sel, ce_pool pool)
 {
     if (!sel)
         return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_select_pool: sel is NULL");
-    if (pool < CE_POOL_NONE || pool > CE_POOL_MAX)
+    if (pool < CE_POOL_NONE || pool > CE_POOL_DEFAULT)
         return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_select_pool: unknown pooling %d", (int)pool);
     sel->pool = pool;
     return CE_OK;

@@ -18,14 +18,29 @@ struct ce_select {
     float gamma;
     int mix_layer_norm;
     ce_pool pool;
-    int normalize;
+    int normalize; /* -1: not set (CE_POOL_DEFAULT then follows the model), else 0/1 */
 };
+
+/* What CE_POOL_DEFAULT means for a model: its own sentence pooling
+ * (a sentence-transformers directory's Pooling and Normalize modules). */
+typedef struct ce_model_pooling {
+    unsigned modes; /* bits 1u << ce_pool; 0 when the model has none */
+    int normalize;
+    int64_t max_seq_length; /* 0 when the model does not set one */
+    int lowercase;          /* do_lower_case: lower-case text before tokenizing */
+} ce_model_pooling;
+
+/* Pooling modes in the order sentence-transformers concatenates them. */
+#define CE_POOL_MODES_MAX 6
 
 void ce_select_init_default(ce_select *s);
 
 /* A selection checked against a model: layer indices made absolute. */
 typedef struct ce_readout {
     const ce_select *sel;
+    ce_pool modes[CE_POOL_MODES_MAX]; /* pooling modes, concatenated; none when n_modes 0 */
+    size_t n_modes;
+    int normalize;
     size_t n_planes;  /* output layers (1 for a mix) */
     int32_t *layers;  /* n_planes absolute indices, unless a mix */
     double *weights;  /* softmax(mix) * gamma, n_layers_total of them, for a mix */
@@ -33,8 +48,10 @@ typedef struct ce_readout {
     double *mean, *inv_std; /* per layer, for a mix with layer norm (filled by write) */
 } ce_readout;
 
-/* Check @p sel against a model with @p n_out output layers; allocates. */
-ce_status ce_readout_prepare(const ce_select *sel, size_t n_out, ce_readout *r);
+/* Check @p sel against a model with @p n_out output layers and its own pooling
+ * @p model (for CE_POOL_DEFAULT); allocates. */
+ce_status ce_readout_prepare(const ce_select *sel, size_t n_out, const ce_model_pooling *model,
+                             ce_readout *r);
 void ce_readout_release(ce_readout *r);
 
 /* Output shape of a sequence of @p tokens tokens of width @p dim. */

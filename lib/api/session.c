@@ -237,7 +237,7 @@ static ce_status prepare(const ce_session *s, size_t seq, const ce_select *sel, 
         ce_select_init_default(dflt);
         sel = dflt;
     }
-    return ce_readout_prepare(sel, (size_t)s->model->dims.num_output_layers, r);
+    return ce_readout_prepare(sel, (size_t)s->model->dims.num_output_layers, &s->model->pooling, r);
 }
 
 ce_status ce_session_output_shape(const ce_session *s, size_t seq, const ce_select *sel,

@@ -1,7 +1,10 @@
-/* Internal: the table every model family implements (bert.c, later gpt2.c, elmo.c).
+/* Internal: the table every model family implements (bert.c, roberta.c,
+ * distilbert.c, gpt2.c, elmo.c).
  *
  * Chosen once when a model is opened, so adding a family is adding a file and
- * one line in arch_registry.c. */
+ * one line in arch_registry.c: what a model can do (ce_model_info's
+ * CE_INFO_CAPABILITIES) follows from which members are set here, never from the
+ * family's name. docs/extending.md walks through it. */
 #ifndef CE_ARCH_H
 #define CE_ARCH_H
 
@@ -40,7 +43,12 @@ typedef struct ce_batch {
 } ce_batch;
 
 typedef struct ce_arch_ops {
-    const char *name;
+    const char *name; /* config.json model_type */
+    /* Hugging Face class names start with it ("Bert" for BertForMaskedLM): the
+     * family of a config without model_type, from its "architectures"; NULL when none */
+    const char *class_prefix;
+    /* CE_CAP_* bits not implied by the members below (CE_CAP_BIDIRECTIONAL) */
+    unsigned caps;
     /* Parse @p config and bind weights from @p w; when @p w is NULL, draw random
      * weights from @p seed instead. @p source names the config in messages. */
     ce_status (*load)(const ce_json *config, const char *source, ce_weights *w, uint64_t seed,
@@ -80,7 +88,22 @@ typedef struct ce_arch_ops {
 /* The family named by a config's model_type, or NULL. */
 const ce_arch_ops *ce_arch_find(const char *model_type);
 
+/* The family of a Hugging Face class name ("RobertaForMaskedLM"), or NULL:
+ * the longest class_prefix that starts it. */
+const ce_arch_ops *ce_arch_find_class(const char *class_name);
+
+/* The i-th family of the table, NULL past the end. */
+const ce_arch_ops *ce_arch_at(size_t i);
+
+/* "bert, roberta, ..." into buf (for messages). */
+void ce_arch_list(char *buf, size_t size);
+
+/* What a model of family @p arch with @p dims can do: CE_CAP_* bits. */
+unsigned ce_arch_caps(const ce_arch_ops *arch, const ce_model_dims *dims);
+
 extern const ce_arch_ops ce_arch_bert;
+extern const ce_arch_ops ce_arch_roberta;
+extern const ce_arch_ops ce_arch_distilbert;
 extern const ce_arch_ops ce_arch_gpt2;
 
 #endif

@@ -1,189 +1,91 @@
-/* BERT encoder forward pass on packed sequences (Hugging Face BertModel, eval mode):
- * embeddings + LayerNorm, then post-LayerNorm transformer layers. Sequences of a
- * batch are concatenated, so dense layers see only real tokens and attention runs
- * per sequence: no padding is computed and none can leak. */
-#include <math.h>
-#include <stdlib.h>
+/* The BERT family (Hugging Face BertModel and the "bert." encoder of
+ * BertFor* task models): config.json read and checked, then the shared encoder. */
 #include <string.h>
 
-#include "architectures/bert.h"
+#include "architectures/config_util.h"
+#include "architectures/encoder.h"
 #include "core/error.h"
 
-typedef struct bert_state {
-    size_t cap_tokens;
-    float *q, *k, *v, *ctx, *tmp, *inter;
-} bert_state;
+static ce_status check_options(const ce_json *config, const char *source)
+{
+    const char *pos = ce_json_get_string(config, "position_embedding_type");
+    if (pos && strcmp(pos, "absolute"))
+        return ce_error(CE_ERR_UNSUPPORTED,
+                        "%s: position_embedding_type \"%s\" is not supported (only \"absolute\")",
+                        source, pos);
+    bool decoder;
+    if (ce_json_get_bool(config, "is_decoder", &decoder) && decoder)
+        return ce_error(CE_ERR_UNSUPPORTED, "%s: an encoder used as a decoder (is_decoder) is not "
+                        "supported", source);
+    return CE_OK;
+}
+
+ce_status ce_bert_parse_config(const ce_json *config, const char *source, int64_t type_default,
+                               ce_encoder_config *cfg)
+{
+    if (!config || config->type != CE_JSON_OBJECT)
+        return ce_error(CE_ERR_FORMAT, "%s: not a JSON object", source);
+    ce_encoder_config c = {0};
+    const ce_int_field fields[] = {
+        {"vocab_size", &c.vocab_size, 1, 100000000, 1, 0},
+        {"hidden_size", &c.hidden_size, 1, 65536, 1, 0},
+        {"num_hidden_layers", &c.num_layers, 1, 1024, 1, 0},
+        {"num_attention_heads", &c.num_heads, 1, 4096, 1, 0},
+        {"intermediate_size", &c.intermediate_size, 1, 1048576, 1, 0},
+        {"max_position_embeddings", &c.position_rows, 1, 1048576, 1, 0},
+        {"type_vocab_size", &c.type_vocab_size, 1, 1048576, 0, type_default},
+    };
+    int act = CE_ACT_GELU_ERF;
+    ce_status st = ce_config_read_ints(config, source, fields, sizeof fields / sizeof *fields);
+    if (st == CE_OK)
+        st = ce_config_read_activation(config, source, "hidden_act", CE_ACT_GELU_ERF, &act);
+    c.activation = (ce_activation)act;
+    if (st == CE_OK)
+        st = ce_config_read_eps(config, source, "layer_norm_eps", 1e-12, &c.layer_norm_eps);
+    if (st == CE_OK)
+        st = check_options(config, source);
+    if (st == CE_OK)
+        st = ce_encoder_check_config(&c, source);
+    if (st == CE_OK)
+        *cfg = c;
+    return st;
+}
+
+static const char *const bert_prefixes[] = {"bert.", NULL};
+
+static const ce_encoder_names bert_names = {
+    .word = "embeddings.word_embeddings.weight",
+    .position = "embeddings.position_embeddings.weight",
+    .token_type = "embeddings.token_type_embeddings.weight",
+    .emb_norm = "embeddings.LayerNorm",
+    .layer = "encoder.layer.%lld.",
+    .q = "attention.self.query",
+    .k = "attention.self.key",
+    .v = "attention.self.value",
+    .attn_out = "attention.output.dense",
+    .attn_norm = "attention.output.LayerNorm",
+    .inter = "intermediate.dense",
+    .out = "output.dense",
+    .out_norm = "output.LayerNorm",
+    .prefixes = bert_prefixes,
+};
+
+const ce_encoder_names *ce_bert_names(void)
+{
+    return &bert_names;
+}
 
 static ce_status bert_load(const ce_json *config, const char *source, ce_weights *w, uint64_t seed,
                            void **model_data, ce_model_dims *dims)
 {
-    bert_model *m = calloc(1, sizeof *m);
-    if (!m)
-        return ce_error(CE_ERR_OUT_OF_MEMORY, "BERT: out of memory");
-    ce_status st = ce_bert_parse_config(config, source, &m->cfg);
-    if (st == CE_OK) {
-        m->layers = calloc((size_t)m->cfg.num_layers, sizeof *m->layers);
-        st = m->layers ? ce_bert_bind_weights(m, w, seed)
-                       : ce_error(CE_ERR_OUT_OF_MEMORY, "BERT: out of memory");
-    }
-    if (st != CE_OK) {
-        ce_lin_list_free(&m->lins);
-        free(m->layers);
-        free(m->owned);
-        free(m);
-        return st;
-    }
-    const bert_config *c = &m->cfg;
-    int64_t d = c->hidden_size, f = c->intermediate_size;
-    int64_t per_layer = 4 * (d * d + d) + 2 * (d * f) + f + d + 4 * d;
-    *dims = (ce_model_dims){
-        .num_layers = c->num_layers,
-        .hidden_size = d,
-        .num_heads = c->num_heads,
-        .vocab_size = c->vocab_size,
-        .max_positions = c->max_positions,
-        .num_output_layers = c->num_layers + 1,
-        .intermediate_size = f,
-        .type_vocab_size = c->type_vocab_size,
-        .parameters = (c->vocab_size + c->max_positions + c->type_vocab_size + 2) * d +
-                      c->num_layers * per_layer,
-    };
-    dims->weight_bytes = dims->parameters * (int64_t)sizeof(float);
-    *model_data = m;
-    return CE_OK;
-}
-
-static void bert_free(void *model_data)
-{
-    bert_model *m = model_data;
-    if (!m)
-        return;
-    ce_lin_list_free(&m->lins);
-    free(m->layers);
-    free(m->owned);
-    free(m);
-}
-
-static void state_release(bert_state *s)
-{
-    free(s->q);
-    free(s->k);
-    free(s->v);
-    free(s->ctx);
-    free(s->tmp);
-    free(s->inter);
-}
-
-static ce_status bert_session_create(const void *model_data, void **state)
-{
-    (void)model_data;
-    bert_state *s = calloc(1, sizeof *s);
-    if (!s)
-        return ce_error(CE_ERR_OUT_OF_MEMORY, "BERT session: out of memory");
-    *state = s;
-    return CE_OK;
-}
-
-static void bert_session_free(void *state)
-{
-    bert_state *s = state;
-    if (!s)
-        return;
-    state_release(s);
-    free(s);
-}
-
-/* Scratch grows to the largest batch seen and is then reused. */
-static ce_status reserve(bert_state *s, const bert_config *c, size_t tokens)
-{
-    if (tokens <= s->cap_tokens)
-        return CE_OK;
-    bert_state n = {0};
-    n.cap_tokens = tokens;
-    size_t td = n.cap_tokens * (size_t)c->hidden_size * sizeof(float);
-    n.q = malloc(td);
-    n.k = malloc(td);
-    n.v = malloc(td);
-    n.ctx = malloc(td);
-    n.tmp = malloc(td);
-    n.inter = malloc(n.cap_tokens * (size_t)c->intermediate_size * sizeof(float));
-    if (!n.q || !n.k || !n.v || !n.ctx || !n.tmp || !n.inter) {
-        state_release(&n);
-        return ce_error(CE_ERR_OUT_OF_MEMORY, "BERT: cannot allocate scratch for %zu tokens",
-                        tokens);
-    }
-    state_release(s);
-    *s = n;
-    return CE_OK;
-}
-
-static void embed(const bert_model *m, ce_backend *be, const ce_batch *b, float *out)
-{
-    size_t d = (size_t)m->cfg.hidden_size;
-    for (size_t s = 0; s < b->n_seqs; s++) {
-        for (size_t p = 0; p < b->lengths[s]; p++) {
-            size_t t = b->starts[s] + p;
-            float *row = out + t * d;
-            be->ops.add(be->ctx, d, m->word_emb + (size_t)b->ids[t] * d, m->pos_emb + p * d, row);
-            be->ops.add(be->ctx, d, row, m->type_emb + (size_t)b->type_ids[t] * d, row);
-        }
-    }
-    be->ops.layer_norm(be->ctx, b->total, d, out, d, m->emb_ln_g, m->emb_ln_b, m->cfg.layer_norm_eps,
-                       out, d);
-}
-
-static void layer_forward(const bert_model *m, const bert_layer *ly, bert_state *s, ce_backend *be,
-                          const ce_batch *b, const float *x, float *y)
-{
-    const bert_config *c = &m->cfg;
-    size_t d = (size_t)c->hidden_size, f = (size_t)c->intermediate_size, t = b->total;
-    size_t heads = (size_t)c->num_heads;
-    ce_lin_apply(be, &ly->q, t, x, d, 0.0f, s->q, d);
-    ce_lin_apply(be, &ly->k, t, x, d, 0.0f, s->k, d);
-    ce_lin_apply(be, &ly->v, t, x, d, 0.0f, s->v, d);
-    for (size_t i = 0; i < b->n_seqs; i++) {
-        size_t off = b->starts[i] * d, len = b->lengths[i];
-        ce_attn_args a = {len, len, heads, d / heads, s->q + off, s->k + off, s->v + off, d, d, d,
-                          1.0f / sqrtf((float)(d / heads)), 0, 0, s->ctx + off, d};
-        ce_attention(be, &a);
-    }
-    ce_lin_apply(be, &ly->attn_out, t, s->ctx, d, 0.0f, s->tmp, d);
-    be->ops.add(be->ctx, t * d, s->tmp, x, s->tmp);
-    be->ops.layer_norm(be->ctx, t, d, s->tmp, d, ly->attn_ln_g, ly->attn_ln_b, c->layer_norm_eps,
-                       s->tmp, d);
-    ce_lin_apply(be, &ly->inter, t, s->tmp, d, 0.0f, s->inter, f);
-    ce_lin_apply(be, &ly->out, t, s->inter, f, 0.0f, y, d);
-    be->ops.add(be->ctx, t * d, y, s->tmp, y);
-    be->ops.layer_norm(be->ctx, t, d, y, d, ly->out_ln_g, ly->out_ln_b, c->layer_norm_eps, y, d);
-}
-
-static ce_status bert_forward(const void *model_data, void *state, ce_backend *be,
-                              const ce_batch *b, float *hidden)
-{
-    const bert_model *m = model_data;
-    bert_state *s = state;
-    ce_status st = reserve(s, &m->cfg, b->total);
-    if (st != CE_OK)
-        return st;
-    size_t plane = b->total * (size_t)m->cfg.hidden_size;
-    embed(m, be, b, hidden);
-    for (int64_t l = 0; l < m->cfg.num_layers; l++)
-        layer_forward(m, &m->layers[l], s, be, b, hidden + (size_t)l * plane,
-                      hidden + (size_t)(l + 1) * plane);
-    return CE_OK;
-}
-
-static ce_lin_list *bert_linears(void *model_data)
-{
-    return &((bert_model *)model_data)->lins;
+    ce_encoder_config c;
+    ce_status st = ce_bert_parse_config(config, source, 2, &c);
+    return st == CE_OK ? ce_encoder_load(&c, &bert_names, w, seed, model_data, dims) : st;
 }
 
 const ce_arch_ops ce_arch_bert = {
     .name = "bert",
+    .class_prefix = "Bert",
     .load = bert_load,
-    .free = bert_free,
-    .linears = bert_linears,
-    .session_create = bert_session_create,
-    .session_free = bert_session_free,
-    .forward = bert_forward,
+    CE_ENCODER_OPS,
 };

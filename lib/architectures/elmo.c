@@ -311,6 +311,7 @@ static ce_lin_list *elmo_linears(void *model_data)
 
 const ce_arch_ops ce_arch_elmo = {
     .name = "elmo",
+    .caps = CE_CAP_BIDIRECTIONAL,
     .load = elmo_load,
     .free = elmo_free,
     .linears = elmo_linears,

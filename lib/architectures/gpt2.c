@@ -137,6 +137,7 @@ static ce_lin_list *gpt2_linears(void *model_data)
 
 const ce_arch_ops ce_arch_gpt2 = {
     .name = "gpt2",
+    .class_prefix = "GPT2",
     .load = gpt2_load,
     .free = gpt2_free,
     .linears = gpt2_linears,

@@ -117,6 +117,7 @@ static ce_status fill(const char *path, ce_model_dir *d)
     bool ok = d->dir && find(path, "config.json", &d->config_json) &&
               find(path, "options.json", &d->options_json) &&
               find(path, "contextembed.yaml", &d->contextembed_yaml) &&
+              find(path, "modules.json", &d->modules_json) &&
               find(path, "tokenizer.json", &d->tokenizer_json) &&
               find(path, "tokenizer_config.json", &d->tokenizer_config_json) &&
               find(path, "special_tokens_map.json", &d->special_tokens_map_json) &&
@@ -163,6 +164,7 @@ void ce_model_dir_free(ce_model_dir *d)
                        &d->config_json,
                        &d->options_json,
                        &d->contextembed_yaml,
+                       &d->modules_json,
                        &d->tokenizer_json,
                        &d->tokenizer_config_json,
                        &d->special_tokens_map_json,

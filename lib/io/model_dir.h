@@ -15,6 +15,7 @@ typedef struct ce_model_dir {
     char *config_json;             /* config.json */
     char *options_json;            /* options.json (AllenNLP ELMo) */
     char *contextembed_yaml;       /* contextembed.yaml */
+    char *modules_json;            /* modules.json (sentence-transformers) */
     char *tokenizer_json;          /* tokenizer.json */
     char *tokenizer_config_json;   /* tokenizer_config.json */
     char *special_tokens_map_json; /* special_tokens_map.json */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "tokenizers/input_case.h"
 #include "tokenizers/tokenizer.h"
 #include "tokenizers/unicode.h"
 
@@ -34,6 +35,77 @@ static ce_status encode_sequence(const ce_tokenizer *tok, const char *text, size
     return len > prev ? tok->ops->encode_segment(tok, text, prev, len, skip_special, out) : CE_OK;
 }
 
+/* text lower-cased as Python's str.lower() (full mapping); lo_start[i] /
+ * lo_end[i] give the original span of the character lowered byte i came from. */
+typedef struct lowered {
+    char *s;
+    size_t len;
+    size_t *start, *end;
+} lowered;
+
+static void lowered_free(lowered *l)
+{
+    free(l->s);
+    free(l->start);
+    free(l->end);
+}
+
+static ce_status lower_text(const char *text, size_t len, lowered *l)
+{
+    size_t cap = len * 3 + 1; /* a character lowers to at most 2 of at most 3 bytes per input byte */
+    l->s = malloc(cap);
+    l->start = malloc(cap * sizeof *l->start);
+    l->end = malloc(cap * sizeof *l->end);
+    l->len = 0;
+    if (!l->s || !l->start || !l->end)
+        return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory lower-casing %zu bytes", len);
+    uint32_t cp, low[2];
+    for (size_t pos = 0, a = 0; ce_utf8_next(text, len, &pos, &cp); a = pos) {
+        size_t n = ce_unicode_lower(cp, low);
+        for (size_t k = 0; k < n; k++) {
+            size_t w = ce_utf8_put(l->s + l->len, low[k]);
+            for (size_t j = 0; j < w; j++) {
+                l->start[l->len + j] = a;
+                l->end[l->len + j] = pos;
+            }
+            l->len += w;
+        }
+    }
+    return CE_OK;
+}
+
+static ce_status encode_lowered(const ce_tokenizer *tok, const char *text, size_t len,
+                                bool skip_special, ce_tok_list *out)
+{
+    lowered l = {0};
+    size_t first = out->n;
+    ce_status st = lower_text(text, len, &l);
+    if (st == CE_OK)
+        st = encode_sequence(tok, l.s, l.len, skip_special, out);
+    for (size_t i = first; st == CE_OK && i < out->n; i++) {
+        size_t *o = out->offs + 2 * i;
+        size_t s = o[0] < l.len ? l.start[o[0]] : len;
+        size_t e = o[1] > o[0] ? l.end[o[1] - 1] : s;
+        o[0] = s;
+        o[1] = e;
+    }
+    lowered_free(&l);
+    return st;
+}
+
+void ce_tokenizer_lowercase_input(ce_tokenizer *tok)
+{
+    tok->lowercase_input = true;
+}
+
+static ce_status encode_text(const ce_tokenizer *tok, const char *text, size_t len,
+                             bool skip_special, ce_tok_list *out)
+{
+    if (tok->lowercase_input)
+        return encode_lowered(tok, text, len, skip_special, out);
+    return encode_sequence(tok, text, len, skip_special, out);
+}
+
 ce_status ce_tokenizer_encode_impl(const ce_tokenizer *tok, const char *text, size_t text_len,
                                    const char *pair, size_t pair_len, uint32_t flags,
                                    size_t max_length, ce_encoding **out)
@@ -52,9 +124,9 @@ ce_status ce_tokenizer_encode_impl(const ce_tokenizer *tok, const char *text, si
     if (st != CE_OK)
         return st;
     ce_tok_list a = {0}, b = {0};
-    st = encode_sequence(tok, text, text_len, skip_special, &a);
+    st = encode_text(tok, text, text_len, skip_special, &a);
     if (st == CE_OK && pair)
-        st = encode_sequence(tok, pair, pair_len, skip_special, &b);
+        st = encode_text(tok, pair, pair_len, skip_special, &b);
     if (st == CE_OK && max_length)
         ce_truncate_longest_first(&a, pair ? &b : NULL, max_length - n_special);
     if (st == CE_OK)

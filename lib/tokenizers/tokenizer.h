@@ -156,6 +156,9 @@ struct ce_tokenizer {
     /* ByteLevel post-processor: trim_offsets (leave a token's leading and
      * trailing 'Ġ' out of its offsets) and its add_prefix_space */
     bool pp_trim_offsets, pp_add_prefix_space;
+    /* lower-case the input before anything else, offsets still into the
+     * original text (a sentence-transformers model's do_lower_case) */
+    bool lowercase_input;
 
     /* loading only: (string, id) pairs of the vocabulary in insertion order */
     struct ce_vocab_entry *entries;

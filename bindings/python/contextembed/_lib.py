@@ -82,6 +82,7 @@ SIGNATURES = {
     "ce_model_free": (None, [_vp]),
     "ce_model_get_info": (_st, [_vp, ctypes.c_int, c_int64_p]),
     "ce_model_architecture": (_cp, [_vp]),
+    "ce_architecture_name": (_cp, [_sz]),
     "ce_model_tokenizer": (_vp, [_vp]),
     # session.h
     "ce_session_create": (_st, [_vp, _vp, c_void_pp]),
@@ -118,16 +119,22 @@ SIGNATURES = {
 }
 
 # enum values used by the binding (include/contextembed/*.h)
-OPT_BACKEND, OPT_THREADS, OPT_TRUNCATE, OPT_CARRY_STATE = 0, 1, 2, 3
+OPT_BACKEND, OPT_THREADS, OPT_TRUNCATE, OPT_CARRY_STATE, OPT_SENTENCE_MODULES = 0, 1, 2, 3, 4
 ENCODE_ADD_SPECIAL, ENCODE_SPECIAL_AS_TEXT = 1, 2
 DECODE_SKIP_SPECIAL = 1
 APPEND_ALL_LOGITS = 1
-POOLS = {None: 0, "none": 0, "cls": 1, "mean": 2, "max": 3}
+POOLS = {None: 0, "none": 0, "cls": 1, "mean": 2, "max": 3, "mean_sqrt_len": 4,
+         "weighted_mean": 5, "last": 6, "default": 7}
+POOL_DEFAULT = 7
+# ce_capability bits, by the names Model.capabilities reports
+CAPABILITIES = [("token_ids", 1), ("words", 2), ("decoder", 4), ("bidirectional", 8),
+                ("token_types", 16), ("carry_state", 32), ("sentence_pooling", 64)]
 SPECIALS = {"unk": 0, "cls": 1, "sep": 2, "pad": 3, "mask": 4, "bos": 5, "eos": 6}
 INFO_KEYS = [  # (key in Model.info, ce_model_info)
     ("num_layers", 0), ("hidden_size", 1), ("num_heads", 2), ("vocab_size", 3),
     ("max_positions", 4), ("num_output_layers", 5), ("intermediate_size", 6),
-    ("type_vocab_size", 7), ("parameters", 8), ("weight_bytes", 9),
+    ("type_vocab_size", 7), ("parameters", 8), ("weight_bytes", 9), ("capabilities", 10),
+    ("pooling", 11), ("normalize", 12), ("max_seq_length", 13),
 ]
 
 

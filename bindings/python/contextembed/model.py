@@ -17,15 +17,19 @@ __all__ = ["Model"]
 class Model:
     """An open model: immutable, and safe to use from many threads at once.
 
-    ``Model(path, backend="auto", threads=None)`` opens a Hugging Face
-    directory (config.json, model.safetensors, tokenizer) or an ELMo one.
-    backend is "auto", "ref", "blis", "onednn" or a registered name; threads is the
-    compute threads of each session (None: all CPUs). Close it with close()
-    or a ``with`` block; that also closes every session made on it.
+    ``Model(path, backend="auto", threads=None, sentence_modules=True)``
+    opens a Hugging Face directory (config.json, model.safetensors,
+    tokenizer), a sentence-transformers one (modules.json: its pooling,
+    normalisation and max_seq_length become the model's, see embed's
+    pool="default"; sentence_modules=False opens its Transformer alone) or an
+    ELMo one. backend is "auto", "ref", "blis", "onednn" or a registered name;
+    threads is the compute threads of each session (None: all CPUs). Close it
+    with close() or a ``with`` block; that also closes every session made on it.
     """
 
-    def __init__(self, path, backend="auto", threads=None):
-        opts = make_options(backend=backend, threads=threads)
+    def __init__(self, path, backend="auto", threads=None, sentence_modules=True):
+        opts = make_options(backend=backend, threads=threads,
+                            sentence_modules=None if sentence_modules else 0)
         handle = ctypes.c_void_p()
         try:
             lib.check(lib.ce_model_open(_utf8(path, "path"), opts, ctypes.byref(handle)))
@@ -62,7 +66,6 @@ class Model:
         self._pool = {}
         self._lock = threading.Lock()
         self._tokenizer_ref = None
-        self._is_decoder = None
         self._extra = None
         self.architecture = lib.ce_model_architecture(handle).decode()
         self._dims = {}
@@ -123,7 +126,26 @@ class Model:
         info = {"architecture": self.architecture}
         info.update(self._dims)
         info.update(self._extra)
+        info["capabilities"] = self.capabilities
+        info["pooling"] = self.pooling
+        info["normalize"] = bool(self._dims["normalize"])
         return info
+
+    @property
+    def capabilities(self):
+        """What the model can do, as names: "token_ids", "words", "decoder",
+        "bidirectional", "token_types", "carry_state", "sentence_pooling"."""
+        bits = self._dims["capabilities"]
+        return [name for name, bit in _lib.CAPABILITIES if bits & bit]
+
+    @property
+    def pooling(self):
+        """The model's own sentence pooling (a sentence-transformers
+        directory's), as pool names in the order they are concatenated; []
+        when it has none."""
+        bits = self._dims["pooling"]
+        order = ["cls", "max", "mean", "mean_sqrt_len", "weighted_mean", "last"]
+        return [name for name in order if bits & (1 << _lib.POOLS[name])]
 
     @property
     def tokenizer(self):
@@ -140,16 +162,12 @@ class Model:
     @property
     def reads_words(self):
         """True for models that read words rather than token ids (ELMo)."""
-        return self.architecture == "elmo"
+        return "words" in self.capabilities
 
     @property
     def is_decoder(self):
         """True for models with a KV cache and logits (GPT-2)."""
-        if self._is_decoder is None:
-            with self._pooled() as s:
-                # rewinding a fresh session to 0 is a no-op for decoders only
-                self._is_decoder = lib.ce_session_rewind(s._ptr(), 0) == 0
-        return self._is_decoder
+        return "decoder" in self.capabilities
 
     # ---- sessions ----
 
@@ -191,13 +209,15 @@ class Model:
         pair = None
         if isinstance(text, tuple):
             text, pair = text
-        limit = self._dims["max_positions"] if truncate else None
+        if truncate is None:  # sentence-transformers always cuts to its max_seq_length
+            truncate = "sentence_pooling" in self.capabilities
+        limit = self._dims["max_seq_length"] if truncate else None
         return self._need_tokenizer().encode(text, pair, add_special=add_special,
                                              max_length=limit)
 
     # ---- embeddings ----
 
-    def embed(self, texts, layers=None, mix=None, pool=None, normalize=False, truncate=False,
+    def embed(self, texts, layers=None, mix=None, pool=None, normalize=None, truncate=None,
               batch_size=32, mix_layer_norm=False, add_special=True):
         """Contextual embeddings of one text (one array back) or a list of
         texts (a list back). A text may be a (text, pair) tuple.
@@ -207,9 +227,16 @@ class Model:
         mix: (weights, gamma) or weights: ELMo's scalar mix of all layers,
           gamma * sum softmax(weights)_j h_j (mix_layer_norm normalises each
           layer first).
-        pool: None (one vector per token), "cls", "mean" or "max".
-        normalize: scale every vector to unit length.
-        truncate: cut texts to the model's maximum length instead of failing.
+        pool: None (one vector per token), "cls", "mean", "max",
+          "mean_sqrt_len", "weighted_mean", "last", or "default": the model's
+          own sentence embedding (a sentence-transformers directory: its
+          pooling modes concatenated, normalised when it says so).
+        normalize: True / False scale every vector to unit length or not;
+          None (default) normalises only pool="default" on a model whose
+          sentence embedding is normalised.
+        truncate: cut texts to the model's maximum length (max_seq_length)
+          instead of failing; None (default) cuts only for
+          sentence-transformers models, as sentence-transformers does.
 
         Shapes: [T, D] for one layer or a mix, [L, T, D] for a list or "all";
         pooled [D] or [L, D]. T counts tokens with the special ones (ELMo: words).
@@ -218,14 +245,14 @@ class Model:
             return s.embed(texts, layers, mix, pool, normalize, truncate, batch_size,
                            mix_layer_norm, add_special)
 
-    def embed_ids(self, ids, type_ids=None, layers=None, mix=None, pool=None, normalize=False,
+    def embed_ids(self, ids, type_ids=None, layers=None, mix=None, pool=None, normalize=None,
                   truncate=False, mix_layer_norm=False):
         """Embeddings of token ids as given (no special tokens added): one list
         of ids (one array back) or a list of lists (a list back)."""
         with self._pooled(truncate) as s:
             return s.embed_ids(ids, type_ids, layers, mix, pool, normalize, mix_layer_norm)
 
-    def embed_words(self, words, layers=None, mix=None, pool=None, normalize=False,
+    def embed_words(self, words, layers=None, mix=None, pool=None, normalize=None,
                     mix_layer_norm=False):
         """ELMo: embeddings of pre-split words, one vector per word: a list of
         words (one array back) or a list of such lists (a list back)."""

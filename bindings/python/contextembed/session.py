@@ -17,9 +17,11 @@ from .tokenizer import _utf8
 __all__ = ["Session", "make_options"]
 
 
-def make_options(backend=None, threads=None, truncate=None, carry_state=None):
+def make_options(backend=None, threads=None, truncate=None, carry_state=None,
+                 sentence_modules=None):
     """A ce_options handle with what is not None set (caller frees), or None."""
-    if backend is None and threads is None and truncate is None and carry_state is None:
+    if (backend is None and threads is None and truncate is None and carry_state is None
+            and sentence_modules is None):
         return None
     handle = ctypes.c_void_p()
     lib.check(lib.ce_options_create(ctypes.byref(handle)))
@@ -28,7 +30,8 @@ def make_options(backend=None, threads=None, truncate=None, carry_state=None):
             name = _utf8(backend, "backend")
             lib.check(lib.ce_options_set_string(handle, _lib.OPT_BACKEND, name))
         for key, value in ((_lib.OPT_THREADS, threads), (_lib.OPT_TRUNCATE, truncate),
-                           (_lib.OPT_CARRY_STATE, carry_state)):
+                           (_lib.OPT_CARRY_STATE, carry_state),
+                           (_lib.OPT_SENTENCE_MODULES, sentence_modules)):
             if value is not None:
                 lib.check(lib.ce_options_set_int(handle, key, int(value)))
     except BaseException:
@@ -57,13 +60,17 @@ def _split_mix(mix):
 class _Select:
     """A ce_select built from embed()'s keywords, and the shape to give results."""
 
-    def __init__(self, n_output_layers, layers=None, mix=None, pool=None, normalize=False,
+    def __init__(self, model, layers=None, mix=None, pool=None, normalize=None,
                  mix_layer_norm=False):
         if pool not in _lib.POOLS:
-            raise ValueError("pool must be None, 'cls', 'mean' or 'max', not %r" % (pool,))
+            raise ValueError("pool must be one of %s, not %r"
+                             % (", ".join(repr(p) for p in _lib.POOLS if p), pool))
         if mix is not None and layers is not None:
             raise ValueError("give layers or mix, not both")
+        n_output_layers = model._dims["num_output_layers"]
         self.pooled = _lib.POOLS[pool] != 0
+        # the model's own pooling concatenates its modes
+        self.width = len(model.pooling) if _lib.POOLS[pool] == _lib.POOL_DEFAULT else 1
         handle = ctypes.c_void_p()
         lib.check(lib.ce_select_create(ctypes.byref(handle)))
         self.handle = handle.value
@@ -94,10 +101,11 @@ class _Select:
             if not one:
                 self.planes = len(chosen)
         lib.check(lib.ce_select_pool(self.handle, _lib.POOLS[pool]))
-        lib.check(lib.ce_select_normalize(self.handle, int(bool(normalize))))
+        if normalize is not None:  # None: pool="default" follows the model
+            lib.check(lib.ce_select_normalize(self.handle, int(bool(normalize))))
 
     def shape(self, tokens, dim):
-        inner = (dim,) if self.pooled else (tokens, dim)
+        inner = (dim * self.width,) if self.pooled else (tokens, dim)
         return inner if self.planes is None else (self.planes,) + inner
 
     def close(self):
@@ -263,11 +271,11 @@ class Session:
         lib.check(lib.ce_session_sequence_length(self._ptr(), seq, ctypes.byref(out)))
         return out.value
 
-    def output(self, seq=0, layers=None, mix=None, pool=None, normalize=False,
+    def output(self, seq=0, layers=None, mix=None, pool=None, normalize=None,
                mix_layer_norm=False):
         """Hidden states of sequence @seq of the last run (see Model.embed for
         the keywords and the shapes)."""
-        with _Select(self._model._dims["num_output_layers"], layers, mix, pool, normalize,
+        with _Select(self._model, layers, mix, pool, normalize,
                      mix_layer_norm) as sel:
             return self._read(seq, sel)
 
@@ -283,14 +291,14 @@ class Session:
             raise AssertionError("library wrote %d floats for shape %r" % (count.value, shape))
         return buf.result(shape)
 
-    def embed(self, texts, layers=None, mix=None, pool=None, normalize=False, truncate=False,
+    def embed(self, texts, layers=None, mix=None, pool=None, normalize=None, truncate=None,
               batch_size=32, mix_layer_norm=False, add_special=True):
         """Embed one text (returns one array) or a list of texts (returns a
         list); see Model.embed."""
         single = isinstance(texts, (str, bytes, tuple))
         items = [texts] if single else list(texts)
         results = []
-        with _Select(self._model._dims["num_output_layers"], layers, mix, pool, normalize,
+        with _Select(self._model, layers, mix, pool, normalize,
                      mix_layer_norm) as sel:
             for start in range(0, len(items), max(1, batch_size)):
                 chunk = items[start:start + max(1, batch_size)]
@@ -302,26 +310,26 @@ class Session:
                 results += [self._read(i, sel) for i in range(len(chunk))]
         return results[0] if single else results
 
-    def embed_ids(self, ids, type_ids=None, layers=None, mix=None, pool=None, normalize=False,
+    def embed_ids(self, ids, type_ids=None, layers=None, mix=None, pool=None, normalize=None,
                   mix_layer_norm=False):
         """Embed token ids as given: one list of ids (one array back) or a
         list of lists (a list back). No special tokens are added."""
         single = len(ids) == 0 or isinstance(ids[0], numbers.Integral)
         seqs = [ids] if single else ids
         types = None if type_ids is None else ([type_ids] if single else type_ids)
-        with _Select(self._model._dims["num_output_layers"], layers, mix, pool, normalize,
+        with _Select(self._model, layers, mix, pool, normalize,
                      mix_layer_norm) as sel:
             self.run(seqs, types)
             results = [self._read(i, sel) for i in range(len(seqs))]
         return results[0] if single else results
 
-    def embed_words(self, words, layers=None, mix=None, pool=None, normalize=False,
+    def embed_words(self, words, layers=None, mix=None, pool=None, normalize=None,
                     mix_layer_norm=False):
         """Embed pre-split words (ELMo): one list of words (one array back,
         one vector per word) or a list of such lists (a list back)."""
         single = len(words) > 0 and isinstance(words[0], (str, bytes))
         sentences = [words] if single else words
-        with _Select(self._model._dims["num_output_layers"], layers, mix, pool, normalize,
+        with _Select(self._model, layers, mix, pool, normalize,
                      mix_layer_norm) as sel:
             self.run_words(sentences)
             results = [self._read(i, sel) for i in range(len(sentences))]

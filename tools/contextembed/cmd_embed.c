@@ -46,8 +46,9 @@ static int make_seqs(embed_run *r)
     if (!tok)
         return cli_failf("%s: the model has no tokenizer; give --ids", r->a.model);
     int64_t max_len = 0;
-    ce_status st = r->a.truncate ? ce_model_get_info(r->model, CE_INFO_MAX_POSITIONS, &max_len)
-                                 : CE_OK;
+    ce_status st = r->a.truncate == 1
+                       ? ce_model_get_info(r->model, CE_INFO_MAX_SEQ_LENGTH, &max_len)
+                       : CE_OK;
     if (st != CE_OK)
         return cli_fail(st);
     uint32_t flags = (r->a.add_special ? CE_ENCODE_ADD_SPECIAL : 0) |
@@ -55,16 +56,51 @@ static int make_seqs(embed_run *r)
     return cli_seqs_from_texts(&r->seqs, tok, &r->texts, r->a.pair, flags, (size_t)max_len);
 }
 
-/* ELMo reads whitespace-split words: no ids, no pairs; --carry-state is its option. */
-static int check_words(embed_run *r)
+/* Models that read words (ELMo) take whitespace-split texts: no ids, no pairs;
+ * --carry-state is for models with recurrent state. Pooling, normalisation and
+ * truncation not given follow the model's own pipeline (sentence-transformers). */
+static int check_model(embed_run *r)
 {
-    r->words = !strcmp(ce_model_architecture(r->model), "elmo");
+    int64_t caps = 0;
+    ce_status st = ce_model_get_info(r->model, CE_INFO_CAPABILITIES, &caps);
+    if (st != CE_OK)
+        return cli_fail(st);
+    int sentence = (caps & CE_CAP_SENTENCE_POOLING) != 0;
+    if (r->a.pool < 0)
+        r->a.pool = sentence ? CE_POOL_DEFAULT : CE_POOL_NONE;
+    if (r->a.truncate < 0)
+        r->a.truncate = sentence;
+    if (r->a.carry_state && !(caps & CE_CAP_CARRY_STATE))
+        return cli_usage("embed", "--carry-state is for models with recurrent state (ELMo)");
+    r->words = (caps & CE_CAP_WORDS) != 0;
     if (!r->words)
-        return r->a.carry_state ? cli_usage("embed", "--carry-state is for ELMo models") : 0;
+        return CLI_EXIT_OK;
     if (r->a.ids || r->a.pair)
         return cli_usage("embed", "%s: ELMo models read words, not token ids or pairs; give "
                          "texts", r->a.ids ? "--ids" : "--pair");
-    ce_status st = ce_options_set_int(r->opts, CE_OPT_CARRY_STATE, r->a.carry_state);
+    st = ce_options_set_int(r->opts, CE_OPT_CARRY_STATE, r->a.carry_state);
+    return st == CE_OK ? CLI_EXIT_OK : cli_fail(st);
+}
+
+/* With an explicit pooling, a sentence-transformers directory whose modules the
+ * library lacks (a Dense layer) opens as its Transformer alone. */
+static int open_model(embed_run *r)
+{
+    ce_status st = ce_model_open(r->a.model, r->opts, &r->model);
+    int explicit_pool = r->a.pool >= 0 && r->a.pool != CE_POOL_DEFAULT;
+    if (st == CE_ERR_UNSUPPORTED && explicit_pool) {
+        ce_options *o = NULL;
+        st = ce_options_create(&o);
+        if (st == CE_OK)
+            st = ce_options_set_int(o, CE_OPT_SENTENCE_MODULES, 0);
+        if (st == CE_OK && r->a.backend)
+            st = ce_options_set_string(o, CE_OPT_BACKEND, r->a.backend);
+        if (st == CE_OK && r->a.threads >= 0)
+            st = ce_options_set_int(o, CE_OPT_THREADS, r->a.threads);
+        if (st == CE_OK)
+            st = ce_model_open(r->a.model, o, &r->model);
+        ce_options_free(o);
+    }
     return st == CE_OK ? CLI_EXIT_OK : cli_fail(st);
 }
 
@@ -74,8 +110,9 @@ static int prepare(embed_run *r)
     int rc;
     size_t n_items = r->a.ids ? 1 : r->texts.n;
     if ((rc = cli_sink_open(&r->sink, &r->a, n_items)) ||
-        (rc = cli_options_make("embed", r->a.backend, r->a.threads, r->a.truncate, &r->opts)) ||
-        (rc = cli_model_open(r->a.model, r->opts, &r->model)) || (rc = check_words(r)) ||
+        (rc = cli_options_make("embed", r->a.backend, r->a.threads, r->a.truncate == 1,
+                               &r->opts)) ||
+        (rc = open_model(r)) || (rc = check_model(r)) ||
         (rc = cli_embed_select(&r->a, r->model, &r->sel)) || (rc = make_seqs(r)))
         return rc;
     return cli_session_create(r->model, r->opts, &r->session);

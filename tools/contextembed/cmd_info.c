@@ -13,7 +13,10 @@ static const char info_usage[] =
     "\"hidden_size\", \"num_heads\", \"vocab_size\", \"max_positions\",\n"
     "\"num_output_layers\", \"tokenizer\" (kind, or null), \"backend\", \"parameters\",\n"
     "and more (\"intermediate_size\", \"type_vocab_size\", \"weight_bytes\",\n"
-    "\"threads\", \"version\").\n"
+    "\"threads\", \"version\"), \"max_seq_length\", \"capabilities\" (token_ids, words,\n"
+    "decoder, bidirectional, token_types, carry_state, sentence_pooling),\n"
+    "\"pooling\" (the model's own sentence pooling modes, [] when none) and\n"
+    "\"normalize\".\n"
     "\n"
     "  -m, --model DIR     model directory (Hugging Face layout)\n"
     "      --backend NAME  backend to report: ref, blis, onednn or auto (default)\n"
@@ -32,6 +35,15 @@ typedef struct info_args {
     long threads;
 } info_args;
 
+static void print_help(void)
+{
+    fputs(info_usage, stdout);
+    fputs("\nArchitectures (config.json model_type):", stdout);
+    for (size_t i = 0; ce_architecture_name(i); i++)
+        printf("%s %s", i ? "," : "", ce_architecture_name(i));
+    fputc('\n', stdout);
+}
+
 /* -1: --help printed; otherwise an exit code (0 = go on). */
 static int parse(int argc, char **argv, info_args *a)
 {
@@ -47,7 +59,7 @@ static int parse(int argc, char **argv, info_args *a)
             if (!cli_parse_long(v, 0, 1 << 16, &a->threads))
                 return cli_usage("info", "bad --threads value '%s'", v);
             break;
-        case OPT_HELP: fputs(info_usage, stdout); return -1;
+        case OPT_HELP: print_help(); return -1;
         case CLI_ARG_POSITIONAL: return cli_usage("info", "unexpected argument '%s'", v);
         default: return cli_usage("info", "%s", p.error);
         }
@@ -73,6 +85,20 @@ static const fact more_facts[] = {
     {"intermediate_size", CE_INFO_INTERMEDIATE_SIZE},
     {"type_vocab_size", CE_INFO_TYPE_VOCAB_SIZE},
     {"weight_bytes", CE_INFO_WEIGHT_BYTES},
+    {"max_seq_length", CE_INFO_MAX_SEQ_LENGTH},
+};
+
+/* Names of bits, in bit order: capabilities, then pooling modes (bit = ce_pool). */
+static const char *const cap_names[] = {"token_ids",   "words",       "decoder",
+                                        "bidirectional", "token_types", "carry_state",
+                                        "sentence_pooling"};
+static const struct {
+    const char *name;
+    ce_pool pool;
+} pool_names[] = { /* sentence-transformers' concatenation order */
+    {"cls", CE_POOL_CLS},   {"max", CE_POOL_MAX},
+    {"mean", CE_POOL_MEAN}, {"mean_sqrt_len", CE_POOL_MEAN_SQRT_LEN},
+    {"weighted_mean", CE_POOL_WEIGHTED_MEAN}, {"last", CE_POOL_LAST},
 };
 #define N_SHAPE (sizeof shape_facts / sizeof *shape_facts)
 #define N_MORE (sizeof more_facts / sizeof *more_facts)
@@ -103,12 +129,36 @@ static void write_name(const char *key, const char *value, int *first)
         fputs("null", stdout);
 }
 
+static void write_names(const char *key, int64_t caps, int64_t pooling, int *first)
+{
+    cli_json_key(stdout, key, first);
+    int n = 0;
+    fputc('[', stdout);
+    if (!strcmp(key, "capabilities")) {
+        for (size_t i = 0; i < sizeof cap_names / sizeof *cap_names; i++)
+            if (caps & (1 << i))
+                printf("%s\"%s\"", n++ ? "," : "", cap_names[i]);
+    } else {
+        for (size_t i = 0; i < sizeof pool_names / sizeof *pool_names; i++)
+            if (pooling & (1 << pool_names[i].pool))
+                printf("%s\"%s\"", n++ ? "," : "", pool_names[i].name);
+    }
+    fputc(']', stdout);
+}
+
 static int write_info(const ce_model *m, const ce_session *s)
 {
-    int64_t shape[N_SHAPE], more[N_MORE];
+    int64_t shape[N_SHAPE], more[N_MORE], caps = 0, pooling = 0, normalize = 0;
     int rc = read_facts(m, shape, more), first = 1;
     if (rc)
         return rc;
+    ce_status st = ce_model_get_info(m, CE_INFO_CAPABILITIES, &caps);
+    if (st == CE_OK)
+        st = ce_model_get_info(m, CE_INFO_POOLING, &pooling);
+    if (st == CE_OK)
+        st = ce_model_get_info(m, CE_INFO_NORMALIZE, &normalize);
+    if (st != CE_OK)
+        return cli_fail(st);
     fputc('{', stdout);
     write_name("architecture", ce_model_architecture(m), &first);
     for (size_t i = 0; i < N_SHAPE; i++)
@@ -119,6 +169,10 @@ static int write_info(const ce_model *m, const ce_session *s)
         write_int(more_facts[i].key, more[i], &first);
     write_int("threads", ce_session_threads(s), &first);
     write_name("version", ce_version(), &first);
+    write_names("capabilities", caps, 0, &first);
+    write_names("pooling", 0, pooling, &first);
+    cli_json_key(stdout, "normalize", &first);
+    fputs(normalize ? "true" : "false", stdout);
     fputs("}\n", stdout);
     return CLI_EXIT_OK;
 }

@@ -28,8 +28,9 @@ typedef struct embed_args {
     float *mix;               /* EMBED_LAYERS_MIX */
     size_t n_mix;
     float gamma;
-    ce_pool pool;
-    int normalize, add_special, special_as_text, truncate, npy, jsonl;
+    int pool;                 /* a ce_pool; -1 until resolved against the model */
+    int normalize, truncate;  /* -1: the model's default (sentence-transformers) */
+    int add_special, special_as_text, npy, jsonl;
     int carry_state;          /* --carry-state (ELMo) */
     int32_t *ids, *type_ids;  /* --ids / --type-ids */
     size_t n_ids, n_type_ids;

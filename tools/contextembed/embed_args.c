@@ -8,11 +8,12 @@
 
 static const char embed_usage[] =
     "Usage: contextembed embed -m MODEL [--layer N | --layers all | --layers I,J,..\n"
-    "                          | --mix W0,W1,..[:GAMMA]] [--pool none|cls|mean|max]\n"
-    "                          [--normalize] [--ids I,J,K [--type-ids T,T,..]]\n"
+    "                          | --mix W0,W1,..[:GAMMA]] [--pool MODE]\n"
+    "                          [--normalize | --no-normalize] [--ids I,J,K [--type-ids T,T,..]]\n"
     "                          [--pair TEXT_B] [--add-special | --no-special]\n"
     "                          [--special-as-text] [--format json|npy] [-o FILE]\n"
-    "                          [--backend ref|blis|auto] [--threads N] [--truncate]\n"
+    "                          [--backend ref|blis|auto] [--threads N]\n"
+    "                          [--truncate | --no-truncate]\n"
     "                          [--jsonl] [--carry-state] [--] [TEXT ...]\n"
     "\n"
     "Layers: 0 is the embedding output, i the output of layer i, negative indices\n"
@@ -27,6 +28,13 @@ static const char embed_usage[] =
     "one text; with -o FILE and several texts, text i goes to FILE with \".i\"\n"
     "before the extension (out.npy -> out.0.npy, out.1.npy, ...).\n"
     "\n"
+    "A sentence-transformers directory (modules.json) gives by default the\n"
+    "sentence embedding sentence-transformers computes: its pooling (--pool\n"
+    "default), its normalisation, texts cut to its max_seq_length. An explicit\n"
+    "--pool, --normalize / --no-normalize or --no-truncate overrides each; with an\n"
+    "explicit --pool, a directory whose modules the library lacks (a Dense layer)\n"
+    "opens as its Transformer alone.\n"
+    "\n"
     "ELMo models (a directory with options.json) read words: each text is split\n"
     "on white space, \"ids\" are -1 and the vectors are the words' (no sentence\n"
     "boundaries); --ids and --pair do not apply.\n"
@@ -35,8 +43,12 @@ static const char embed_usage[] =
     "      --layer N           one layer\n"
     "      --layers all|I,J,.. several layers\n"
     "      --mix W0,..[:GAMMA] scalar mix of all output layers\n"
-    "      --pool MODE         none (default), cls, mean or max over the tokens\n"
+    "      --pool MODE         none, cls, mean, max, mean_sqrt_len, weighted_mean,\n"
+    "                          last, or default (the model's own sentence pooling;\n"
+    "                          the default for sentence-transformers directories,\n"
+    "                          none otherwise)\n"
     "      --normalize         scale each output vector to unit L2 norm\n"
+    "      --no-normalize      do not, even where the model's pooling would\n"
     "      --ids I,J,K         embed these token ids as given (no tokenizer, no\n"
     "                          special tokens added); replaces the texts\n"
     "      --type-ids T,T,..   token types of --ids (default all 0)\n"
@@ -48,8 +60,9 @@ static const char embed_usage[] =
     "  -o, --output FILE       write to FILE instead of standard output\n"
     "      --backend NAME      ref, blis, onednn or auto (default)\n"
     "      --threads N         compute threads (0 = all CPUs, the default)\n"
-    "      --truncate          cut texts longer than the model's maximum instead\n"
-    "                          of failing\n"
+    "      --truncate          cut texts longer than the model's maximum\n"
+    "                          (max_seq_length) instead of failing\n"
+    "      --no-truncate       do not (the default but for sentence-transformers)\n"
     "      --jsonl             standard input holds one JSON string per line\n"
     "      --carry-state       ELMo: run the texts in order, each starting from the\n"
     "                          LSTM state the previous one left (default: each\n"
@@ -63,6 +76,7 @@ enum {
     OPT_MODEL = 1, OPT_LAYER, OPT_LAYERS, OPT_MIX, OPT_POOL, OPT_NORMALIZE, OPT_IDS,
     OPT_TYPE_IDS, OPT_PAIR, OPT_ADD_SPECIAL, OPT_NO_SPECIAL, OPT_AS_TEXT, OPT_FORMAT,
     OPT_OUTPUT, OPT_BACKEND, OPT_THREADS, OPT_TRUNCATE, OPT_JSONL, OPT_CARRY, OPT_HELP,
+    OPT_NO_NORMALIZE, OPT_NO_TRUNCATE,
 };
 
 static const cli_opt embed_opts[] = {
@@ -76,6 +90,7 @@ static const cli_opt embed_opts[] = {
     {OPT_BACKEND, 0, "backend", 1},       {OPT_THREADS, 0, "threads", 1},
     {OPT_TRUNCATE, 0, "truncate", 0},     {OPT_JSONL, 0, "jsonl", 0},
     {OPT_CARRY, 0, "carry-state", 0},     {OPT_HELP, 'h', "help", 0},
+    {OPT_NO_NORMALIZE, 0, "no-normalize", 0}, {OPT_NO_TRUNCATE, 0, "no-truncate", 0},
     {0, 0, NULL, 0},
 };
 
@@ -108,14 +123,16 @@ static int parse_layers(embed_args *a, int id, const char *v)
 
 static int parse_pool(embed_args *a, const char *v)
 {
-    static const char *const names[] = {"none", "cls", "mean", "max"};
-    static const ce_pool pools[] = {CE_POOL_NONE, CE_POOL_CLS, CE_POOL_MEAN, CE_POOL_MAX};
-    for (size_t i = 0; i < 4; i++)
+    /* indexed by ce_pool */
+    static const char *const names[] = {"none", "cls",          "mean", "max",
+                                        "mean_sqrt_len", "weighted_mean", "last", "default"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (!strcmp(v, names[i])) {
-            a->pool = pools[i];
+            a->pool = (int)i;
             return CLI_EXIT_OK;
         }
-    return cli_usage("embed", "bad --pool value '%s': expected none, cls, mean or max", v);
+    return cli_usage("embed", "bad --pool value '%s': expected none, cls, mean, max, "
+                     "mean_sqrt_len, weighted_mean, last or default", v);
 }
 
 static int parse_value(embed_args *a, int id, const char *v)
@@ -151,6 +168,8 @@ static int parse_one(embed_args *a, int id, const char *v, const cli_parser *p)
     case OPT_OUTPUT: a->output = v; break;
     case OPT_BACKEND: a->backend = v; break;
     case OPT_NORMALIZE: a->normalize = 1; break;
+    case OPT_NO_NORMALIZE: a->normalize = 0; break;
+    case OPT_NO_TRUNCATE: a->truncate = 0; break;
     case OPT_ADD_SPECIAL: a->add_special = 1; break;
     case OPT_NO_SPECIAL: a->add_special = 0; break;
     case OPT_AS_TEXT: a->special_as_text = 1; break;
@@ -185,6 +204,9 @@ int cli_embed_parse(int argc, char **argv, embed_args *a)
     memset(a, 0, sizeof *a);
     a->threads = -1;
     a->add_special = 1;
+    a->pool = -1;
+    a->normalize = -1;
+    a->truncate = -1;
     a->gamma = 1.0f;
     if (!(a->texts = calloc((size_t)argc + 1, sizeof *a->texts)))
         return cli_failf("out of memory");
@@ -233,8 +255,8 @@ static ce_status apply(const embed_args *a, ce_select *sel)
     else if (a->layer_mode == EMBED_LAYERS_MIX)
         st = ce_select_mix(sel, a->mix, a->n_mix, a->gamma);
     if (st == CE_OK)
-        st = ce_select_pool(sel, a->pool);
-    if (st == CE_OK)
+        st = ce_select_pool(sel, (ce_pool)a->pool);
+    if (st == CE_OK && a->normalize >= 0)
         st = ce_select_normalize(sel, a->normalize);
     return st;
 }

@@ -221,8 +221,9 @@ static char *dir_of(const char *path)
 }
 
 typedef struct configs {
-    ce_json *tc;  /* tokenizer_config.json */
-    ce_json *stm; /* special_tokens_map.json */
+    ce_json *tc;    /* tokenizer_config.json */
+    ce_json *stm;   /* special_tokens_map.json */
+    ce_json *model; /* config.json (which tokenizer class a model implies) */
 } configs;
 
 static ce_status read_configs(const char *dir, configs *c)
@@ -230,6 +231,8 @@ static ce_status read_configs(const char *dir, configs *c)
     ce_status st = optional_json(dir, "tokenizer_config.json", &c->tc);
     if (st == CE_OK)
         st = optional_json(dir, "special_tokens_map.json", &c->stm);
+    if (st == CE_OK)
+        st = optional_json(dir, "config.json", &c->model);
     return st;
 }
 
@@ -237,6 +240,7 @@ static void free_configs(configs *c)
 {
     ce_json_free(c->tc);
     ce_json_free(c->stm);
+    ce_json_free(c->model);
 }
 
 ce_status ce_bpe_roles_from_dir(ce_tokenizer *tok, const char *path)
@@ -371,6 +375,124 @@ static ce_status specials_from_configs(ce_tokenizer *tok, const configs *c, int3
     return st;
 }
 
+/* RobertaTokenizer(Fast) by tokenizer_config.json's tokenizer_class, else by
+ * config.json's model_type, as transformers' AutoTokenizer picks it. */
+static bool is_roberta(const configs *c)
+{
+    const char *cls = ce_json_get_string(c->tc, "tokenizer_class");
+    if (cls)
+        return !strncmp(cls, "RobertaTokenizer", 16);
+    const char *type = ce_json_get_string(c->model, "model_type");
+    return type && !strcmp(type, "roberta");
+}
+
+/* RobertaTokenizer's special tokens when the files do not name them. */
+static const struct {
+    ce_special_token role;
+    const char *key, *name;
+} roberta_defaults[] = {
+    {CE_SPECIAL_BOS, "bos_token", "<s>"},   {CE_SPECIAL_EOS, "eos_token", "</s>"},
+    {CE_SPECIAL_UNK, "unk_token", "<unk>"}, {CE_SPECIAL_SEP, "sep_token", "</s>"},
+    {CE_SPECIAL_CLS, "cls_token", "<s>"},   {CE_SPECIAL_PAD, "pad_token", "<pad>"},
+    {CE_SPECIAL_MASK, "mask_token", "<mask>"},
+};
+
+/* The configured name of a role (later file wins), else RoBERTa's default. */
+static const ce_json *named(const configs *c, const char *key, const ce_json **obj)
+{
+    const ce_json *v = NULL;
+    const ce_json *list[2] = {c->tc, c->stm};
+    for (size_t i = 0; i < 2; i++) {
+        const ce_json *t = token_content(ce_json_get(list[i], key));
+        if (t) {
+            v = t;
+            *obj = ce_json_get(list[i], key);
+        }
+    }
+    return v;
+}
+
+/* RobertaTokenizer declares its mask token with lstrip (" <mask>" is one
+ * token), unless the files say otherwise. Added before the other specials. */
+static ce_status roberta_mask(ce_tokenizer *tok, const configs *c, int32_t *next)
+{
+    const ce_json *obj = NULL, *name = named(c, "mask_token", &obj);
+    const char *s = name ? name->str : "<mask>";
+    size_t len = name ? name->len : 6;
+    int32_t idx, id;
+    if (ce_strmap_get(&tok->added_map, s, len, &idx))
+        return CE_OK;
+    if (!ce_strmap_get(&tok->vocab, s, len, &id))
+        id = (*next)++;
+    ce_added_token t = {.content = s, .len = len, .id = id, .special = true,
+                        .lstrip = flag(obj, "lstrip", true), .rstrip = flag(obj, "rstrip", false)};
+    return ce_tokenizer_add_added(tok, &t);
+}
+
+static ce_status roberta_specials(ce_tokenizer *tok, const configs *c, int32_t *next)
+{
+    ce_status st = roberta_mask(tok, c, next);
+    for (size_t i = 0; st == CE_OK && i < sizeof roberta_defaults / sizeof *roberta_defaults; i++) {
+        const ce_json *obj = NULL;
+        if (!named(c, roberta_defaults[i].key, &obj))
+            st = add_special_name(tok, roberta_defaults[i].name, strlen(roberta_defaults[i].name),
+                                  next);
+    }
+    return st;
+}
+
+/* <s> A </s> (</s> B </s>) with ByteLevel's offset trimming, as transformers'
+ * RobertaConverter builds RobertaProcessing. */
+static ce_status roberta_template(ce_tokenizer *tok, const configs *c, const ce_bpe *bpe,
+                                  const char *path)
+{
+    int32_t ids[2];
+    const char *keys[2] = {"cls_token", "sep_token"}, *dflt[2] = {"<s>", "</s>"};
+    for (int i = 0; i < 2; i++) {
+        const ce_json *obj = NULL, *name = named(c, keys[i], &obj);
+        const char *s = name ? name->str : dflt[i];
+        if (!ce_tokenizer_lookup(tok, s, name ? name->len : strlen(s), &ids[i]))
+            return ce_error(CE_ERR_FORMAT, "%s: RoBERTa's %s \"%s\" is not a token", path,
+                            keys[i], s);
+    }
+    tok->pp_trim_offsets = true;
+    tok->pp_add_prefix_space = bpe->add_prefix_space;
+    return ce_template_roberta(tok, ids[0], ids[1]);
+}
+
+static void roberta_roles(ce_tokenizer *tok)
+{
+    for (size_t i = 0; i < sizeof roberta_defaults / sizeof *roberta_defaults; i++) {
+        int32_t id;
+        const char *n = roberta_defaults[i].name;
+        if (tok->roles[roberta_defaults[i].role] < 0 && ce_tokenizer_lookup(tok, n, strlen(n), &id))
+            tok->roles[roberta_defaults[i].role] = id;
+    }
+}
+
+/* Special tokens and template of the tokenizer class the files imply. */
+static ce_status specials_and_template(ce_tokenizer *tok, const configs *c, const ce_bpe *bpe,
+                                       int32_t max_id, const char *path)
+{
+    bool roberta = is_roberta(c);
+    int32_t next = max_id + 1;
+    for (size_t i = 0; i < tok->n_added; i++)
+        if (tok->added[i].id >= next)
+            next = tok->added[i].id + 1;
+    ce_status st = roberta ? roberta_specials(tok, c, &next) : CE_OK;
+    if (st == CE_OK)
+        st = specials_from_configs(tok, c, max_id);
+    if (st == CE_OK)
+        st = roberta ? roberta_template(tok, c, bpe, path) : ce_template_from_json(tok, NULL, path);
+    if (st == CE_OK) {
+        const ce_json *list[2] = {c->tc, c->stm};
+        roles_from_configs(tok, list, 2);
+        if (roberta)
+            roberta_roles(tok);
+    }
+    return st;
+}
+
 static ce_status build_from_files(ce_tokenizer *tok, const char *vocab_path,
                                   const char *merges_path, const char *dir)
 {
@@ -395,14 +517,9 @@ static ce_status build_from_files(ce_tokenizer *tok, const char *vocab_path,
         st = added_from_config(tok, c.tc, vocab_path);
     }
     if (st == CE_OK)
-        st = specials_from_configs(tok, &c, max_id);
+        st = specials_and_template(tok, &c, bpe, max_id, vocab_path);
     if (st == CE_OK)
-        st = ce_template_from_json(tok, NULL, vocab_path);
-    if (st == CE_OK) {
-        const ce_json *list[2] = {c.tc, c.stm};
-        roles_from_configs(tok, list, 2);
         st = ce_tokenizer_finish(tok, vocab_path);
-    }
     free_configs(&c);
     return st;
 }

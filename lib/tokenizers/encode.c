@@ -60,7 +60,7 @@ static ce_status lower_text(const char *text, size_t len, lowered *l)
     if (!l->s || !l->start || !l->end)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory lower-casing %zu bytes", len);
     uint32_t cp, low[2];
-    for (size_t pos = 0, a = 0; ce_utf8_next(text, len, &pos, &cp); a = pos) {
+    for (size_t pos = 0, a = 0; pos < len && ce_utf8_next(text, len, &pos, &cp); a = pos) {
         size_t n = ce_unicode_lower(cp, low);
         for (size_t k = 0; k < n; k++) {
             size_t w = ce_utf8_put(l->s + l->len, low[k]);

@@ -37,21 +37,18 @@ static ce_status add_piece(ce_template *t, ce_piece_kind kind, int32_t type_id, 
     return CE_OK;
 }
 
-static ce_status set_bert(ce_tokenizer *tok, int32_t cls, int32_t sep)
+/* One piece of a fixed template: a sequence (id NULL) or one special id. */
+typedef struct fixed_piece {
+    ce_template *t;
+    ce_piece_kind kind;
+    int32_t type_id;
+    const int32_t *id;
+} fixed_piece;
+
+static ce_status set_fixed(const fixed_piece *pieces, size_t n)
 {
-    const struct {
-        ce_template *t;
-        ce_piece_kind kind;
-        int32_t type_id;
-        const int32_t *id; /* NULL for a sequence */
-    } pieces[] = {
-        {&tok->single, CE_PIECE_SPECIAL, 0, &cls}, {&tok->single, CE_PIECE_A, 0, NULL},
-        {&tok->single, CE_PIECE_SPECIAL, 0, &sep}, {&tok->pair, CE_PIECE_SPECIAL, 0, &cls},
-        {&tok->pair, CE_PIECE_A, 0, NULL},         {&tok->pair, CE_PIECE_SPECIAL, 0, &sep},
-        {&tok->pair, CE_PIECE_B, 1, NULL},         {&tok->pair, CE_PIECE_SPECIAL, 1, &sep},
-    };
     ce_status st = CE_OK;
-    for (size_t i = 0; st == CE_OK && i < sizeof pieces / sizeof *pieces; i++)
+    for (size_t i = 0; st == CE_OK && i < n; i++)
         st = add_piece(pieces[i].t, pieces[i].kind, pieces[i].type_id, pieces[i].id,
                        pieces[i].id ? 1 : 0);
     return st;
@@ -59,7 +56,31 @@ static ce_status set_bert(ce_tokenizer *tok, int32_t cls, int32_t sep)
 
 ce_status ce_template_bert(ce_tokenizer *tok, int32_t cls, int32_t sep)
 {
-    ce_status st = set_bert(tok, cls, sep);
+    const fixed_piece pieces[] = {
+        {&tok->single, CE_PIECE_SPECIAL, 0, &cls}, {&tok->single, CE_PIECE_A, 0, NULL},
+        {&tok->single, CE_PIECE_SPECIAL, 0, &sep}, {&tok->pair, CE_PIECE_SPECIAL, 0, &cls},
+        {&tok->pair, CE_PIECE_A, 0, NULL},         {&tok->pair, CE_PIECE_SPECIAL, 0, &sep},
+        {&tok->pair, CE_PIECE_B, 1, NULL},         {&tok->pair, CE_PIECE_SPECIAL, 1, &sep},
+    };
+    ce_status st = set_fixed(pieces, sizeof pieces / sizeof *pieces);
+    if (st == CE_OK) {
+        tok->roles[CE_SPECIAL_CLS] = cls;
+        tok->roles[CE_SPECIAL_SEP] = sep;
+    }
+    return st;
+}
+
+ce_status ce_template_roberta(ce_tokenizer *tok, int32_t cls, int32_t sep)
+{
+    const int32_t b = CE_ROBERTA_PAIR_TYPE;
+    const fixed_piece pieces[] = {
+        {&tok->single, CE_PIECE_SPECIAL, 0, &cls}, {&tok->single, CE_PIECE_A, 0, NULL},
+        {&tok->single, CE_PIECE_SPECIAL, 0, &sep}, {&tok->pair, CE_PIECE_SPECIAL, 0, &cls},
+        {&tok->pair, CE_PIECE_A, 0, NULL},         {&tok->pair, CE_PIECE_SPECIAL, 0, &sep},
+        {&tok->pair, CE_PIECE_SPECIAL, b, &sep},   {&tok->pair, CE_PIECE_B, b, NULL},
+        {&tok->pair, CE_PIECE_SPECIAL, b, &sep},
+    };
+    ce_status st = set_fixed(pieces, sizeof pieces / sizeof *pieces);
     if (st == CE_OK) {
         tok->roles[CE_SPECIAL_CLS] = cls;
         tok->roles[CE_SPECIAL_SEP] = sep;
@@ -198,6 +219,53 @@ static ce_status parse_sequence(ce_tokenizer *tok, const ce_json *pp, const char
     return ce_template_from_json(tok, tpl, path);
 }
 
+static ce_status pp_byte_level(ce_tokenizer *tok, const ce_json *pp, const char *path)
+{
+    (void)path;
+    byte_level_flags(tok, pp);
+    return set_plain(tok);
+}
+
+static ce_status pp_template(ce_tokenizer *tok, const ce_json *pp, const char *path)
+{
+    const ce_json *map = ce_json_get(pp, "special_tokens");
+    ce_status st = parse_template(&tok->single, ce_json_get(pp, "single"), map, path);
+    if (st == CE_OK)
+        st = parse_template(&tok->pair, ce_json_get(pp, "pair"), map, path);
+    if (st == CE_OK)
+        roles_from_template(tok);
+    return st;
+}
+
+static ce_status pp_bert(ce_tokenizer *tok, const ce_json *pp, const char *path)
+{
+    int32_t cls, sep;
+    if (!pair_id(pp, "cls", &cls) || !pair_id(pp, "sep", &sep))
+        return ce_error(CE_ERR_FORMAT, "%s: BertProcessing needs cls and sep", path);
+    return ce_template_bert(tok, cls, sep);
+}
+
+/* RobertaProcessing: <s> A </s> and <s> A </s></s> B </s>, plus ByteLevel's
+ * offset trimming (trim_offsets, add_prefix_space; both default true). */
+static ce_status pp_roberta(ce_tokenizer *tok, const ce_json *pp, const char *path)
+{
+    int32_t cls, sep;
+    if (!pair_id(pp, "cls", &cls) || !pair_id(pp, "sep", &sep))
+        return ce_error(CE_ERR_FORMAT, "%s: RobertaProcessing needs cls and sep", path);
+    byte_level_flags(tok, pp);
+    return ce_template_roberta(tok, cls, sep);
+}
+
+/* Post-processor types of tokenizer.json: one line each. */
+static const struct {
+    const char *type;
+    ce_status (*parse)(ce_tokenizer *tok, const ce_json *pp, const char *path);
+} processors[] = {
+    {"TemplateProcessing", pp_template}, {"BertProcessing", pp_bert},
+    {"RobertaProcessing", pp_roberta},   {"ByteLevel", pp_byte_level},
+    {"Sequence", parse_sequence},
+};
+
 ce_status ce_template_from_json(ce_tokenizer *tok, const ce_json *pp, const char *path)
 {
     if (!pp || pp->type == CE_JSON_NULL)
@@ -205,26 +273,8 @@ ce_status ce_template_from_json(ce_tokenizer *tok, const ce_json *pp, const char
     const char *type = ce_json_get_string(pp, "type");
     if (!type)
         return ce_error(CE_ERR_FORMAT, "%s: post_processor without a type", path);
-    if (!strcmp(type, "ByteLevel")) {
-        byte_level_flags(tok, pp);
-        return set_plain(tok);
-    }
-    if (!strcmp(type, "Sequence"))
-        return parse_sequence(tok, pp, path);
-    if (!strcmp(type, "TemplateProcessing")) {
-        const ce_json *map = ce_json_get(pp, "special_tokens");
-        ce_status st = parse_template(&tok->single, ce_json_get(pp, "single"), map, path);
-        if (st == CE_OK)
-            st = parse_template(&tok->pair, ce_json_get(pp, "pair"), map, path);
-        if (st == CE_OK)
-            roles_from_template(tok);
-        return st;
-    }
-    if (!strcmp(type, "BertProcessing")) {
-        int32_t cls, sep;
-        if (!pair_id(pp, "cls", &cls) || !pair_id(pp, "sep", &sep))
-            return ce_error(CE_ERR_FORMAT, "%s: BertProcessing needs cls and sep", path);
-        return ce_template_bert(tok, cls, sep);
-    }
+    for (size_t i = 0; i < sizeof processors / sizeof *processors; i++)
+        if (!strcmp(type, processors[i].type))
+            return processors[i].parse(tok, pp, path);
     return ce_error(CE_ERR_UNSUPPORTED, "%s: post_processor \"%s\" is not supported", path, type);
 }

@@ -105,6 +105,10 @@ typedef struct ce_template {
 ce_status ce_template_from_json(ce_tokenizer *tok, const ce_json *pp, const char *path);
 /* [CLS] $A [SEP] and [CLS] $A [SEP] $B:1 [SEP]:1 (BertTokenizerFast's template). */
 ce_status ce_template_bert(ce_tokenizer *tok, int32_t cls, int32_t sep);
+/* <s> $A </s> and <s> $A </s> </s> $B </s> (RobertaProcessing), with the
+ * second part's token type CE_ROBERTA_PAIR_TYPE as Hugging Face gives it. */
+ce_status ce_template_roberta(ce_tokenizer *tok, int32_t cls, int32_t sep);
+#define CE_ROBERTA_PAIR_TYPE 0
 void ce_template_free(ce_template *t);
 
 /* ---- the ops table and the object --------------------------------------- */

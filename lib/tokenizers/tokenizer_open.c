@@ -17,6 +17,17 @@ static bool is_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* tokenizer.json model types: one line each (the loader reads "model"; roles
+ * from tokenizer_config.json beside the file when the kind needs them). */
+static const struct {
+    const char *type;
+    ce_status (*load)(ce_tokenizer *tok, const ce_json *root, const char *path);
+    bool roles_from_dir;
+} kinds[] = {
+    {"WordPiece", ce_wordpiece_from_json, false},
+    {"BPE", ce_bpe_from_json, true},
+};
+
 static ce_status load_json(const char *path, ce_tokenizer **out)
 {
     ce_json *root;
@@ -33,21 +44,23 @@ static ce_status load_json(const char *path, ce_tokenizer **out)
         type = ce_json_get(model, "merges")                     ? "BPE"
                : ce_json_get(model, "max_input_chars_per_word") ? "WordPiece"
                                                                 : "unknown";
+    size_t k = 0;
+    while (k < sizeof kinds / sizeof *kinds && strcmp(type, kinds[k].type))
+        k++;
     ce_tokenizer *tok = NULL;
-    bool bpe = !strcmp(type, "BPE");
-    if (!strcmp(type, "WordPiece") || bpe) {
-        tok = ce_tokenizer_new();
-        st = !tok  ? ce_error(CE_ERR_OUT_OF_MEMORY, "%s: out of memory", path)
-             : bpe ? ce_bpe_from_json(tok, root, path)
-                   : ce_wordpiece_from_json(tok, root, path);
+    if (k == sizeof kinds / sizeof *kinds) {
+        st = ce_error(CE_ERR_UNSUPPORTED, "%s: %s tokenizer models are not supported (supported: "
+                      "WordPiece, BPE)", path, type);
     } else {
-        st = ce_error(CE_ERR_UNSUPPORTED, "%s: %s tokenizer models are not supported", path, type);
+        tok = ce_tokenizer_new();
+        st = tok ? kinds[k].load(tok, root, path)
+                 : ce_error(CE_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
     }
     if (st == CE_OK)
         st = ce_tokenizer_added_from_json(tok, ce_json_get(root, "added_tokens"), path);
     if (st == CE_OK)
         st = ce_template_from_json(tok, ce_json_get(root, "post_processor"), path);
-    if (st == CE_OK && bpe)
+    if (st == CE_OK && kinds[k].roles_from_dir)
         st = ce_bpe_roles_from_dir(tok, path);
     if (st == CE_OK)
         st = ce_tokenizer_finish(tok, path);
@@ -99,6 +112,9 @@ static ce_status load_dir(const char *dir, ce_tokenizer **out)
         st = load_json(tj, out);
     else if (is_file(vt))
         st = ce_wordpiece_from_vocab_txt(vt, is_file(cfg) ? cfg : NULL, out);
+    else if (is_file(bpe) && !is_file(merges))
+        st = ce_error(CE_ERR_IO, "%s: vocab.json without merges.txt (a byte-level BPE "
+                      "tokenizer needs both)", dir);
     else if (is_file(bpe))
         st = ce_bpe_from_files(bpe, merges, dir, out);
     else if (is_elmo_dir(dir))

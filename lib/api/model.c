@@ -66,7 +66,7 @@ static ce_status pick_arch(const char *yaml_path, const ce_json *config, const c
 
 static ce_status open_tokenizer(const ce_model_dir *d, ce_tokenizer **tok)
 {
-    if (d->tokenizer_json || d->vocab_txt || d->options_json) /* ELMo: whitespace */
+    if (d->tokenizer_json || d->vocab_txt || d->vocab_json || d->options_json) /* ELMo: words */
         return ce_tokenizer_open(d->dir, tok);
     *tok = NULL; /* ids-only use stays possible */
     ce_log(CE_LOG_WARNING, "%s: no tokenizer files; the model accepts token ids only", d->dir);

@@ -26,6 +26,7 @@ ce_status ce_bert_parse_config(const ce_json *config, const char *source, int64_
     if (!config || config->type != CE_JSON_OBJECT)
         return ce_error(CE_ERR_FORMAT, "%s: not a JSON object", source);
     ce_encoder_config c = {0};
+    c.position_pad_id = -1;
     const ce_int_field fields[] = {
         {"vocab_size", &c.vocab_size, 1, 100000000, 1, 0},
         {"hidden_size", &c.hidden_size, 1, 65536, 1, 0},

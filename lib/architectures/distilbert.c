@@ -13,6 +13,7 @@ static ce_status parse_config(const ce_json *config, const char *source, ce_enco
     if (!config || config->type != CE_JSON_OBJECT)
         return ce_error(CE_ERR_FORMAT, "%s: not a JSON object", source);
     ce_encoder_config c = {0};
+    c.position_pad_id = -1;
     const ce_int_field fields[] = {
         {"vocab_size", &c.vocab_size, 1, 100000000, 1, 0},
         {"dim", &c.hidden_size, 1, 65536, 1, 0},

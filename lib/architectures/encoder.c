@@ -135,10 +135,16 @@ static void embed(const ce_encoder *m, ce_backend *be, const ce_batch *b, float 
 {
     size_t d = (size_t)m->cfg.hidden_size;
     for (size_t s = 0; s < b->n_seqs; s++) {
+        size_t counted = 0; /* tokens that take a position */
         for (size_t p = 0; p < b->lengths[s]; p++) {
             size_t t = b->starts[s] + p;
+            size_t at = (size_t)m->cfg.position_offset + counted++;
+            if (b->ids[t] == m->cfg.position_pad_id) {
+                at = (size_t)m->cfg.position_offset - 1;
+                counted--;
+            }
             float *row = out + t * d;
-            const float *pos = m->pos_emb + (p + (size_t)m->cfg.position_offset) * d;
+            const float *pos = m->pos_emb + at * d;
             be->ops.add(be->ctx, d, m->word_emb + (size_t)b->ids[t] * d, pos, row);
             if (m->type_emb)
                 be->ops.add(be->ctx, d, row, m->type_emb + (size_t)b->type_ids[t] * d, row);

@@ -16,6 +16,10 @@ typedef struct ce_encoder_config {
     int64_t intermediate_size;
     int64_t position_rows;   /* rows of the position table (max_position_embeddings) */
     int64_t position_offset; /* position id of a sequence's first token (RoBERTa: pad + 1) */
+    /* RoBERTa: a token with this id sits at position offset - 1 and is not
+     * counted by the tokens after it, as Hugging Face computes positions from
+     * the padding mask; -1 when positions simply count tokens */
+    int64_t position_pad_id;
     int64_t type_vocab_size; /* 0: no token type embedding */
     int sinusoidal;          /* positions computed when the file has no table (DistilBERT) */
     float layer_norm_eps;

@@ -26,6 +26,7 @@ static ce_status roberta_load(const ce_json *config, const char *source, ce_weig
                         "(RoBERTa's positions start at pad_token_id + 1)",
                         source, (long long)pad, (long long)c.position_rows);
     c.position_offset = pad + 1;
+    c.position_pad_id = pad;
     ce_encoder_names names = *ce_bert_names();
     names.prefixes = roberta_prefixes;
     return ce_encoder_load(&c, &names, w, seed, model_data, dims);

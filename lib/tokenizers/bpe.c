@@ -365,12 +365,7 @@ static void trim_span(const work *w, int32_t id, size_t *start, size_t *end)
     const ce_id_entry *e = &w->tok->ids[id];
     size_t lead = count_g(e->s, e->len, false), trail = count_g(e->s, e->len, true);
     bool first = w->out->n == 0 || *start == 0;
-    if (lead && first && w->tok->pp_add_prefix_space && lead == 1)
-        lead = 0;
-    if (lead)
-        *start = *start + lead < *end ? *start + lead : *end;
-    if (trail && *end >= trail)
-        *end = *end - trail > *start ? *end - trail : *start;
+    ce_byte_level_trim(w->text, lead, trail, first, w->tok->pp_add_prefix_space, start, end);
 }
 
 /* Emit the merged symbols. Their offsets are the running sums of their

@@ -241,3 +241,25 @@ ce_status ce_utf8_append_lossy(ce_strbuf *out, const char *s, size_t len)
     }
     return ce_strbuf_append(out, s + good, pos - good);
 }
+
+static bool utf8_cont(char c)
+{
+    return ((unsigned char)c & 0xC0) == 0x80;
+}
+
+void ce_byte_level_trim(const char *text, size_t lead, size_t trail, bool first,
+                        bool add_prefix_space, size_t *start, size_t *end)
+{
+    if (lead && first && add_prefix_space && lead == 1)
+        lead = 0;
+    size_t s = *start, e = *end;
+    for (; lead && s < e; lead--) /* offsets move by characters, as HF's do */
+        for (s++; s < e && utf8_cont(text[s]); s++)
+            ;
+    if (trail && e >= trail)
+        for (; trail && e > s; trail--)
+            for (e--; e > s && utf8_cont(text[e]); e--)
+                ;
+    *start = s;
+    *end = e;
+}

@@ -46,4 +46,12 @@ size_t ce_utf8_invalid_prefix(const char *s, size_t len, bool *incomplete);
 /* Append s with every invalid part replaced by U+FFFD, as from_utf8_lossy. */
 ce_status ce_utf8_append_lossy(ce_strbuf *out, const char *s, size_t len);
 
+/* The ByteLevel / RobertaProcessing trim_offsets (HF's process_offsets): a
+ * token with @p lead leading and @p trail trailing spaces ('\u0120' or white
+ * space) loses them from its span [*start, *end) of @p text, one character
+ * each; the first token of a text (@p first) keeps a single leading space
+ * when @p add_prefix_space put it there. */
+void ce_byte_level_trim(const char *text, size_t lead, size_t trail, bool first,
+                        bool add_prefix_space, size_t *start, size_t *end);
+
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "tokenizers/byte_level.h"
 #include "tokenizers/input_case.h"
 #include "tokenizers/tokenizer.h"
 #include "tokenizers/unicode.h"
@@ -17,6 +18,33 @@ static ce_status check_utf8(const char *text, size_t len, const char *which)
     return CE_OK;
 }
 
+/* Spaces (white space or ByteLevel's '\u0120') at the start, or the end, of text[a, b). */
+static size_t count_spaces(const char *text, size_t a, size_t b, bool from_end)
+{
+    size_t lead = 0, run = 0, pos = a;
+    bool other = false;
+    uint32_t cp;
+    while (pos < b && ce_utf8_next(text, b, &pos, &cp)) {
+        bool space = cp == 0x120 || ce_unicode_is_whitespace(cp);
+        other |= !space;
+        lead += space && !other;
+        run = space ? run + 1 : 0;
+    }
+    return from_end ? run : lead;
+}
+
+/* An added token's span as ByteLevel's trim_offsets leaves it: the white
+ * space lstrip / rstrip took in is not part of it (HF trims every token). */
+static void trim_added(const ce_tokenizer *tok, const char *text, const ce_tok_list *out,
+                       size_t *ms, size_t *me)
+{
+    size_t lead = count_spaces(text, *ms, *me, false), trail = count_spaces(text, *ms, *me, true);
+    if (lead == 0 && trail == 0)
+        return;
+    ce_byte_level_trim(text, lead, trail, out->n == 0 || *ms == 0, tok->pp_add_prefix_space, ms,
+                       me);
+}
+
 static ce_status encode_sequence(const ce_tokenizer *tok, const char *text, size_t len,
                                  bool skip_special, ce_tok_list *out)
 {
@@ -26,8 +54,11 @@ static ce_status encode_sequence(const ce_tokenizer *tok, const char *text, size
                          &t)) {
         ce_status st =
             ms > prev ? tok->ops->encode_segment(tok, text, prev, ms, skip_special, out) : CE_OK;
+        size_t ts = ms, te = me;
+        if (tok->pp_trim_offsets)
+            trim_added(tok, text, out, &ts, &te);
         if (st == CE_OK)
-            st = ce_tok_list_push(out, t->id, ms, me);
+            st = ce_tok_list_push(out, t->id, ts, te);
         if (st != CE_OK)
             return st;
         prev = me;

@@ -91,43 +91,70 @@ static bool looks_like_json(const char *path)
     return c == '{';
 }
 
-/* An ELMo model directory (options.json) reads words split on white space. */
-static bool is_elmo_dir(const char *dir)
+/* Loaders of a model directory's tokenizer files, by the file that picks them. */
+static ce_status dir_tokenizer_json(const char *dir, const char *path, ce_tokenizer **out)
 {
-    char *p = ce_path_join(dir, "options.json");
-    bool yes = p && is_file(p);
-    free(p);
-    return yes;
+    (void)dir;
+    return load_json(path, out);
 }
+
+static ce_status dir_vocab_txt(const char *dir, const char *path, ce_tokenizer **out)
+{
+    char *cfg = ce_path_join(dir, "tokenizer_config.json");
+    ce_status st = cfg ? ce_wordpiece_from_vocab_txt(path, is_file(cfg) ? cfg : NULL, out)
+                       : ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory");
+    free(cfg);
+    return st;
+}
+
+static ce_status dir_vocab_json(const char *dir, const char *path, ce_tokenizer **out)
+{
+    char *merges = ce_path_join(dir, "merges.txt");
+    ce_status st;
+    if (!merges)
+        st = ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory");
+    else if (!is_file(merges))
+        st = ce_error(CE_ERR_IO, "%s: vocab.json without merges.txt (a byte-level BPE "
+                      "tokenizer needs both)", dir);
+    else
+        st = ce_bpe_from_files(path, merges, dir, out);
+    free(merges);
+    return st;
+}
+
+/* An ELMo model directory (options.json) reads words split on white space. */
+static ce_status dir_words(const char *dir, const char *path, ce_tokenizer **out)
+{
+    (void)dir;
+    (void)path;
+    return ce_whitespace_tokenizer_create(out);
+}
+
+/* The first of these files a directory holds decides its tokenizer: one line per kind. */
+static const struct {
+    const char *file;
+    ce_status (*load)(const char *dir, const char *path, ce_tokenizer **out);
+} dir_kinds[] = {
+    {"tokenizer.json", dir_tokenizer_json},
+    {"vocab.txt", dir_vocab_txt},
+    {"vocab.json", dir_vocab_json},
+    {"options.json", dir_words},
+};
 
 static ce_status load_dir(const char *dir, ce_tokenizer **out)
 {
-    char *tj = ce_path_join(dir, "tokenizer.json"), *vt = ce_path_join(dir, "vocab.txt");
-    char *cfg = ce_path_join(dir, "tokenizer_config.json"), *bpe = ce_path_join(dir, "vocab.json");
-    char *merges = ce_path_join(dir, "merges.txt");
-    ce_status st;
-    if (!tj || !vt || !cfg || !bpe || !merges)
-        st = ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory");
-    else if (is_file(tj))
-        st = load_json(tj, out);
-    else if (is_file(vt))
-        st = ce_wordpiece_from_vocab_txt(vt, is_file(cfg) ? cfg : NULL, out);
-    else if (is_file(bpe) && !is_file(merges))
-        st = ce_error(CE_ERR_IO, "%s: vocab.json without merges.txt (a byte-level BPE "
-                      "tokenizer needs both)", dir);
-    else if (is_file(bpe))
-        st = ce_bpe_from_files(bpe, merges, dir, out);
-    else if (is_elmo_dir(dir))
-        st = ce_whitespace_tokenizer_create(out);
-    else
-        st = ce_error(CE_ERR_NOT_FOUND,
-                      "%s: no tokenizer.json, vocab.txt or vocab.json in the directory", dir);
-    free(merges);
-    free(tj);
-    free(vt);
-    free(cfg);
-    free(bpe);
-    return st;
+    for (size_t i = 0; i < sizeof dir_kinds / sizeof *dir_kinds; i++) {
+        char *path = ce_path_join(dir, dir_kinds[i].file);
+        if (!path)
+            return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory");
+        bool present = is_file(path);
+        ce_status st = present ? dir_kinds[i].load(dir, path, out) : CE_OK;
+        free(path);
+        if (present)
+            return st;
+    }
+    return ce_error(CE_ERR_NOT_FOUND,
+                    "%s: no tokenizer.json, vocab.txt or vocab.json in the directory", dir);
 }
 
 /* vocab.txt given alone: its directory's tokenizer_config.json (do_lower_case,

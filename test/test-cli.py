@@ -537,6 +537,93 @@ def bench_on_fixture():
     usage_error(["bench", "-m", UNCASED, "--seq", "65", "--runs", "1"], rc=1)
 
 
+@test
+def info_reports_capabilities():
+    cases = [("bert-tiny-uncased", ["token_ids", "bidirectional", "token_types"], []),
+             ("gpt2-tiny", ["token_ids", "decoder"], []),
+             ("roberta-tiny", ["token_ids", "bidirectional"], []),
+             ("distilbert-tiny", ["token_ids", "bidirectional"], []),
+             ("st-multi", ["token_ids", "bidirectional", "token_types", "sentence_pooling"],
+              ["cls", "max", "mean"])]
+    for name, caps, pooling in cases:
+        out, _ = run(["info", "-m", need(os.path.join(FIXTURES, name))])
+        (obj,) = lines(out)
+        assert obj["capabilities"] == caps, (name, obj["capabilities"])
+        assert obj["pooling"] == pooling, (name, obj["pooling"])
+    out, _ = run(["info", "--help"])
+    for arch in ("bert", "roberta", "distilbert", "gpt2", "elmo"):
+        assert arch in out.decode().split("Architectures")[-1], arch
+
+
+def sentence_embedding(fixture, text, extra=()):
+    out, _ = run(["embed", "-m", fixture] + list(extra) + ["--", text])
+    (obj,) = lines(out)
+    check_shape(obj)
+    return obj
+
+
+@test
+def embed_sentence_transformers_default():
+    for name in ("st-mean", "st-multi", "st-lasttoken", "st-lower", "st-old"):
+        fixture = need(os.path.join(FIXTURES, name))
+        cases, tensors = golden(fixture)
+        for c in cases["cases"]:
+            obj = sentence_embedding(fixture, c["text"])
+            want = tensors[c["name"] + ".sentence_embedding"][1]
+            assert obj["shape"] == [len(want)], (name, obj["shape"])
+            assert obj["ids"] == c["input_ids"], (name, c["name"], "truncated as ST does")
+            assert_close(obj["data"], list(want), what="%s %s" % (name, c["name"]))
+
+
+@test
+def embed_sentence_transformers_overrides():
+    fixture = need(os.path.join(FIXTURES, "st-mean"))
+    cases, tensors = golden(fixture)
+    c = cases["cases"][0]
+    raw = sentence_embedding(fixture, c["text"], ["--no-normalize"])
+    assert abs(norm(raw["data"]) - 1.0) > 1e-3, "--no-normalize kept the unit norm"
+    unit = [v / norm(raw["data"]) for v in raw["data"]]
+    assert_close(unit, list(tensors[c["name"] + ".sentence_embedding"][1]))
+    cls = sentence_embedding(fixture, c["text"], ["--pool", "cls"])
+    token0 = list(tensors[c["name"] + ".token_embeddings"][1])[:len(cls["data"])]
+    assert_close(cls["data"], token0, what="explicit --pool cls")
+    tokens = sentence_embedding(fixture, c["text"], ["--pool", "none"])
+    assert tokens["shape"][1] == len(c["input_ids"]), tokens["shape"]
+    long = [x for x in cases["cases"] if x["truncated"]][0]
+    obj = sentence_embedding(fixture, long["text"], ["--pool", "mean", "--no-truncate"])
+    assert len(obj["ids"]) == long["length_untruncated"], "--no-truncate cut the text"
+
+
+@test
+def embed_sentence_transformers_unsupported_module():
+    fixture = need(os.path.join(FIXTURES, "st-dense"))
+    _, err = run(["embed", "-m", fixture, "--", "a text"], rc=1)
+    assert "Dense" in err, err
+    obj = sentence_embedding(fixture, "a text", ["--pool", "mean"])
+    assert obj["shape"] == [golden(fixture)[0]["hidden_size"]], obj["shape"]
+    usage_error(["embed", "-m", fixture, "--pool", "median", "x"], want="median")
+
+
+@test
+def embed_roberta_and_distilbert_text():
+    for name in ("roberta-tiny", "roberta-tiny-plain", "distilbert-tiny"):
+        fixture = need(os.path.join(FIXTURES, name))
+        cases, _ = golden(fixture)
+        texts = [c for c in cases["cases"] if c.get("kind") == "text"]
+        for c in texts[:3]:
+            out, _ = run(["embed", "-m", fixture, "--layers", "all", "--", c["text"]])
+            (obj,) = lines(out)
+            assert obj["ids"] == c["input_ids"], (name, c["name"])
+            assert_close(obj["data"], hidden(fixture, c["name"]), what="%s %s" % (name, c["name"]))
+        pairs = [c for c in cases["cases"] if c.get("kind") == "pair"]
+        for c in pairs[:2]:
+            out, _ = run(["embed", "-m", fixture, "--layers", "all", "--pair", c["text_pair"],
+                          "--", c["text"]])
+            (obj,) = lines(out)
+            assert obj["ids"] == c["input_ids"], (name, c["name"])
+            assert_close(obj["data"], hidden(fixture, c["name"]), what="%s %s" % (name, c["name"]))
+
+
 def main():
     failed = skipped = 0
     for fn in TESTS:

@@ -72,12 +72,17 @@ int cli_lm_open(const lm_args *a, lm_ctx *c)
         rc = read_info(c->model, CE_INFO_VOCAB_SIZE, &c->vocab);
     if (!rc)
         rc = read_info(c->model, CE_INFO_MAX_POSITIONS, &c->max_positions);
+    size_t caps = 0;
+    if (!rc)
+        rc = read_info(c->model, CE_INFO_CAPABILITIES, &caps);
+    if (!rc && !(caps & CE_CAP_DECODER))
+        rc = cli_failf("%s: %s models are not decoders: they have no next-token logits "
+                       "('contextembed embed' gives their vectors)",
+                       a->model, ce_model_architecture(c->model));
     if (!rc)
         rc = cli_session_create(c->model, c->opts, &c->session);
     if (rc)
         return rc;
-    /* Not checked here whether the model is a decoder: the first
-     * ce_session_append() says so ("bert models are not decoders"). */
     c->tok = ce_model_tokenizer(c->model);
     return CLI_EXIT_OK;
 }

@@ -24,7 +24,7 @@ from .tokenizer import Encoding, StreamDecoder, Tokenizer
 
 __all__ = [
     "Model", "Session", "Tokenizer", "Encoding", "StreamDecoder", "Sampler", "FloatArray",
-    "HAVE_NUMPY", "ABI_VERSION", "library_version", "library_path", "backends",
+    "HAVE_NUMPY", "ABI_VERSION", "library_version", "library_path", "backends", "architectures",
     "enable_logging", "ContextEmbedError", "InvalidArgumentError", "OutOfMemoryError",
     "FileIOError", "FormatError", "UnsupportedError", "InvalidUTF8Error", "TooLongError",
     "BufferTooSmallError", "OutOfRangeError", "NotFoundError", "BackendError", "StateError",
@@ -42,6 +42,17 @@ library_path = lib.path
 def backends():
     """Names of the registered compute backends ("ref", "blis", ...)."""
     return [lib.ce_backend_name(i).decode() for i in range(lib.ce_backend_count())]
+
+
+def architectures():
+    """Model families this library opens (config.json model_type values:
+    "bert", "roberta", "distilbert", "gpt2", "elmo", ...)."""
+    names = []
+    while True:
+        name = lib.ce_architecture_name(len(names))
+        if not name:
+            return names
+        names.append(name.decode())
 
 
 _LEVELS = {0: logging.DEBUG, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR}

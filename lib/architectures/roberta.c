@@ -12,7 +12,7 @@ static ce_status roberta_load(const ce_json *config, const char *source, ce_weig
                               uint64_t seed, void **model_data, ce_model_dims *dims)
 {
     ce_encoder_config c;
-    ce_status st = ce_bert_parse_config(config, source, 1, &c);
+    ce_status st = ce_bert_parse_config(config, source, 2, &c); /* RobertaConfig defaults */
     int64_t pad = 1;
     const ce_int_field pad_field = {"pad_token_id", &pad, 0, 1048576, 0, 1};
     if (st == CE_OK)

@@ -74,7 +74,32 @@ typedef enum ce_model_info {
      *  sentence-transformers' `max_seq_length`, else CE_INFO_MAX_POSITIONS. Pass it to
      *  ce_tokenizer_encode() as max_length to tokenize as that pipeline does. */
     CE_INFO_MAX_SEQ_LENGTH = 13,
+    /** The task heads the checkpoint carries: a bitmask of `1 << head` over ::ce_head
+     *  (0 for a bare encoder). */
+    CE_INFO_HEADS = 14,
+    /** 1 when the config's problem_type is "multi_label_classification": sequence
+     *  classification labels are independent (sigmoid), not exclusive (softmax). */
+    CE_INFO_MULTI_LABEL = 15,
 } ce_model_info;
+
+/**
+ * Output heads of task checkpoints, read with ce_session_head_output(). The
+ * head definitions are Hugging Face's for each family. New values are appended.
+ */
+typedef enum ce_head {
+    /** per token, [T, vocab]: the word at each position (BertForMaskedLM,
+     *  BertForPreTraining, RobertaForMaskedLM, DistilBertForMaskedLM) */
+    CE_HEAD_MASKED_LM = 0,
+    /** per sequence, [2]: index 0 = B follows A, 1 = it does not
+     *  (BertForNextSentencePrediction, BertForPreTraining) */
+    CE_HEAD_NEXT_SENTENCE = 1,
+    /** per sequence, [labels] (*ForSequenceClassification, cross-encoder rerankers) */
+    CE_HEAD_SEQUENCE_CLASSIFICATION = 2,
+    /** per token, [T, labels] (*ForTokenClassification) */
+    CE_HEAD_TOKEN_CLASSIFICATION = 3,
+    /** per token, [T, 2]: answer start and end logits (*ForQuestionAnswering) */
+    CE_HEAD_QUESTION_ANSWERING = 4,
+} ce_head;
 
 /** Bits of CE_INFO_CAPABILITIES. New bits are appended; test bits, never compare the whole value. */
 typedef enum ce_capability {
@@ -95,6 +120,24 @@ CE_API ce_status ce_model_get_info(const ce_model *model, ce_model_info key, int
 
 /** @brief Architecture name ("bert", "roberta", ...), static string; NULL for NULL. */
 CE_API const char *ce_model_architecture(const ce_model *model);
+
+/**
+ * @brief Outputs per row of @p head: the vocabulary size (masked LM), 2 (next
+ * sentence, question answering) or the number of labels (classification).
+ * CE_ERR_NOT_FOUND when the model has no such head, the message listing the
+ * heads it has; CE_ERR_INVALID_ARGUMENT for an unknown head. Thread-safe.
+ */
+CE_API ce_status ce_model_head_size(const ce_model *model, ce_head head, size_t *size);
+
+/**
+ * @brief Name of output @p index of @p head: the config's id2label entry (or
+ * "LABEL_<index>" when it has none, as Hugging Face names them) for the
+ * classification heads; "is_next" / "not_next" for next-sentence prediction
+ * unless the config names them; "start" / "end" for question answering; NULL for
+ * the masked LM (ce_tokenizer_id_to_token() names its outputs), for a head the
+ * model lacks, or past the last. Borrowed, valid until ce_model_free(). Thread-safe.
+ */
+CE_API const char *ce_model_head_label(const ce_model *model, ce_head head, size_t index);
 
 /**
  * @brief Name of the @p index-th architecture the library can open ("bert",

@@ -140,6 +140,31 @@ CE_API ce_status ce_session_output_shape(const ce_session *session, size_t seq,
 CE_API ce_status ce_session_output(const ce_session *session, size_t seq, const ce_select *sel,
                                    float *out, size_t capacity, size_t *count);
 
+/* ---- task heads (see ::ce_head) ---- */
+
+/**
+ * @brief Shape of what ce_session_head_output() writes for sequence @p seq:
+ * [T, size] (ndim 2) for the per-token heads (masked LM, token classification,
+ * question answering), [size] (ndim 1) for the per-sequence ones, size as
+ * ce_model_head_size(). Errors as ce_session_head_output().
+ */
+CE_API ce_status ce_session_head_shape(const ce_session *session, size_t seq, ce_head head,
+                                       size_t shape[2], size_t *ndim);
+
+/**
+ * @brief Run @p head on sequence @p seq of the last ce_session_run() and write
+ * its raw logits to @p out, row-major (shape as ce_session_head_shape()).
+ *
+ * Buffer rules as ce_session_output(): *count gets the float count,
+ * CE_ERR_BUFFER_TOO_SMALL (nothing else written) when @p out is NULL or
+ * @p capacity too small. CE_ERR_NOT_FOUND when the model has no such head (the
+ * message lists those it has); CE_ERR_STATE before a successful run;
+ * CE_ERR_OUT_OF_RANGE for a bad @p seq. The per-sequence heads read the first
+ * token ([CLS] / <s>). Not thread-safe on one session.
+ */
+CE_API ce_status ce_session_head_output(ce_session *session, size_t seq, ce_head head, float *out,
+                                        size_t capacity, size_t *count);
+
 /* ---- incremental decoding (decoder models such as GPT-2) ---- */
 
 /** Flags of ce_session_append(). */

@@ -84,6 +84,7 @@ static void model_destroy(ce_model *m)
         m->arch->free(m->arch_data);
     ce_weights_close(m->weights);
     ce_tokenizer_free(m->tokenizer);
+    ce_model_labels_free(m);
     free(m);
 }
 
@@ -119,6 +120,8 @@ static ce_status open_checkpoint(const char *path, ce_model *m)
         st = open_tokenizer(&d, &m->tokenizer);
     if (st == CE_OK)
         st = check_vocab(m, source);
+    if (st == CE_OK)
+        st = ce_model_read_labels(m, config, source);
     ce_json_free(config);
     ce_model_dir_free(&d);
     return st;
@@ -272,6 +275,8 @@ ce_status ce_model_get_info(const ce_model *m, ce_model_info key, int64_t *value
         break;
     case CE_INFO_POOLING: v = m->pooling.modes; break;
     case CE_INFO_NORMALIZE: v = m->pooling.normalize; break;
+    case CE_INFO_HEADS: v = ce_model_heads(m); break;
+    case CE_INFO_MULTI_LABEL: v = m->multi_label; break;
     case CE_INFO_MAX_SEQ_LENGTH:
         v = m->pooling.max_seq_length && m->pooling.max_seq_length < d->max_positions
                 ? m->pooling.max_seq_length

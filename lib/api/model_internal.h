@@ -16,6 +16,9 @@ struct ce_model {
     ce_settings settings;   /* defaults of sessions; backend resolved to a name */
     ce_backend_model *backend; /* the backend the model was opened with: prepared weights */
     ce_model_pooling pooling;  /* sentence-transformers modules, zero otherwise */
+    char **labels;             /* classification (or next-sentence) label names */
+    size_t n_labels;
+    int multi_label;           /* problem_type multi_label_classification */
 };
 
 struct ce_session {
@@ -40,6 +43,17 @@ struct ce_session {
  * @p n_seqs sequences of @p total tokens; they only grow, so steady state
  * allocates nothing. Shared by ce_session_run and ce_session_run_words. */
 ce_status ce_session_reserve(ce_session *s, size_t n_seqs, size_t total);
+
+/* CE_OK when @p s has results and @p seq is one of them; else the error, for @p fn. */
+ce_status ce_session_check_seq(const ce_session *s, size_t seq, const char *fn);
+
+/* The task heads of @p m (bits 1 << ce_head). */
+unsigned ce_model_heads(const ce_model *m);
+
+/* Label names from the config (id2label, problem_type), for the heads the
+ * family found; LABEL_i where the config names none. */
+ce_status ce_model_read_labels(ce_model *m, const ce_json *config, const char *source);
+void ce_model_labels_free(ce_model *m);
 
 /* Before a computation: as many of the session's threads as the CPUs that
  * other processes leave free (see ce_cpus_free_for). */

@@ -205,7 +205,7 @@ size_t ce_session_num_sequences(const ce_session *s)
     return s && s->has_results ? s->n_seqs : 0;
 }
 
-static ce_status check_seq(const ce_session *s, size_t seq, const char *fn)
+ce_status ce_session_check_seq(const ce_session *s, size_t seq, const char *fn)
 {
     if (!s)
         return ce_error(CE_ERR_INVALID_ARGUMENT, "%s: session is NULL", fn);
@@ -218,7 +218,7 @@ static ce_status check_seq(const ce_session *s, size_t seq, const char *fn)
 
 ce_status ce_session_sequence_length(const ce_session *s, size_t seq, size_t *length)
 {
-    ce_status st = check_seq(s, seq, "ce_session_sequence_length");
+    ce_status st = ce_session_check_seq(s, seq, "ce_session_sequence_length");
     if (st != CE_OK)
         return st;
     if (!length)
@@ -230,7 +230,7 @@ ce_status ce_session_sequence_length(const ce_session *s, size_t seq, size_t *le
 static ce_status prepare(const ce_session *s, size_t seq, const ce_select *sel, ce_select *dflt,
                          ce_readout *r, const char *fn)
 {
-    ce_status st = check_seq(s, seq, fn);
+    ce_status st = ce_session_check_seq(s, seq, fn);
     if (st != CE_OK)
         return st;
     if (!sel) {

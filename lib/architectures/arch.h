@@ -83,6 +83,14 @@ typedef struct ce_arch_ops {
                                const ce_batch *batch, const char *text, const size_t *offsets,
                                int carry_state, float *hidden);
     void (*reset_state)(void *state);
+
+    /* ---- task heads (NULL when the family has none) ---- */
+    unsigned (*heads)(const void *model_data); /* bits 1 << ce_head */
+    size_t (*head_size)(const void *model_data, ce_head head);
+    /* @p head on one sequence's last-layer rows x [tokens, hidden]; out is
+     * [tokens, size] for per-token heads, [size] for per-sequence ones */
+    ce_status (*head_forward)(const void *model_data, ce_backend *be, ce_head head,
+                              const float *x, size_t tokens, float *out);
 } ce_arch_ops;
 
 /* The family named by a config's model_type, or NULL. */

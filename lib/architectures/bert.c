@@ -69,6 +69,19 @@ static const ce_encoder_names bert_names = {
     .out = "output.dense",
     .out_norm = "output.LayerNorm",
     .prefixes = bert_prefixes,
+    .heads =
+        {
+            .mlm_transform = "cls.predictions.transform.dense",
+            .mlm_norm = "cls.predictions.transform.LayerNorm",
+            .mlm_decoder = "cls.predictions.decoder",
+            .mlm_bias = "cls.predictions.bias",
+            .mlm_act = -1,
+            .pooler = "pooler.dense",
+            .nsp = "cls.seq_relationship",
+            .seq_out = "classifier",
+            .tok_out = "classifier",
+            .qa = "qa_outputs",
+        },
 };
 
 const ce_encoder_names *ce_bert_names(void)

@@ -56,6 +56,20 @@ static const ce_encoder_names distilbert_names = {
     .out = "ffn.lin2",
     .out_norm = "output_layer_norm",
     .prefixes = distilbert_prefixes,
+    .heads =
+        {
+            .mlm_transform = "vocab_transform",
+            .mlm_norm = "vocab_layer_norm",
+            .mlm_decoder = "vocab_projector",
+            .mlm_bias = "vocab_projector.bias",
+            .mlm_act = -1,
+            .mlm_eps = 1e-12f,
+            .seq_pre = "pre_classifier",
+            .seq_pre_act = CE_ACT_RELU,
+            .seq_out = "classifier",
+            .tok_out = "classifier",
+            .qa = "qa_outputs",
+        },
 };
 
 static ce_status distilbert_load(const ce_json *config, const char *source, ce_weights *w,

@@ -26,6 +26,25 @@ typedef struct ce_encoder_config {
     ce_activation activation;
 } ce_encoder_config;
 
+/* Where a family keeps its task heads (Hugging Face's *For* models). Head
+ * tensors are named at the top level of the file, except the pooler, which
+ * sits under the encoder's prefix. NULL: the family has no such part. */
+typedef struct ce_head_names {
+    /* masked LM: transform (dense + activation + LayerNorm), then the decoder,
+     * tied to the word embeddings unless the file stores its weight */
+    const char *mlm_transform, *mlm_norm, *mlm_decoder, *mlm_bias;
+    int mlm_act;   /* a ce_activation, or -1 for the encoder's own */
+    float mlm_eps; /* 0: the encoder's LayerNorm epsilon */
+    const char *pooler; /* BERT: dense + tanh on the first token */
+    const char *nsp;    /* next-sentence layer on the pooler */
+    /* sequence classification: seq_pre (dense + seq_pre_act on the first
+     * token; NULL: the pooler) then seq_out */
+    const char *seq_pre, *seq_out;
+    ce_activation seq_pre_act;
+    const char *tok_out; /* per-token classifier */
+    const char *qa;      /* per-token start / end layer */
+} ce_head_names;
+
 /* Where a family keeps its tensors. Layer names are "<layer><part>" with
  * <layer> a printf format taking the layer index (long long). */
 typedef struct ce_encoder_names {
@@ -36,7 +55,18 @@ typedef struct ce_encoder_names {
     /* prefixes of task checkpoints (BertForMaskedLM's "bert.", ...), NULL-ended;
      * the bare names are tried first */
     const char *const *prefixes;
+    ce_head_names heads;
 } ce_encoder_names;
+
+/* The heads a checkpoint carries, bound when their tensors are present. */
+typedef struct ce_encoder_heads {
+    unsigned present; /* bits 1 << ce_head */
+    ce_lin mlm_transform, mlm_decoder;
+    const float *mlm_ln_g, *mlm_ln_b;
+    float mlm_eps;
+    ce_lin pooler, nsp, seq_pre, seq_out, tok_out, qa;
+    const ce_lin *seq_first; /* &pooler or &seq_pre */
+} ce_encoder_heads;
 
 typedef struct ce_encoder_layer {
     ce_lin q, k, v, attn_out, inter, out;
@@ -50,6 +80,7 @@ typedef struct ce_encoder {
     ce_lin_list lins;
     float *owned;     /* random weights (ce_model_open_random), else NULL */
     float *owned_pos; /* a computed sinusoidal table, else NULL */
+    ce_encoder_heads heads;
 } ce_encoder;
 
 /* Checks shared by every family's config (head split, sizes); @p source names
@@ -64,6 +95,16 @@ ce_status ce_encoder_load(const ce_encoder_config *cfg, const ce_encoder_names *
 /* Bind (or, with w == NULL, draw) every tensor; internal to ce_encoder_load. */
 ce_status ce_encoder_bind_weights(ce_encoder *m, const ce_encoder_names *names, ce_weights *w,
                                   uint64_t seed);
+
+/* Find and bind the heads of @p w (none for random models); internal to
+ * ce_encoder_load. @p prefix is the encoder's task prefix. */
+ce_status ce_encoder_bind_heads(ce_encoder *m, const ce_head_names *names, ce_weights *w,
+                                const char *prefix);
+
+unsigned ce_encoder_heads_present(const void *model_data);
+size_t ce_encoder_head_size(const void *model_data, ce_head head);
+ce_status ce_encoder_head_forward(const void *model_data, ce_backend *be, ce_head head,
+                                  const float *x, size_t tokens, float *out);
 
 void ce_encoder_free(void *model_data);
 ce_lin_list *ce_encoder_linears(void *model_data);
@@ -84,6 +125,8 @@ const ce_encoder_names *ce_bert_names(void);
 #define CE_ENCODER_OPS                                                                            \
     .free = ce_encoder_free, .linears = ce_encoder_linears,                                       \
     .session_create = ce_encoder_session_create, .session_free = ce_encoder_session_free,         \
-    .forward = ce_encoder_forward, .caps = CE_CAP_BIDIRECTIONAL
+    .forward = ce_encoder_forward, .caps = CE_CAP_BIDIRECTIONAL,                                  \
+    .heads = ce_encoder_heads_present, .head_size = ce_encoder_head_size,                         \
+    .head_forward = ce_encoder_head_forward
 
 #endif

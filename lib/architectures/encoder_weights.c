@@ -88,10 +88,12 @@ ce_status ce_encoder_bind_weights(ce_encoder *m, const ce_encoder_names *names, 
 {
     ce_spec_list l = {0};
     build_specs(m, names, &l);
-    ce_status st = w ? ce_specs_bind(&l, w, detect_prefix(w, names))
-                     : ce_specs_random(&l, seed, &m->owned);
+    const char *prefix = w ? detect_prefix(w, names) : "";
+    ce_status st = w ? ce_specs_bind(&l, w, prefix) : ce_specs_random(&l, seed, &m->owned);
     ce_specs_free(&l);
     if (st == CE_OK && !m->pos_emb)
         st = sinusoidal_table(m);
+    if (st == CE_OK && w)
+        st = ce_encoder_bind_heads(m, &names->heads, w, prefix);
     return st;
 }

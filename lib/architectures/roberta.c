@@ -8,6 +8,21 @@
 
 static const char *const roberta_prefixes[] = {"roberta.", NULL};
 
+/* RobertaLMHead uses erf GELU whatever hidden_act says; the sequence
+ * classifier is a dense + tanh on <s>, then out_proj (no pooler). */
+static const ce_head_names roberta_heads = {
+    .mlm_transform = "lm_head.dense",
+    .mlm_norm = "lm_head.layer_norm",
+    .mlm_decoder = "lm_head.decoder",
+    .mlm_bias = "lm_head.bias",
+    .mlm_act = CE_ACT_GELU_ERF,
+    .seq_pre = "classifier.dense",
+    .seq_pre_act = CE_ACT_TANH,
+    .seq_out = "classifier.out_proj",
+    .tok_out = "classifier",
+    .qa = "qa_outputs",
+};
+
 static ce_status roberta_load(const ce_json *config, const char *source, ce_weights *w,
                               uint64_t seed, void **model_data, ce_model_dims *dims)
 {
@@ -29,6 +44,7 @@ static ce_status roberta_load(const ce_json *config, const char *source, ce_weig
     c.position_pad_id = pad;
     ce_encoder_names names = *ce_bert_names();
     names.prefixes = roberta_prefixes;
+    names.heads = roberta_heads;
     return ce_encoder_load(&c, &names, w, seed, model_data, dims);
 }
 

@@ -83,6 +83,10 @@ SIGNATURES = {
     "ce_model_get_info": (_st, [_vp, ctypes.c_int, c_int64_p]),
     "ce_model_architecture": (_cp, [_vp]),
     "ce_architecture_name": (_cp, [_sz]),
+    "ce_model_head_size": (_st, [_vp, ctypes.c_int, ctypes.POINTER(_sz)]),
+    "ce_model_head_label": (_cp, [_vp, ctypes.c_int, _sz]),
+    "ce_session_head_shape": (_st, [_vp, _sz, ctypes.c_int, ctypes.POINTER(_sz), ctypes.POINTER(_sz)]),
+    "ce_session_head_output": (_st, [_vp, _sz, ctypes.c_int, c_float_p, _sz, ctypes.POINTER(_sz)]),
     "ce_model_tokenizer": (_vp, [_vp]),
     # session.h
     "ce_session_create": (_st, [_vp, _vp, c_void_pp]),

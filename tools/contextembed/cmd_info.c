@@ -15,8 +15,9 @@ static const char info_usage[] =
     "and more (\"intermediate_size\", \"type_vocab_size\", \"weight_bytes\",\n"
     "\"threads\", \"version\"), \"max_seq_length\", \"capabilities\" (token_ids, words,\n"
     "decoder, bidirectional, token_types, carry_state, sentence_pooling),\n"
-    "\"pooling\" (the model's own sentence pooling modes, [] when none) and\n"
-    "\"normalize\".\n"
+    "\"pooling\" (the model's own sentence pooling modes, [] when none),\n"
+    "\"normalize\", \"heads\" (masked_lm, next_sentence, sequence_classification,\n"
+    "token_classification, question_answering) and \"labels\" (of the classifier).\n"
     "\n"
     "  -m, --model DIR     model directory (Hugging Face layout)\n"
     "      --backend NAME  backend to report: ref, blis, onednn or auto (default)\n"
@@ -129,6 +130,33 @@ static void write_name(const char *key, const char *value, int *first)
         fputs("null", stdout);
 }
 
+static const char *const head_names[] = {"masked_lm", "next_sentence",
+                                         "sequence_classification", "token_classification",
+                                         "question_answering"};
+
+/* "heads": [...], "labels": [...] (those of the classifier, [] when none). */
+static void write_heads(const ce_model *m, int64_t heads, int *first)
+{
+    cli_json_key(stdout, "heads", first);
+    fputc('[', stdout);
+    for (size_t i = 0, n = 0; i < sizeof head_names / sizeof *head_names; i++)
+        if (heads & (1 << i))
+            printf("%s\"%s\"", n++ ? "," : "", head_names[i]);
+    fputc(']', stdout);
+    ce_head cls = heads & (1 << CE_HEAD_SEQUENCE_CLASSIFICATION) ? CE_HEAD_SEQUENCE_CLASSIFICATION
+                  : heads & (1 << CE_HEAD_TOKEN_CLASSIFICATION) ? CE_HEAD_TOKEN_CLASSIFICATION
+                                                                : CE_HEAD_NEXT_SENTENCE;
+    cli_json_key(stdout, "labels", first);
+    fputc('[', stdout);
+    for (size_t i = 0; ce_model_head_label(m, cls, i); i++) {
+        const char *l = ce_model_head_label(m, cls, i);
+        if (i)
+            fputc(',', stdout);
+        cli_json_string(stdout, l, strlen(l));
+    }
+    fputc(']', stdout);
+}
+
 static void write_names(const char *key, int64_t caps, int64_t pooling, int *first)
 {
     cli_json_key(stdout, key, first);
@@ -148,7 +176,7 @@ static void write_names(const char *key, int64_t caps, int64_t pooling, int *fir
 
 static int write_info(const ce_model *m, const ce_session *s)
 {
-    int64_t shape[N_SHAPE], more[N_MORE], caps = 0, pooling = 0, normalize = 0;
+    int64_t shape[N_SHAPE], more[N_MORE], caps = 0, pooling = 0, normalize = 0, heads = 0;
     int rc = read_facts(m, shape, more), first = 1;
     if (rc)
         return rc;
@@ -157,6 +185,8 @@ static int write_info(const ce_model *m, const ce_session *s)
         st = ce_model_get_info(m, CE_INFO_POOLING, &pooling);
     if (st == CE_OK)
         st = ce_model_get_info(m, CE_INFO_NORMALIZE, &normalize);
+    if (st == CE_OK)
+        st = ce_model_get_info(m, CE_INFO_HEADS, &heads);
     if (st != CE_OK)
         return cli_fail(st);
     fputc('{', stdout);
@@ -173,6 +203,7 @@ static int write_info(const ce_model *m, const ce_session *s)
     write_names("pooling", 0, pooling, &first);
     cli_json_key(stdout, "normalize", &first);
     fputs(normalize ? "true" : "false", stdout);
+    write_heads(m, heads, &first);
     fputs("}\n", stdout);
     return CLI_EXIT_OK;
 }

@@ -178,5 +178,6 @@ ce_status ce_session_head_output(ce_session *s, size_t seq, ce_head head, float 
     size_t d = (size_t)m->dims.hidden_size, last = (size_t)m->dims.num_output_layers - 1;
     const float *x = s->hidden + (last * s->total + s->starts[seq]) * d;
     ce_session_pick_threads(s);
-    return m->arch->head_forward(m->arch_data, s->backend, head, x, s->lengths[seq], out);
+    return m->arch->head_forward(m->arch_data, s->arch_state, s->backend, head, x, s->lengths[seq],
+                                 out);
 }

@@ -87,9 +87,10 @@ typedef struct ce_arch_ops {
     /* ---- task heads (NULL when the family has none) ---- */
     unsigned (*heads)(const void *model_data); /* bits 1 << ce_head */
     size_t (*head_size)(const void *model_data, ce_head head);
-    /* @p head on one sequence's last-layer rows x [tokens, hidden]; out is
+    /* @p head on one sequence's last-layer rows x [tokens, hidden] of the
+     * session's last run (its scratch in @p state is free again); out is
      * [tokens, size] for per-token heads, [size] for per-sequence ones */
-    ce_status (*head_forward)(const void *model_data, ce_backend *be, ce_head head,
+    ce_status (*head_forward)(const void *model_data, void *state, ce_backend *be, ce_head head,
                               const float *x, size_t tokens, float *out);
 } ce_arch_ops;
 

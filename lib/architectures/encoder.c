@@ -199,3 +199,9 @@ ce_lin_list *ce_encoder_linears(void *model_data)
 {
     return &((ce_encoder *)model_data)->lins;
 }
+
+float *ce_encoder_scratch(void *state, size_t tokens)
+{
+    enc_state *s = state;
+    return tokens <= s->cap_tokens ? s->tmp : NULL;
+}

@@ -103,8 +103,12 @@ ce_status ce_encoder_bind_heads(ce_encoder *m, const ce_head_names *names, ce_we
 
 unsigned ce_encoder_heads_present(const void *model_data);
 size_t ce_encoder_head_size(const void *model_data, ce_head head);
-ce_status ce_encoder_head_forward(const void *model_data, ce_backend *be, ce_head head,
-                                  const float *x, size_t tokens, float *out);
+ce_status ce_encoder_head_forward(const void *model_data, void *state, ce_backend *be,
+                                  ce_head head, const float *x, size_t tokens, float *out);
+
+/* The session's scratch of at least @p tokens x hidden floats, free between
+ * runs (the heads use it after a run). */
+float *ce_encoder_scratch(void *state, size_t tokens);
 
 void ce_encoder_free(void *model_data);
 ce_lin_list *ce_encoder_linears(void *model_data);

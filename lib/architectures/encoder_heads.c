@@ -19,10 +19,24 @@ static const ce_tensor_info *find(const ce_weights *w, const char *prefix, const
     return ce_weights_find(w, full);
 }
 
+/* "<name>.weight" or "<name>.bias" is in the file: the layer is meant to be
+ * there, and binding then names whatever part of it is missing. */
+static bool has_layer(const ce_weights *w, const char *prefix, const char *name)
+{
+    char full[256];
+    if (!name)
+        return false;
+    snprintf(full, sizeof full, "%s%s.bias", prefix, name);
+    return find(w, prefix, name) || ce_weights_find(w, full);
+}
+
 /* Rows of a classifier "<name>.weight" [rows, hidden]: the number of labels. */
 static ce_status label_rows(const ce_weights *w, const char *name, int64_t hidden, int64_t *rows)
 {
     const ce_tensor_info *t = find(w, "", name);
+    if (!t)
+        return ce_error(CE_ERR_NOT_FOUND, "tensor '%s.weight' is missing (its bias is there)",
+                        name);
     if (t->ndim != 2 || t->shape[0] < 1 || t->shape[0] > 1000000 || t->shape[1] != hidden)
         return ce_error(CE_ERR_FORMAT, "tensor '%s.weight': expected [labels, %lld]", name,
                         (long long)hidden);
@@ -64,14 +78,15 @@ static ce_status add_heads(ce_encoder *m, const ce_head_names *n, const ce_weigh
 {
     ce_encoder_heads *h = &m->heads;
     int64_t d = m->cfg.hidden_size, rows;
-    bool pooler = n->pooler && find(w, prefix, n->pooler);
-    bool pre = n->seq_pre ? find(w, "", n->seq_pre) != NULL : pooler;
-    bool nsp = pooler && find(w, "", n->nsp);
-    bool seq = pre && find(w, "", n->seq_out);
-    bool tok = find(w, "", n->tok_out) && !(seq && !strcmp(n->tok_out, n->seq_out));
-    if (find(w, "", n->mlm_transform))
+    bool pooler = has_layer(w, prefix, n->pooler);
+    bool pre = n->seq_pre ? has_layer(w, "", n->seq_pre) : pooler;
+    bool nsp = has_layer(w, "", n->nsp);
+    bool seq = pre && has_layer(w, "", n->seq_out);
+    bool tok = has_layer(w, "", n->tok_out) && !(seq && !strcmp(n->tok_out, n->seq_out));
+    if (has_layer(w, "", n->mlm_transform) || has_layer(w, "", n->mlm_norm) ||
+        (n->mlm_bias && ce_weights_find(w, n->mlm_bias)))
         add_mlm(m, n, w, l);
-    if (pooler && (nsp || (seq && !n->seq_pre)))
+    if (nsp || (seq && !n->seq_pre)) /* binding names the pooler when it is missing */
         add_linear(pooler_specs, &m->lins, &h->pooler, n->pooler, d, d, CE_ACT_TANH);
     if (seq && n->seq_pre)
         add_linear(l, &m->lins, &h->seq_pre, n->seq_pre, d, d, n->seq_pre_act);
@@ -89,7 +104,7 @@ static ce_status add_heads(ce_encoder *m, const ce_head_names *n, const ce_weigh
         add_linear(l, &m->lins, &h->tok_out, n->tok_out, rows, d, CE_ACT_NONE);
         h->present |= 1u << CE_HEAD_TOKEN_CLASSIFICATION;
     }
-    if (st == CE_OK && find(w, "", n->qa)) {
+    if (st == CE_OK && has_layer(w, "", n->qa)) {
         add_linear(l, &m->lins, &h->qa, n->qa, 2, d, CE_ACT_NONE);
         h->present |= 1u << CE_HEAD_QUESTION_ANSWERING;
     }
@@ -132,52 +147,40 @@ size_t ce_encoder_head_size(const void *model_data, ce_head head)
     }
 }
 
-/* transform, LayerNorm, decoder: out [tokens, vocab] */
-static ce_status mlm_forward(const ce_encoder *m, ce_backend *be, const float *x, size_t tokens,
-                             float *out)
+/* transform, LayerNorm, decoder: out [tokens, vocab]; t is [tokens, hidden] scratch */
+static void mlm_forward(const ce_encoder *m, ce_backend *be, const float *x, size_t tokens,
+                        float *t, float *out)
 {
     const ce_encoder_heads *h = &m->heads;
     size_t d = (size_t)m->cfg.hidden_size;
-    float *t = malloc(tokens * d * sizeof *t);
-    if (!t)
-        return ce_error(CE_ERR_OUT_OF_MEMORY, "masked LM head: out of memory");
     ce_lin_apply(be, &h->mlm_transform, tokens, x, d, 0.0f, t, d);
     be->ops.layer_norm(be->ctx, tokens, d, t, d, h->mlm_ln_g, h->mlm_ln_b, h->mlm_eps, t, d);
     ce_lin_apply(be, &h->mlm_decoder, tokens, t, d, 0.0f, out, h->mlm_decoder.out);
-    free(t);
-    return CE_OK;
 }
 
-/* a first-token layer, then the output layer: out [size] */
-static ce_status first_token_forward(const ce_encoder *m, ce_backend *be, const ce_lin *first,
-                                     const ce_lin *last, const float *x, float *out)
-{
-    size_t d = (size_t)m->cfg.hidden_size;
-    float *t = malloc(d * sizeof *t);
-    if (!t)
-        return ce_error(CE_ERR_OUT_OF_MEMORY, "classification head: out of memory");
-    ce_lin_apply(be, first, 1, x, d, 0.0f, t, d);
-    ce_lin_apply(be, last, 1, t, d, 0.0f, out, last->out);
-    free(t);
-    return CE_OK;
-}
-
-ce_status ce_encoder_head_forward(const void *model_data, ce_backend *be, ce_head head,
-                                  const float *x, size_t tokens, float *out)
+ce_status ce_encoder_head_forward(const void *model_data, void *state, ce_backend *be,
+                                  ce_head head, const float *x, size_t tokens, float *out)
 {
     const ce_encoder *m = model_data;
     const ce_encoder_heads *h = &m->heads;
     size_t d = (size_t)m->cfg.hidden_size;
+    float *t = ce_encoder_scratch(state, tokens);
+    if (!t) /* the run that made x had at least as many tokens */
+        return ce_error(CE_ERR_STATE, "encoder head: no scratch for %zu tokens", tokens);
     switch (head) {
-    case CE_HEAD_MASKED_LM: return mlm_forward(m, be, x, tokens, out);
-    case CE_HEAD_NEXT_SENTENCE: return first_token_forward(m, be, &h->pooler, &h->nsp, x, out);
+    case CE_HEAD_MASKED_LM: mlm_forward(m, be, x, tokens, t, out); break;
+    case CE_HEAD_NEXT_SENTENCE: /* pooler, then the layer on it */
+        ce_lin_apply(be, &h->pooler, 1, x, d, 0.0f, t, d);
+        ce_lin_apply(be, &h->nsp, 1, t, d, 0.0f, out, 2);
+        break;
     case CE_HEAD_SEQUENCE_CLASSIFICATION:
-        return first_token_forward(m, be, h->seq_first, &h->seq_out, x, out);
+        ce_lin_apply(be, h->seq_first, 1, x, d, 0.0f, t, d);
+        ce_lin_apply(be, &h->seq_out, 1, t, d, 0.0f, out, h->seq_out.out);
+        break;
     case CE_HEAD_TOKEN_CLASSIFICATION:
         ce_lin_apply(be, &h->tok_out, tokens, x, d, 0.0f, out, h->tok_out.out);
-        return CE_OK;
-    default:
-        ce_lin_apply(be, &h->qa, tokens, x, d, 0.0f, out, 2);
-        return CE_OK;
+        break;
+    default: ce_lin_apply(be, &h->qa, tokens, x, d, 0.0f, out, 2); break;
     }
+    return CE_OK;
 }

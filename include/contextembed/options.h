@@ -41,7 +41,28 @@ typedef enum ce_option {
      *  directory whose modules the library does not implement (a Dense layer) with a
      *  pooling chosen explicitly. */
     CE_OPT_SENTENCE_MODULES = 4,
+    /** int, sessions: what ce_session_run() does with a sequence longer than the model
+     *  takes (::ce_long_input). Default CE_LONG_ERROR, or CE_LONG_TRUNCATE when
+     *  CE_OPT_TRUNCATE is 1. */
+    CE_OPT_LONG_INPUT = 5,
+    /** int, sessions: tokens shared by consecutive windows under CE_LONG_WINDOW;
+     *  0 (default) = a quarter of the model's maximum length. Must leave each window
+     *  some new tokens (checked at run time: CE_ERR_INVALID_ARGUMENT). */
+    CE_OPT_WINDOW_STRIDE = 6,
 } ce_option;
+
+/** Values of ::CE_OPT_LONG_INPUT. */
+typedef enum ce_long_input {
+    CE_LONG_ERROR = 0,    /**< fail with CE_ERR_TOO_LONG */
+    CE_LONG_TRUNCATE = 1, /**< cut the sequence to the model's maximum */
+    /** Encoders: split it into overlapping windows of the model's maximum length
+     *  (each with the tokenizer's leading and trailing special tokens when the
+     *  sequence has them), run them as sequences of the batch, and give every
+     *  token the vector of the window where it has the most context on both
+     *  sides (Hugging Face's "max context" rule). The sequence then reads as one:
+     *  its full length, pooled over all its tokens. Decoders: CE_ERR_UNSUPPORTED. */
+    CE_LONG_WINDOW = 2,
+} ce_long_input;
 
 /**
  * @brief Create an options object holding the defaults.

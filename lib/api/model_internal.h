@@ -21,6 +21,14 @@ struct ce_model {
     int multi_label;           /* problem_type multi_label_classification */
 };
 
+/* Sliding windows' own packed batch (CE_LONG_WINDOW), grown on demand. */
+typedef struct ce_session_windows {
+    int32_t *ids, *types;
+    size_t *lengths, *starts;
+    float *hidden; /* [num_output_layers][tokens][hidden_size] of the windows */
+    size_t cap_tokens, cap_seqs;
+} ce_session_windows;
+
 struct ce_session {
     const ce_model *model;
     ce_backend *backend;
@@ -37,12 +45,17 @@ struct ce_session {
     float *logits;
     size_t logits_rows, cap_logits_rows;
     size_t cap_hidden;
+    ce_session_windows win;
 };
 
 /* Grow the session's per-run buffers (sequences, ids, hidden states) to
  * @p n_seqs sequences of @p total tokens; they only grow, so steady state
  * allocates nothing. Shared by ce_session_run and ce_session_run_words. */
 ce_status ce_session_reserve(ce_session *s, size_t n_seqs, size_t total);
+
+/* Run the sequences packed in @p s (lengths, starts, ids, type ids; @p total
+ * tokens) as sliding windows, into s->hidden laid out as for a plain run. */
+ce_status ce_session_run_windows(ce_session *s, size_t n_seqs, size_t total);
 
 /* CE_OK when @p s has results and @p seq is one of them; else the error, for @p fn. */
 ce_status ce_session_check_seq(const ce_session *s, size_t seq, const char *fn);

@@ -35,6 +35,8 @@ ce_status ce_option_bounds(ce_option key, int64_t *min, int64_t *max)
     case CE_OPT_TRUNCATE:
     case CE_OPT_CARRY_STATE:
     case CE_OPT_SENTENCE_MODULES: lo = 0; hi = 1; break;
+    case CE_OPT_LONG_INPUT: lo = CE_LONG_ERROR; hi = CE_LONG_WINDOW; break;
+    case CE_OPT_WINDOW_STRIDE: lo = 0; hi = 1 << 20; break;
     case CE_OPT_BACKEND:
         return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_option_bounds: option %d is a string option",
                         (int)key);
@@ -72,6 +74,14 @@ ce_status ce_options_set_int(ce_options *opts, ce_option key, int64_t value)
         opts->sentence_modules = value;
         opts->set |= CE_OPTSET_SENTENCE_MODULES;
         break;
+    case CE_OPT_LONG_INPUT:
+        opts->long_input = value;
+        opts->set |= CE_OPTSET_LONG_INPUT;
+        break;
+    case CE_OPT_WINDOW_STRIDE:
+        opts->window_stride = value;
+        opts->set |= CE_OPTSET_WINDOW_STRIDE;
+        break;
     default:
         opts->carry_state = value;
         opts->set |= CE_OPTSET_CARRY_STATE;
@@ -105,6 +115,8 @@ ce_status ce_options_get_int(const ce_options *opts, ce_option key, int64_t *val
     case CE_OPT_TRUNCATE: *value = opts->truncate; return CE_OK;
     case CE_OPT_CARRY_STATE: *value = opts->carry_state; return CE_OK;
     case CE_OPT_SENTENCE_MODULES: *value = opts->sentence_modules; return CE_OK;
+    case CE_OPT_LONG_INPUT: *value = opts->long_input; return CE_OK;
+    case CE_OPT_WINDOW_STRIDE: *value = opts->window_stride; return CE_OK;
     default:
         return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_options_get_int: option %d is not an integer option",
                         (int)key);
@@ -147,6 +159,8 @@ void ce_settings_resolve(const ce_settings *base, const ce_options *opts, ce_set
         s.truncate = 0;
         s.carry_state = 0;
         s.sentence_modules = 1;
+        s.long_input = CE_LONG_ERROR;
+        s.window_stride = 0;
     }
     if (opts && (opts->set & CE_OPTSET_BACKEND))
         memcpy(s.backend, opts->backend, sizeof s.backend);
@@ -158,5 +172,11 @@ void ce_settings_resolve(const ce_settings *base, const ce_options *opts, ce_set
         s.carry_state = (int)opts->carry_state;
     if (opts && (opts->set & CE_OPTSET_SENTENCE_MODULES))
         s.sentence_modules = (int)opts->sentence_modules;
+    if (opts && (opts->set & CE_OPTSET_TRUNCATE) && !(opts->set & CE_OPTSET_LONG_INPUT))
+        s.long_input = s.truncate ? CE_LONG_TRUNCATE : CE_LONG_ERROR;
+    if (opts && (opts->set & CE_OPTSET_LONG_INPUT))
+        s.long_input = (int)opts->long_input;
+    if (opts && (opts->set & CE_OPTSET_WINDOW_STRIDE))
+        s.window_stride = opts->window_stride;
     *out = s;
 }

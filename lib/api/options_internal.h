@@ -11,6 +11,8 @@ enum {
     CE_OPTSET_TRUNCATE = 1u << 2,
     CE_OPTSET_CARRY_STATE = 1u << 3,
     CE_OPTSET_SENTENCE_MODULES = 1u << 4,
+    CE_OPTSET_LONG_INPUT = 1u << 5,
+    CE_OPTSET_WINDOW_STRIDE = 1u << 6,
 };
 
 #define CE_BACKEND_NAME_MAX 64
@@ -22,6 +24,8 @@ struct ce_options {
     int64_t truncate;
     int64_t carry_state;
     int64_t sentence_modules;
+    int64_t long_input;
+    int64_t window_stride;
 };
 
 /* Resolved settings a model or session keeps. */
@@ -31,6 +35,8 @@ typedef struct ce_settings {
     int truncate;
     int carry_state;
     int sentence_modules; /* ce_model_open: read modules.json */
+    int long_input;       /* a ce_long_input */
+    int64_t window_stride; /* 0: a quarter of the model's maximum */
 } ce_settings;
 
 /* Defaults, overridden by @p base (may be NULL), overridden by what @p opts set (may be NULL). */

@@ -44,6 +44,11 @@ void ce_session_free(ce_session *s)
     free(s->type_ids);
     free(s->hidden);
     free(s->logits);
+    free(s->win.ids);
+    free(s->win.types);
+    free(s->win.lengths);
+    free(s->win.starts);
+    free(s->win.hidden);
     free(s);
 }
 
@@ -63,22 +68,26 @@ int ce_session_threads(const ce_session *s)
     return s ? s->backend->n_threads : 0;
 }
 
-/* Lengths after truncation, and their sum; fails on empty or (without truncation) long ones. */
+/* Lengths after truncation, and their sum; fails on empty or (without truncation
+ * or windows) long ones. *windows is set when a long one is to run as windows. */
 static ce_status plan_lengths(const ce_session *s, size_t n_seqs, const size_t *lengths,
-                              size_t *kept, size_t *total, size_t *max_len)
+                              size_t *kept, size_t *total, size_t *max_len, int *windows)
 {
     size_t max_pos = (size_t)s->model->dims.max_positions;
+    int policy = s->settings.long_input;
     *total = 0;
     *max_len = 0;
+    *windows = 0;
     for (size_t i = 0; i < n_seqs; i++) {
         if (lengths[i] == 0)
             return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_session_run: sequence %zu is empty", i);
-        if (lengths[i] > max_pos && !s->settings.truncate)
+        if (lengths[i] > max_pos && policy == CE_LONG_ERROR)
             return ce_error(CE_ERR_TOO_LONG,
                             "sequence %zu has %zu tokens but the model takes at most %zu "
-                            "(max_position_embeddings); enable truncation to cut it",
+                            "(max_position_embeddings); enable truncation or windows for it",
                             i, lengths[i], max_pos);
-        kept[i] = lengths[i] > max_pos ? max_pos : lengths[i];
+        *windows |= lengths[i] > max_pos && policy == CE_LONG_WINDOW;
+        kept[i] = lengths[i] > max_pos && policy == CE_LONG_TRUNCATE ? max_pos : lengths[i];
         if (*total > SIZE_MAX / 2 - kept[i])
             return ce_error(CE_ERR_TOO_LONG, "ce_session_run: too many tokens");
         *total += kept[i];
@@ -180,13 +189,17 @@ ce_status ce_session_run(ce_session *s, size_t n_seqs, const size_t *lengths, co
         return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_session_run: out of memory");
     s->has_results = 0;
     size_t total, max_len;
-    ce_status st = plan_lengths(s, n_seqs, lengths, kept, &total, &max_len);
+    int windows;
+    ce_status st = plan_lengths(s, n_seqs, lengths, kept, &total, &max_len, &windows);
     if (st == CE_OK)
         st = check_ids(s->model, n_seqs, lengths, kept, ids, type_ids);
     if (st == CE_OK)
         st = ce_session_reserve(s, n_seqs, total);
-    if (st == CE_OK) {
+    if (st == CE_OK)
         pack(s, n_seqs, lengths, kept, ids, type_ids);
+    if (st == CE_OK && windows) {
+        st = ce_session_run_windows(s, n_seqs, total);
+    } else if (st == CE_OK) {
         ce_session_pick_threads(s);
         ce_batch b = {n_seqs, s->lengths, s->starts, total, max_len, s->ids, s->type_ids};
         st = s->model->arch->forward(s->model->arch_data, s->arch_state, s->backend, &b, s->hidden);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "tokenizers/template_ends.h"
 #include "tokenizers/tokenizer.h"
 
 void ce_template_free(ce_template *t)
@@ -277,4 +278,35 @@ ce_status ce_template_from_json(ce_tokenizer *tok, const ce_json *pp, const char
         if (!strcmp(type, processors[i].type))
             return processors[i].parse(tok, pp, path);
     return ce_error(CE_ERR_UNSUPPORTED, "%s: post_processor \"%s\" is not supported", path, type);
+}
+
+static size_t piece_ids(const ce_template *t, size_t from, size_t to, int32_t *out)
+{
+    size_t n = 0;
+    for (size_t i = from; i < to; i++) {
+        const ce_piece *p = &t->pieces[i];
+        if (p->kind != CE_PIECE_SPECIAL)
+            continue;
+        if (n + p->n_ids > CE_TEMPLATE_ENDS_MAX)
+            return 0;
+        memcpy(out + n, p->ids, p->n_ids * sizeof *out);
+        n += p->n_ids;
+    }
+    return n;
+}
+
+void ce_tokenizer_template_ends(const ce_tokenizer *tok, int32_t *lead, size_t *n_lead,
+                                int32_t *trail, size_t *n_trail)
+{
+    *n_lead = *n_trail = 0;
+    if (!tok)
+        return;
+    const ce_template *t = &tok->single;
+    size_t a = 0;
+    while (a < t->n && t->pieces[a].kind != CE_PIECE_A)
+        a++;
+    if (a == t->n)
+        return;
+    *n_lead = piece_ids(t, 0, a, lead);
+    *n_trail = piece_ids(t, a + 1, t->n, trail);
 }

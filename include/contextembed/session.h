@@ -77,6 +77,18 @@ CE_API int ce_session_threads(const ce_session *session);
 CE_API ce_status ce_session_run(ce_session *session, size_t n_seqs, const size_t *lengths,
                                 const int32_t *ids, const int32_t *type_ids);
 
+/**
+ * @brief Tokenize @p n_texts texts with the model's tokenizer and run them as one
+ * batch, in one call: the same as ce_tokenizer_encode() of each (@p encode_flags,
+ * @p max_length) followed by ce_session_run() (or ce_session_run_words() for
+ * models that read words), so results are read the same way. Sequence i is
+ * text i. CE_ERR_UNSUPPORTED for a model without a tokenizer; errors of the
+ * encoding name the text. Not thread-safe on one session.
+ */
+CE_API ce_status ce_session_run_texts(ce_session *session, size_t n_texts,
+                                      const char *const *texts, const size_t *text_lens,
+                                      uint32_t encode_flags, size_t max_length);
+
 /** @brief Number of sequences of the last successful run; 0 before any. */
 CE_API size_t ce_session_num_sequences(const ce_session *session);
 
@@ -139,6 +151,16 @@ CE_API ce_status ce_session_output_shape(const ce_session *session, size_t seq,
  */
 CE_API ce_status ce_session_output(const ce_session *session, size_t seq, const ce_select *sel,
                                    float *out, size_t capacity, size_t *count);
+
+/**
+ * @brief Write the pooled output of every sequence of the last run, one after
+ * another: [n, D] for one layer or a mix, [n, L, D] for several layers
+ * (D as in ce_session_output_shape()). The selection must pool
+ * (CE_ERR_INVALID_ARGUMENT otherwise: token outputs differ in length per
+ * sequence). Buffer rules as ce_session_output(). Not thread-safe on one session.
+ */
+CE_API ce_status ce_session_output_all(const ce_session *session, const ce_select *sel, float *out,
+                                       size_t capacity, size_t *count);
 
 /* ---- task heads (see ::ce_head) ---- */
 

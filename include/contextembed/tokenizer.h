@@ -77,6 +77,28 @@ CE_API ce_status ce_tokenizer_encode(const ce_tokenizer *tok, const char *text, 
                                      const char *pair, size_t pair_len, uint32_t flags,
                                      size_t max_length, ce_encoding **out);
 
+/**
+ * @brief Encode @p n_texts texts (each with its pair when @p pairs is not NULL)
+ * in one call, into one encoding that holds them one after another:
+ * ce_encoding_num_texts() and ce_encoding_text_starts() tell where each begins.
+ * Each text is encoded exactly as ce_tokenizer_encode() would (offsets are
+ * into its own text). On failure nothing is returned and ce_last_error() names
+ * the text ("text 12: ..."). Thread-safe.
+ */
+CE_API ce_status ce_tokenizer_encode_batch(const ce_tokenizer *tok, size_t n_texts,
+                                           const char *const *texts, const size_t *text_lens,
+                                           const char *const *pairs, const size_t *pair_lens,
+                                           uint32_t flags, size_t max_length, ce_encoding **out);
+
+/** @brief Texts an encoding holds: 1 from ce_tokenizer_encode(); 0 for NULL. */
+CE_API size_t ce_encoding_num_texts(const ce_encoding *enc);
+
+/**
+ * @brief Where each text begins: ce_encoding_num_texts() + 1 token indices, the
+ * last one ce_encoding_length(). Borrowed.
+ */
+CE_API const size_t *ce_encoding_text_starts(const ce_encoding *enc);
+
 /** @brief Free an encoding. Accepts NULL. */
 CE_API void ce_encoding_free(ce_encoding *enc);
 

@@ -55,7 +55,47 @@ ce_status ce_tokenizer_encode(const ce_tokenizer *tok, const char *text, size_t 
 
 void ce_encoding_free(ce_encoding *enc)
 {
+    if (enc && enc->text_starts != enc->one_text)
+        free(enc->text_starts);
     free(enc);
+}
+
+size_t ce_encoding_num_texts(const ce_encoding *enc)
+{
+    return enc ? enc->n_texts : 0;
+}
+
+const size_t *ce_encoding_text_starts(const ce_encoding *enc)
+{
+    return enc ? enc->text_starts : NULL;
+}
+
+ce_status ce_tokenizer_encode_batch(const ce_tokenizer *tok, size_t n_texts,
+                                    const char *const *texts, const size_t *text_lens,
+                                    const char *const *pairs, const size_t *pair_lens,
+                                    uint32_t flags, size_t max_length, ce_encoding **out)
+{
+    if (!tok || !out || (n_texts && (!texts || !text_lens)) || (pairs && !pair_lens))
+        return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_tokenizer_encode_batch: NULL argument");
+    ce_encoding **encs = calloc(n_texts ? n_texts : 1, sizeof *encs);
+    if (!encs)
+        return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_tokenizer_encode_batch: out of memory");
+    ce_status st = CE_OK;
+    for (size_t i = 0; st == CE_OK && i < n_texts; i++) {
+        st = ce_tokenizer_encode(tok, texts[i], text_lens[i], pairs ? pairs[i] : NULL,
+                                 pairs ? pair_lens[i] : 0, flags, max_length, &encs[i]);
+        if (st != CE_OK)
+            ce_error_prefix(st, "text %zu: ", i);
+    }
+    ce_encoding *all = NULL;
+    if (st == CE_OK && !(all = ce_encoding_concat(encs, n_texts)))
+        st = ce_error(CE_ERR_OUT_OF_MEMORY, "ce_tokenizer_encode_batch: out of memory");
+    for (size_t i = 0; i < n_texts; i++)
+        ce_encoding_free(encs[i]);
+    free(encs);
+    if (st == CE_OK)
+        *out = all;
+    return st;
 }
 
 size_t ce_encoding_length(const ce_encoding *enc)

@@ -74,6 +74,37 @@ ce_encoding *ce_encoding_alloc(size_t n)
     e->ids = (int32_t *)(e->offsets + 2 * m);
     e->type_ids = e->ids + m;
     e->seq_ids = e->type_ids + m;
+    e->n_texts = 1;
+    e->text_starts = e->one_text;
+    e->one_text[0] = 0;
+    e->one_text[1] = n;
+    return e;
+}
+
+ce_encoding *ce_encoding_concat(ce_encoding *const *encs, size_t n_encs)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < n_encs; i++)
+        n += encs[i]->n;
+    size_t *starts = malloc((n_encs + 1) * sizeof *starts);
+    ce_encoding *e = starts ? ce_encoding_alloc(n) : NULL;
+    if (!e) {
+        free(starts);
+        return NULL;
+    }
+    e->n_texts = n_encs;
+    e->text_starts = starts; /* freed with the encoding (ce_encoding_release) */
+    size_t at = 0;
+    for (size_t i = 0; i < n_encs; i++) {
+        const ce_encoding *x = encs[i];
+        starts[i] = at;
+        memcpy(e->ids + at, x->ids, x->n * sizeof *e->ids);
+        memcpy(e->type_ids + at, x->type_ids, x->n * sizeof *e->type_ids);
+        memcpy(e->seq_ids + at, x->seq_ids, x->n * sizeof *e->seq_ids);
+        memcpy(e->offsets + 2 * at, x->offsets, 2 * x->n * sizeof *e->offsets);
+        at += x->n;
+    }
+    starts[n_encs] = at;
     return e;
 }
 

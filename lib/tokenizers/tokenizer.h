@@ -217,9 +217,17 @@ struct ce_encoding {
     int32_t *type_ids;
     int32_t *seq_ids;
     size_t *offsets; /* 2 per token */
+    /* a batch: text t holds tokens [text_starts[t], text_starts[t + 1]) */
+    size_t n_texts;
+    size_t *text_starts; /* n_texts + 1 */
+    size_t one_text[2];  /* text_starts of a single encoding */
 };
 
 ce_encoding *ce_encoding_alloc(size_t n);
+
+/* One encoding holding @p n_encs encodings one after another (a batch);
+ * NULL when out of memory. The parts stay owned by the caller. */
+ce_encoding *ce_encoding_concat(ce_encoding *const *encs, size_t n_encs);
 
 /* Cut a and b (b may be NULL) to at most max_tokens together, as Hugging
  * Face's "longest_first" truncation does. */

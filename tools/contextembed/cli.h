@@ -20,6 +20,10 @@ int cli_cmd_bench(int argc, char **argv);
 int cli_cmd_logits(int argc, char **argv);
 int cli_cmd_score(int argc, char **argv);
 int cli_cmd_generate(int argc, char **argv);
+int cli_cmd_fill_mask(int argc, char **argv);
+int cli_cmd_classify(int argc, char **argv);
+int cli_cmd_tag(int argc, char **argv);
+int cli_cmd_answer(int argc, char **argv);
 
 #if defined(__GNUC__)
 #define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))

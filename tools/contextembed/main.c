@@ -19,6 +19,12 @@ static const char usage[] =
     "  score     log-probability of each token of a text, and its perplexity (JSON)\n"
     "  generate  continue a prompt, streaming the text\n"
     "\n"
+    "Task heads (checkpoints fine-tuned for a task):\n"
+    "  fill-mask the likeliest tokens behind mask tokens (masked LM)\n"
+    "  classify  a label for each text or text pair (classifiers, next sentence)\n"
+    "  tag       a label per token, and the entities they make (JSON)\n"
+    "  answer    the span of a context that answers a question (JSON)\n"
+    "\n"
     "'contextembed COMMAND --help' describes a command; 'contextembed --version'\n"
     "prints the library version.\n";
 
@@ -35,6 +41,10 @@ static const command commands[] = {
     {"logits", cli_cmd_logits},
     {"score", cli_cmd_score},
     {"generate", cli_cmd_generate},
+    {"fill-mask", cli_cmd_fill_mask},
+    {"classify", cli_cmd_classify},
+    {"tag", cli_cmd_tag},
+    {"answer", cli_cmd_answer},
 };
 
 int main(int argc, char **argv)

@@ -83,6 +83,14 @@ SIGNATURES = {
     "ce_model_get_info": (_st, [_vp, ctypes.c_int, c_int64_p]),
     "ce_model_architecture": (_cp, [_vp]),
     "ce_architecture_name": (_cp, [_sz]),
+    "ce_tokenizer_encode_batch": (_st, [_vp, _sz, ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(_sz),
+                                        ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(_sz),
+                                        ctypes.c_uint32, _sz, c_void_pp]),
+    "ce_encoding_num_texts": (_sz, [_vp]),
+    "ce_encoding_text_starts": (ctypes.POINTER(_sz), [_vp]),
+    "ce_session_run_texts": (_st, [_vp, _sz, ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(_sz),
+                                   ctypes.c_uint32, _sz]),
+    "ce_session_output_all": (_st, [_vp, _vp, c_float_p, _sz, ctypes.POINTER(_sz)]),
     "ce_model_head_size": (_st, [_vp, ctypes.c_int, ctypes.POINTER(_sz)]),
     "ce_model_head_label": (_cp, [_vp, ctypes.c_int, _sz]),
     "ce_session_head_shape": (_st, [_vp, _sz, ctypes.c_int, ctypes.POINTER(_sz), ctypes.POINTER(_sz)]),
@@ -133,6 +141,11 @@ POOL_DEFAULT = 7
 # ce_capability bits, by the names Model.capabilities reports
 CAPABILITIES = [("token_ids", 1), ("words", 2), ("decoder", 4), ("bidirectional", 8),
                 ("token_types", 16), ("carry_state", 32), ("sentence_pooling", 64)]
+# ce_head values, by the names Model.heads reports
+HEADS = {"masked_lm": 0, "next_sentence": 1, "sequence_classification": 2,
+         "token_classification": 3, "question_answering": 4}
+# ce_model_info keys read on demand (not in INFO_KEYS, which every open reads)
+INFO_HEADS, INFO_MULTI_LABEL = 14, 15
 SPECIALS = {"unk": 0, "cls": 1, "sep": 2, "pad": 3, "mask": 4, "bos": 5, "eos": 6}
 INFO_KEYS = [  # (key in Model.info, ce_model_info)
     ("num_layers", 0), ("hidden_size", 1), ("num_heads", 2), ("vocab_size", 3),

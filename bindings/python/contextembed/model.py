@@ -129,7 +129,45 @@ class Model:
         info["capabilities"] = self.capabilities
         info["pooling"] = self.pooling
         info["normalize"] = bool(self._dims["normalize"])
+        info["heads"] = self.heads
+        info["labels"] = self._classifier_labels()
         return info
+
+    def _info_value(self, key):
+        """One ce_model_get_info() value read on demand (see _lib.INFO_HEADS)."""
+        value = ctypes.c_int64()
+        lib.check(lib.ce_model_get_info(self._ptr(), key, ctypes.byref(value)))
+        return value.value
+
+    @property
+    def heads(self):
+        """The task heads the checkpoint carries, as names: "masked_lm",
+        "next_sentence", "sequence_classification", "token_classification",
+        "question_answering" ([] for a bare encoder)."""
+        from .heads import head_names
+        return head_names(self._info_value(_lib.INFO_HEADS))
+
+    @property
+    def multi_label(self):
+        """True when the sequence classifier's labels are independent
+        (config problem_type "multi_label_classification": sigmoid scores)."""
+        return bool(self._info_value(_lib.INFO_MULTI_LABEL))
+
+    def head_labels(self, head):
+        """Names of the outputs of @head (one of Model.heads): the config's
+        id2label ("LABEL_i" where it has none), "is_next" / "not_next",
+        "start" / "end"; [] for "masked_lm" (its outputs are the vocabulary)."""
+        from .heads import head_labels
+        return head_labels(self, head)
+
+    def _classifier_labels(self):
+        """The labels `contextembed info` reports: those of the sequence
+        classifier, else the token classifier, else next-sentence; []."""
+        have = self.heads
+        for head in ("sequence_classification", "token_classification", "next_sentence"):
+            if head in have:
+                return self.head_labels(head)
+        return []
 
     @property
     def capabilities(self):
@@ -258,6 +296,42 @@ class Model:
         words (one array back) or a list of such lists (a list back)."""
         with self._pooled() as s:
             return s.embed_words(words, layers, mix, pool, normalize, mix_layer_norm)
+
+    # ---- task heads (contextembed.heads) ----
+
+    def fill_mask(self, text, top=5, logits=False):
+        """The @top likeliest tokens behind each mask token of @text, as
+        ``contextembed fill-mask``: {"ids", "masks": [{"index", "top": [{"id",
+        "token", "prob"}, ...]}, ...]} (with logits=True each mask also holds
+        its "logits" row). Needs a "masked_lm" head."""
+        from .heads import fill_mask
+        return fill_mask(self, text, top, logits)
+
+    def classify(self, text, pair=None):
+        """A label for @text, or for the pair (@text, @pair), as ``contextembed
+        classify``: {"ids", "labels", "logits", "probs", "label"}. Uses the
+        "sequence_classification" head, else "next_sentence"."""
+        from .heads import classify
+        return classify(self, text, pair)
+
+    def tag(self, text):
+        """A label per token of @text and the entities they make, as
+        ``contextembed tag`` (byte offsets, plus "char_offsets" and entities'
+        "char_start" / "char_end" for str indexing). Needs a
+        "token_classification" head."""
+        from .heads import tag
+        return tag(self, text)
+
+    def answer(self, question, context, top=1, max_answer_tokens=15, doc_stride=None,
+               max_seq_len=None):
+        """The span of @context that answers @question, as ``contextembed
+        answer`` (see contextembed.heads.answer): {"answer", "start", "end",
+        "char_start", "char_end", "score", "start_logits", "end_logits"}, plus
+        "answers" when top > 1. max_seq_len defaults to min(384, the model's
+        positions), doc_stride to min(128, max_seq_len // 2), as Hugging Face's
+        question-answering pipeline. Needs a "question_answering" head."""
+        from .heads import answer
+        return answer(self, question, context, top, max_answer_tokens, doc_stride, max_seq_len)
 
     # ---- decoders ----
 

@@ -291,6 +291,27 @@ class Session:
             raise AssertionError("library wrote %d floats for shape %r" % (count.value, shape))
         return buf.result(shape)
 
+    def head_output(self, seq=0, head="masked_lm"):
+        """Raw logits of task head @head for sequence @seq of the last run:
+        [T, vocab] ("masked_lm"), [2] ("next_sentence"), [labels]
+        ("sequence_classification"), [T, labels] ("token_classification"),
+        [T, 2] ("question_answering": start, end). NotFoundError when the model
+        has no such head (Model.heads lists those it has)."""
+        if head not in _lib.HEADS:
+            raise ValueError("head must be one of %s, not %r"
+                             % (", ".join(repr(h) for h in _lib.HEADS), head))
+        ptr, code = self._ptr(), _lib.HEADS[head]
+        dims, ndim = (ctypes.c_size_t * 2)(), ctypes.c_size_t()
+        lib.check(lib.ce_session_head_shape(ptr, seq, code, dims, ctypes.byref(ndim)))
+        shape = tuple(dims[:ndim.value])
+        buf = Buffer(max(1, _count(shape)))
+        count = ctypes.c_size_t()
+        lib.check(lib.ce_session_head_output(ptr, seq, code, buf.ptr, buf.count,
+                                             ctypes.byref(count)))
+        if count.value != _count(shape):
+            raise AssertionError("library wrote %d floats for shape %r" % (count.value, shape))
+        return buf.result(shape)
+
     def embed(self, texts, layers=None, mix=None, pool=None, normalize=None, truncate=None,
               batch_size=32, mix_layer_norm=False, add_special=True):
         """Embed one text (returns one array) or a list of texts (returns a

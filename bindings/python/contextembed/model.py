@@ -290,6 +290,18 @@ class Model:
         with self._pooled(truncate) as s:
             return s.embed_ids(ids, type_ids, layers, mix, pool, normalize, mix_layer_norm)
 
+    def embed_batch(self, texts, pool=None, normalize=None, layers=None, mix=None,
+                    batch_tokens=4096, truncate=None, add_special=True, mix_layer_norm=False):
+        """One pooled vector per text for many texts, fast: [N, D] as a numpy
+        array ([N, L, D] for several layers; a list of lists without numpy).
+        Each batch of about @batch_tokens tokens is one library call to
+        tokenize and run and one to read, with the GIL released. pool is
+        required, except on sentence-transformers models (their own pooling);
+        the other keywords as embed()."""
+        from .batch import embed_batch
+        return embed_batch(self, texts, pool, normalize, layers, mix, batch_tokens, truncate,
+                           add_special, mix_layer_norm)
+
     def embed_words(self, words, layers=None, mix=None, pool=None, normalize=None,
                     mix_layer_norm=False):
         """ELMo: embeddings of pre-split words, one vector per word: a list of

@@ -170,6 +170,21 @@ class Tokenizer:
                                                ctypes.byref(length)))
         return ctypes.string_at(ptr.value, length.value).decode("utf-8", "replace")
 
+    def _token(self, token_id):
+        """id_to_token, remembered: a batch repeats the same ids many times."""
+        cache = self.__dict__.setdefault("_tokens", {})
+        tok = cache.get(token_id)
+        if tok is None:
+            tok = cache[token_id] = self.id_to_token(token_id)
+        return tok
+
+    def encode_batch(self, texts, pairs=None, add_special=True, special_as_text=False,
+                     max_length=None):
+        """encode() of every text of @texts (with pairs[i] when given), in one
+        library call: a list of Encoding."""
+        from .batch import encode_batch
+        return encode_batch(self, texts, pairs, add_special, special_as_text, max_length)
+
     def token_to_id(self, token):
         """The id of the vocabulary string @token (NotFoundError when absent)."""
         data = _utf8(token, "token")

@@ -10,6 +10,7 @@
 
 #include "contextembed/tokenizer.h"
 #include "test-util.h"
+#include "tokenizers/bert_chars.h"
 #include "tokenizers/unicode.h"
 #include "tokenizers/wordpiece.h"
 
@@ -812,27 +813,46 @@ START_TEST(test_unicode_classes)
     ck_assert_uint_eq(low[0], 0x3C3);
     ck_assert_uint_eq(ce_unicode_lower(0xDF, low), 1); /* ß stays */
     ck_assert_uint_eq(low[0], 0xDF);
-    ck_assert(!ce_unicode_is_control('\t') && !ce_unicode_is_control('\n'));
-    ck_assert(ce_unicode_is_control(0x7F) && ce_unicode_is_control(0x85));
-    ck_assert(ce_unicode_is_control(0xAD) && ce_unicode_is_control(0x200F));
-    ck_assert(ce_unicode_is_control(0xE000) && !ce_unicode_is_control(0x2028));
+    ck_assert(!(ce_bert_class('\t') & CE_BERT_DELETE) && !(ce_bert_class('\n') & CE_BERT_DELETE));
+    ck_assert((ce_bert_class(0x7F) & CE_BERT_DELETE) && (ce_bert_class(0x85) & CE_BERT_DELETE));
+    ck_assert((ce_bert_class(0xAD) & CE_BERT_DELETE) && (ce_bert_class(0x200F) & CE_BERT_DELETE));
+    ck_assert((ce_bert_class(0xE000) & CE_BERT_DELETE) &&
+              !(ce_bert_class(0x2028) & CE_BERT_DELETE));
     ck_assert(ce_unicode_is_whitespace(0xA0) && ce_unicode_is_whitespace(0x3000));
     ck_assert(ce_unicode_is_whitespace(0x2028) && !ce_unicode_is_whitespace(0x200B));
+    ck_assert((ce_bert_class(0xA0) & CE_BERT_SPACE) && (ce_bert_class(0x85) & CE_BERT_SPACE));
+    ck_assert(!(ce_bert_class(0x200B) & CE_BERT_SPACE));
     const char *ascii_punct = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
     for (const char *p = ascii_punct; *p; p++)
-        ck_assert_msg(ce_unicode_is_punctuation((uint32_t)*p), "'%c'", *p);
-    ck_assert(!ce_unicode_is_punctuation('a') && !ce_unicode_is_punctuation(0x20AC));
-    ck_assert(ce_unicode_is_punctuation(0xBF) && ce_unicode_is_punctuation(0x3002));
-    ck_assert(ce_unicode_is_cjk(0x4E2D) && ce_unicode_is_cjk(0xF900) && ce_unicode_is_cjk(0x20000));
-    ck_assert(!ce_unicode_is_cjk(0x30AB) && !ce_unicode_is_cjk(0xAC00));
-    ck_assert(!ce_unicode_is_cjk(0x2B820)); /* HF's Extension E range starts at U+2B920 */
-    uint32_t d[CE_UNICODE_MAX_DECOMP];
-    ck_assert_uint_eq(ce_unicode_nfd(0xE9, d, 8), 2);
+        ck_assert_msg(ce_bert_class((uint32_t)*p) == CE_BERT_PUNCT, "'%c'", *p);
+    ck_assert(!(ce_bert_class('a') & CE_BERT_PUNCT) && !(ce_bert_class(0x20AC) & CE_BERT_PUNCT));
+    ck_assert((ce_bert_class(0xBF) & CE_BERT_PUNCT) && (ce_bert_class(0x3002) & CE_BERT_PUNCT));
+    /* Po since Unicode 13, after HF's tables; Po before Unicode 12, So since */
+    ck_assert(!(ce_bert_class(0x2E52) & CE_BERT_PUNCT) && (ce_bert_class(0x166D) & CE_BERT_PUNCT));
+    ck_assert(ce_bert_class(0x4E2D) == CE_BERT_CJK && ce_bert_class(0xF900) == CE_BERT_CJK);
+    ck_assert(ce_bert_class(0x20000) == CE_BERT_CJK && ce_bert_class(0x30AB) == 0);
+    ck_assert(ce_bert_class(0xAC00) == 0);
+    ck_assert(ce_bert_class(0x2B820) == 0); /* HF's Extension E range starts at U+2B920 */
+    uint32_t d[CE_BERT_MAX_NFD];
+    ck_assert_uint_eq(ce_bert_nfd(0xE9, d), 2);
     ck_assert(d[0] == 'e' && d[1] == 0x301);
-    ck_assert_uint_eq(ce_unicode_nfd(0xD55C, d, 8), 3); /* 한 -> 3 jamo */
+    ck_assert_uint_eq(ce_bert_nfd(0xD55C, d), 3); /* 한 -> 3 jamo */
     ck_assert_uint_eq(d[0], 0x1112);
-    ck_assert_uint_eq(ce_unicode_nfd(0x212B, d, 8), 2); /* Angstrom sign -> A + ring */
-    ck_assert(ce_unicode_is_mn(0x301) && !ce_unicode_is_mn(0x903));
+    ck_assert_uint_eq(ce_bert_nfd(0x212B, d), 2); /* Angstrom sign -> A + ring */
+    ck_assert_uint_eq(ce_bert_nfd(0x1F82, d), 4);
+    ck_assert((ce_bert_class(0x301) & CE_BERT_MN) && !(ce_bert_class(0x903) & CE_BERT_MN));
+    ck_assert(ce_bert_class(0x1AB0) & CE_BERT_MN);    /* Unicode 7: in HF's tables */
+    ck_assert(!(ce_bert_class(0x0898) & CE_BERT_MN)); /* Unicode 14: not in HF's tables */
+    ck_assert_int_eq(ce_bert_ccc(0x316), 220);
+    ck_assert_int_eq(ce_bert_ccc(0x1E94A), 7); /* Unicode 9: HF's NFD knows it, its Mn does not */
+    ck_assert_int_eq(ce_bert_ccc(0x16FF0), 0); /* Unicode 13 */
+    uint32_t l[CE_BERT_MAX_LOWER];
+    ck_assert_uint_eq(ce_bert_lower(0x130, l), 2);
+    ck_assert(l[0] == 'i' && l[1] == 0x307);
+    ck_assert(ce_bert_lower(0x1E9E, l) == 1 && l[0] == 0xDF); /* ẞ -> ß */
+    ck_assert(ce_bert_lower(0x212A, l) == 1 && l[0] == 'k');  /* Kelvin sign */
+    ck_assert(ce_bert_lower(0x3A3, l) == 1 && l[0] == 0x3C3);
+    ck_assert(ce_bert_lower(0x101, l) == 1 && l[0] == 0x101); /* lower of a step-2 run stays */
 }
 END_TEST
 

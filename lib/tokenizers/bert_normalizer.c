@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "tokenizers/bert_chars.h"
 #include "tokenizers/unicode.h"
 #include "tokenizers/wordpiece.h"
 
@@ -38,19 +39,20 @@ static ce_status first_pass(const ce_bert_normalizer *cfg, const char *text, siz
         uint32_t cp;
         if (!ce_utf8_next(text, end, &pos, &cp))
             return ce_error(CE_ERR_INVALID_UTF8, "invalid UTF-8 at byte %zu", s);
+        unsigned cls = ce_bert_class(cp);
         if (cfg->clean_text) {
-            if (cp == 0 || cp == 0xFFFD || ce_unicode_is_control(cp))
+            if (cls & CE_BERT_DELETE)
                 continue;
-            if (ce_unicode_is_whitespace(cp))
+            if (cls & CE_BERT_SPACE)
                 cp = ' ';
         }
-        bool cjk = cfg->handle_chinese && ce_unicode_is_cjk(cp);
+        bool cjk = cfg->handle_chinese && (cls & CE_BERT_CJK);
         ce_status st = cjk ? push(out, ' ', s, pos) : CE_OK;
         if (st != CE_OK)
             return st;
         if (cfg->strip_accents) {
-            uint32_t d[CE_UNICODE_MAX_DECOMP];
-            size_t n = ce_unicode_nfd(cp, d, CE_UNICODE_MAX_DECOMP);
+            uint32_t d[CE_BERT_MAX_NFD];
+            size_t n = ce_bert_nfd(cp, d);
             for (size_t i = 0; i < n && st == CE_OK; i++)
                 st = push(out, d[i], s, pos);
         } else {
@@ -69,13 +71,13 @@ static ce_status first_pass(const ce_bert_normalizer *cfg, const char *text, siz
 static void canonical_order(ce_nchar *v, size_t n)
 {
     for (size_t i = 1; i < n; i++) {
-        int ci = ce_unicode_ccc(v[i].cp);
+        int ci = ce_bert_ccc(v[i].cp);
         if (ci == 0)
             continue;
         size_t j = i;
         ce_nchar x = v[i];
         while (j > 0) {
-            int cj = ce_unicode_ccc(v[j - 1].cp);
+            int cj = ce_bert_ccc(v[j - 1].cp);
             if (cj == 0 || cj <= ci)
                 break;
             v[j] = v[j - 1];
@@ -96,14 +98,14 @@ ce_status ce_bert_normalize(const ce_bert_normalizer *cfg, const char *text, siz
         canonical_order(tmp.v, tmp.n);
     for (size_t i = 0; st == CE_OK && i < tmp.n; i++) {
         const ce_nchar *c = &tmp.v[i];
-        if (cfg->strip_accents && ce_unicode_is_mn(c->cp))
+        if (cfg->strip_accents && (ce_bert_class(c->cp) & CE_BERT_MN))
             continue;
         if (!cfg->lowercase) {
             st = push(out, c->cp, c->start, c->end);
             continue;
         }
-        uint32_t low[2];
-        size_t n = ce_unicode_lower(c->cp, low);
+        uint32_t low[CE_BERT_MAX_LOWER];
+        size_t n = ce_bert_lower(c->cp, low);
         for (size_t k = 0; k < n && st == CE_OK; k++)
             st = push(out, low[k], c->start, c->end);
     }

@@ -1,15 +1,15 @@
 /* BertPreTokenizer: split on white space (removed) and around every
  * punctuation character (kept as a word of its own). */
-#include "tokenizers/unicode.h"
+#include "tokenizers/bert_chars.h"
 #include "tokenizers/wordpiece.h"
 
 ce_status ce_bert_pretokenize(const ce_nchar *v, size_t a, size_t b, ce_word_fn fn, void *ctx)
 {
     size_t word = a; /* start of the word being read */
     for (size_t i = a; i < b; i++) {
-        uint32_t cp = v[i].cp;
-        bool space = ce_unicode_is_whitespace(cp);
-        if (!space && !ce_unicode_is_punctuation(cp))
+        unsigned cls = ce_bert_class(v[i].cp);
+        bool space = cls & CE_BERT_SPACE;
+        if (!space && !(cls & CE_BERT_PUNCT))
             continue;
         ce_status st = i > word ? fn(ctx, word, i) : CE_OK;
         if (st == CE_OK && !space)

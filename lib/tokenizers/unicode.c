@@ -87,14 +87,6 @@ static utf8proc_category_t category(uint32_t cp)
     return (utf8proc_category_t)utf8proc_get_property((utf8proc_int32_t)cp)->category;
 }
 
-bool ce_unicode_is_control(uint32_t cp)
-{
-    if (cp < 0x80)
-        return (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7F;
-    utf8proc_category_t c = category(cp);
-    return c == UTF8PROC_CATEGORY_CC || c == UTF8PROC_CATEGORY_CF || c == UTF8PROC_CATEGORY_CO;
-}
-
 bool ce_unicode_is_whitespace(uint32_t cp)
 {
     if (cp < 0x80)
@@ -114,30 +106,6 @@ bool ce_unicode_is_whitespace(uint32_t cp)
     }
 }
 
-bool ce_unicode_is_punctuation(uint32_t cp)
-{
-    if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) ||
-        (cp >= 123 && cp <= 126))
-        return true;
-    if (cp < 0x80)
-        return false;
-    utf8proc_category_t c = category(cp);
-    return c >= UTF8PROC_CATEGORY_PC && c <= UTF8PROC_CATEGORY_PO;
-}
-
-bool ce_unicode_is_cjk(uint32_t cp)
-{
-    return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
-           (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2B73F) ||
-           (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B920 && cp <= 0x2CEAF) ||
-           (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
-}
-
-bool ce_unicode_is_mn(uint32_t cp)
-{
-    return cp >= 0x300 && category(cp) == UTF8PROC_CATEGORY_MN;
-}
-
 bool ce_unicode_is_word(uint32_t cp)
 {
     if (cp < 0x80)
@@ -147,11 +115,6 @@ bool ce_unicode_is_word(uint32_t cp)
         return true;
     utf8proc_category_t c = category(cp);
     return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_NL) || c == UTF8PROC_CATEGORY_PC;
-}
-
-int ce_unicode_ccc(uint32_t cp)
-{
-    return cp < 0x300 ? 0 : utf8proc_get_property((utf8proc_int32_t)cp)->combining_class;
 }
 
 size_t ce_unicode_lower(uint32_t cp, uint32_t out[2])
@@ -167,24 +130,4 @@ size_t ce_unicode_lower(uint32_t cp, uint32_t out[2])
     }
     out[0] = (uint32_t)utf8proc_tolower((utf8proc_int32_t)cp);
     return 1;
-}
-
-size_t ce_unicode_nfd(uint32_t cp, uint32_t *out, size_t cap)
-{
-    if (cp < 0xC0) {
-        if (cap > 0)
-            out[0] = cp;
-        return 1;
-    }
-    utf8proc_int32_t buf[CE_UNICODE_MAX_DECOMP];
-    int boundclass = 0;
-    utf8proc_ssize_t n = utf8proc_decompose_char((utf8proc_int32_t)cp, buf, CE_UNICODE_MAX_DECOMP,
-                                                 UTF8PROC_DECOMPOSE, &boundclass);
-    if (n <= 0 || n > CE_UNICODE_MAX_DECOMP) { /* cannot happen for valid code points */
-        buf[0] = (utf8proc_int32_t)cp;
-        n = 1;
-    }
-    for (utf8proc_ssize_t i = 0; i < n && (size_t)i < cap; i++)
-        out[i] = (uint32_t)buf[i];
-    return (size_t)n;
 }

@@ -2,6 +2,11 @@
 # Install the Debian packages the build and the test suite need, if any is missing.
 set -eu
 PKGS="meson ninja-build pkg-config gcc g++ binutils libblis-dev libdnnl-dev check libyaml-dev libutf8proc-dev python3 abigail-tools"
+# contextembed.dask and its test: distributed (dask), and what --no-install-recommends leaves out
+# of it: numpy for dask.array, pandas for Dask DataFrames.
+PKGS="$PKGS python3-distributed python3-numpy python3-pandas"
+# test/fuzz/run.sh: clang with libFuzzer
+PKGS="$PKGS clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -35,6 +35,10 @@
 
 #include "ce_config.h"
 #include "backends/backend_internal.h"
+#include "backends/ref/ref.h"
+#if CE_HAVE_BLIS
+#include "backends/cpu/cpu_packed.h"
+#endif
 #if CE_HAVE_BLIS
 #include "backends/blis/blis_backend.h"
 #endif
@@ -753,8 +757,8 @@ static void prepare_weight(const ce_backend_model *bm, rng *r, lin_weight *lw, b
     lw->w = filled(r, n_w, 1.0f);
     lw->bias = bias ? filled(r, lw->out, 2.0f) : NULL;
     float *w_given = copy_of(lw->w, n_w), *b_given = bias ? copy_of(lw->bias, lw->out) : NULL;
-    ce_linear_desc desc = {sizeof desc, lw->in,  lw->out, w_given,     lw->ld,
-                           lw->layout,  b_given, lw->act, "parity.weight"};
+    ce_linear_desc desc = {sizeof desc, lw->in,  lw->out, w_given,         lw->ld,
+                           lw->layout,  b_given, lw->act, "parity.weight", CE_PRECISION_F32};
     lw->prepared = NULL;
     ce_status st = bm->ops.linear_prepare(bm->state, &desc, &lw->prepared);
     ck_assert_msg(st == CE_OK, "%s: linear_prepare in=%zu out=%zu layout=%d: %s", where, lw->in,
@@ -947,7 +951,8 @@ START_TEST(test_linear_parity)
         const char *name = ce_backend_name(i);
         ce_backend *probe;
         ck_assert_int_eq(ce_backend_open(name, 1, NULL, &probe), CE_OK);
-        bool prepares = probe->ops.linear_prepare != NULL;
+        bool prepares = ce_backend_prepared_precisions(&probe->ops) &
+                        CE_PRECISION_BIT(CE_PRECISION_F32);
         ce_backend_close(probe);
         if (!prepares)
             continue;
@@ -960,6 +965,193 @@ START_TEST(test_linear_parity)
             check_failures();
         }
         fprintf(stderr, "linear: checked backend %s\n", name);
+        checked++;
+    }
+    ck_assert_uint_ge(checked, 1);
+    ce_backend_close(ref);
+}
+END_TEST
+
+/* ---- int8 weights: every backend that prepares them against the reference ----
+ *
+ * The reference's quantisation is checked first (|w - q scale| <= scale / 2,
+ * |q| <= 127, a group's largest |w| at +-127) and its product against gemm
+ * on the dequantised weights (q scale) within the f32 linear tolerance.
+ * Every backend whose precisions include int8 then runs the same random
+ * weights (both layouts, every activation, groups cut short at the end of a
+ * row) on 1 .. 7 and 128 rows; it must match the reference's int8 product
+ * within the f32 linear tolerance taken over |x q scale|, since both multiply
+ * the same quantised weights (only the order of the float sums differs). */
+
+static void check_quantisation(rng *r)
+{
+    static const size_t shapes[][2] = {{1, 3}, {63, 5}, {64, 7}, {65, 9}, {200, 17}, {768, 33}};
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        size_t in = shapes[s][0], out = shapes[s][1];
+        float *w = filled(r, in * out, 3.0f);
+        if (s == 2)
+            for (size_t i = 0; i < in; i++) /* an all-zero row */
+                w[i] = 0.0f;
+        ce_linear_desc d = {sizeof d,           in,   out, w, in, CE_TRANS, NULL,
+                            CE_BACKEND_ACT_NONE, "q", CE_PRECISION_INT8};
+        ce_int8_quant q;
+        ck_assert_int_eq(ce_int8_quantize(&d, &q), CE_OK);
+        ck_assert_uint_eq(q.group, in < CE_INT8_GROUP ? in : CE_INT8_GROUP);
+        ck_assert_uint_eq(q.groups, (in + q.group - 1) / q.group);
+        for (size_t o = 0; o < out; o++)
+            for (size_t g = 0; g < q.groups; g++) {
+                float sc = q.scale[o * q.groups + g];
+                int top = 0;
+                for (size_t i = g * q.group; i < in && i < (g + 1) * q.group; i++) {
+                    int v = q.q[o * in + i];
+                    ck_assert_int_le(abs(v), 127);
+                    top = abs(v) > top ? abs(v) : top;
+                    ck_assert_msg(fabs(w[o * in + i] - (double)v * sc) <= 0.5 * sc * (1 + 1e-6),
+                                  "w %.9g q %d scale %.9g", w[o * in + i], v, sc);
+                }
+                ck_assert_int_eq(top, sc > 0.0f ? 127 : 0);
+            }
+        ce_int8_quant_free(&q);
+        free(w);
+    }
+}
+
+/* W[j, p] of a quantised weight, dequantised. */
+static float dequant(const ce_int8_quant *q, size_t j, size_t p)
+{
+    return (float)q->q[j * q->in + p] * q->scale[j * q->groups + p / q->group];
+}
+
+static void check_int8_backend(const char *name, int threads, const ce_backend *ref, rng *r,
+                               int portable)
+{
+    ce_backend_model *bm = NULL, *rm = NULL;
+    ck_assert_msg(ce_backend_model_open_at(name, threads, CE_PRECISION_INT8, &bm) == CE_OK,
+                  "%s: %s", where, ce_last_error());
+    ck_assert(bm->prepares);
+    ck_assert_int_eq(ce_backend_model_open_at("ref", 1, CE_PRECISION_INT8, &rm), CE_OK);
+    ce_backend *b = NULL;
+    ck_assert_int_eq(ce_backend_open(name, threads, bm, &b), CE_OK);
+    static const size_t shapes[][2] = { /* in, out */
+        {1, 1}, {3, 5}, {17, 33}, {64, 64}, {65, 16}, {130, 300}, {200, 47}, {768, 64},
+    };
+    static const size_t row_counts[] = {1, 2, 3, 4, 5, 7, 128};
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+        for (int layout = 0; layout < 2; layout++)
+            for (int act = 0; act < 6; act++) {
+                size_t in = shapes[s][0], out = shapes[s][1];
+                ce_transpose lay = layout ? CE_TRANS : CE_NO_TRANS;
+                size_t rows_w = lay == CE_TRANS ? out : in, cols = lay == CE_TRANS ? in : out;
+                size_t ld = cols + (size_t)(act % 2) * 3, n_w = (rows_w - 1) * ld + cols;
+                float *w = filled(r, n_w, 1.0f);
+                float *bias = (act + s) % 2 ? filled(r, out, 2.0f) : NULL;
+                ce_linear_desc d = {sizeof d, in, out, w, ld, lay, bias,
+                                    (ce_backend_activation)act, "parity.int8",
+                                    CE_PRECISION_INT8};
+                void *pb = NULL, *pr = NULL;
+#if CE_HAVE_BLIS
+                if (portable) { /* the plain C kernels on the blis context */
+                    ce_int8_weight *pw = NULL;
+                    ck_assert_int_eq(ce_cpu_int8_prepare_portable(&d, &pw), CE_OK);
+                    pb = pw;
+                } else
+#endif
+                ck_assert_msg(bm->ops.linear_prepare(bm->state, &d, &pb) == CE_OK, "%s: %s",
+                              where, ce_last_error());
+                ck_assert_int_eq(rm->ops.linear_prepare(rm->state, &d, &pr), CE_OK);
+                ce_int8_quant q;
+                ck_assert_int_eq(ce_int8_quantize(&d, &q), CE_OK);
+                for (size_t i = 0; i < n_w; i++) /* the prepared forms must not need them */
+                    w[i] = NAN;
+                for (size_t k = 0; k < sizeof row_counts / sizeof *row_counts; k++) {
+                    size_t rows = row_counts[k], ldx = in + k % 3, ldy = out + (k + 1) % 2;
+                    float beta = (k + (size_t)act) % 2 ? 1.0f : 0.0f;
+                    float *x = filled(r, rows * ldx, 1.0f), *y0 = filled(r, rows * ldy, 1.0f);
+                    if (beta == 0.0f)
+                        for (size_t i = 0; i < rows * ldy; i++)
+                            y0[i] = NAN;
+                    float *y = copy_of(y0, rows * ldy), *want = copy_of(y0, rows * ldy);
+                    float *z = copy_of(y0, rows * ldy);
+                    b->ops.linear(b->ctx, pb, rows, x, ldx, beta, y, ldy);
+                    rm->ops.linear(NULL, pr, rows, x, ldx, beta, want, ldy);
+                    /* the reference itself against gemm on the dequantised weights */
+                    float *wd = malloc(in * out * sizeof *wd);
+                    for (size_t j = 0; j < out; j++)
+                        for (size_t p = 0; p < in; p++)
+                            wd[j * in + p] = dequant(&q, j, p);
+                    ref->ops.gemm(NULL, CE_NO_TRANS, CE_TRANS, rows, out, in, 1.0f, x, ldx, wd, in,
+                                  beta, z, ldy, bias);
+                    float *zact = copy_of(z, rows * ldy);
+                    for (size_t i = 0; i < rows; i++)
+                        ref_activate(ref, (ce_backend_activation)act, out, zact + i * ldy);
+                    snprintf(detail, sizeof detail, " int8 in=%zu out=%zu layout=%d act=%s "
+                             "bias=%d rows=%zu beta=%g", in, out, layout, act_names[act],
+                             bias != NULL, rows, beta);
+                    double slope = act_slope((ce_backend_activation)act);
+                    for (size_t i = 0; i < rows; i++)
+                        for (size_t j = 0; j < out; j++) {
+                            double mag = bias ? fabs(bias[j]) : 0.0;
+                            for (size_t p = 0; p < in; p++)
+                                mag += fabs((double)x[i * ldx + p] * wd[j * in + p]);
+                            if (beta != 0.0f)
+                                mag += fabs(y0[i * ldy + j]);
+                            size_t at = i * ldy + j;
+                            double tol = slope * 1e-5 * mag +
+                                         act_tol((ce_backend_activation)act, z[at], want[at]) +
+                                         1e-30;
+                            expect_close(y[at], want[at], tol, "y", at);
+                            expect_close(want[at], zact[at], tol, "ref int8 vs dequantised gemm",
+                                         at);
+                        }
+                    expect_padding(y, y0, rows, out, ldy, "y padding");
+                    free(x), free(y0), free(y), free(want), free(z), free(zact), free(wd);
+                }
+                ce_int8_quant_free(&q);
+                bm->ops.linear_release(bm->state, pb);
+                rm->ops.linear_release(rm->state, pr);
+                free(w), free(bias);
+            }
+    ce_backend_close(b);
+    ce_backend_model_close(bm);
+    ce_backend_model_close(rm);
+}
+
+START_TEST(test_int8_parity)
+{
+    rng r = {0x9E3779B97F4A7C15ull};
+    check_quantisation(&r);
+    ce_backend *ref;
+    ck_assert_int_eq(ce_backend_open("ref", 1, NULL, &ref), CE_OK);
+    size_t checked = 0;
+    for (size_t i = 0; i < ce_backend_count(); i++) {
+        const char *name = ce_backend_name(i);
+        ce_backend *probe;
+        ck_assert_int_eq(ce_backend_open(name, 1, NULL, &probe), CE_OK);
+        bool int8 = ce_backend_prepared_precisions(&probe->ops) &
+                    CE_PRECISION_BIT(CE_PRECISION_INT8);
+        ce_backend_close(probe);
+        if (!int8) {
+            ce_backend_model *bm = NULL; /* refused at open, before anything is prepared */
+            ck_assert_int_eq(ce_backend_model_open_at(name, 1, CE_PRECISION_INT8, &bm),
+                             CE_ERR_UNSUPPORTED);
+            ck_assert_ptr_null(bm);
+            continue;
+        }
+        for (int threads = 1; threads <= 2; threads++) {
+            snprintf(where, sizeof where, "%s/%d threads/int8 linear", name, threads);
+            n_failures = 0;
+            detail[0] = '\0';
+            check_int8_backend(name, threads, ref, &r, 0);
+            check_failures();
+#if CE_HAVE_BLIS
+            if (!strcmp(name, "blis")) { /* its plain C fallback too */
+                snprintf(where, sizeof where, "blis/%d threads/int8 linear, plain C", threads);
+                check_int8_backend(name, threads, ref, &r, 1);
+                check_failures();
+            }
+#endif
+        }
+        fprintf(stderr, "int8 linear: checked backend %s\n", name);
         checked++;
     }
     ck_assert_uint_ge(checked, 1);
@@ -1130,6 +1322,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_lstm_parity);
     tcase_add_test(tc, test_attention_parity);
     tcase_add_test(tc, test_rows_mix_clip_parity);
+    tcase_add_test(tc, test_int8_parity);
     /* last: it registers a backend of its own (which matters with CK_FORK=no) */
     tcase_add_test(tc, test_linear_parity);
     suite_add_tcase(s, tc);

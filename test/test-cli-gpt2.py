@@ -525,6 +525,54 @@ def bench_decode_and_gpt2():
     assert o["weight_bytes"] == 4 * 124439808, o    # GPT-2 small, LM head tied
 
 
+@test
+def score_stride_windows():
+    """score --stride: Hugging Face's sliding-window perplexity on a text longer than
+    the model (gpt2-tiny: 64 positions): every token scored once, each window's
+    tokens as a plain score of that window gives them."""
+    d = need(FIXTURE)
+    n_pos = 64
+    ids = [(i * 37 + 11) % 577 for i in range(150)]
+    fails(["score", "-m", d, "--ids", ids_arg(ids)], 1, "--stride")
+    fails(["score", "-m", d, "--stride", "64", "--ids", ids_arg(ids)], 2, "--stride")
+    fails(["score", "-m", d, "--stride", "0", "--ids", ids_arg(ids)], 2, "--stride")
+    plain = {}
+
+    def plain_score(begin, end):
+        if (begin, end) not in plain:
+            plain[begin, end] = one_json(run(["score", "-m", d, "--ids",
+                                              ids_arg(ids[begin:end])])[0])["logprobs"]
+        return plain[begin, end]
+
+    for stride in (1, 23, 50, 63):
+        o = one_json(run(["score", "-m", d, "--stride", stride, "--ids", ids_arg(ids)])[0])
+        assert o["ids"] == ids and len(o["logprobs"]) == len(ids) - 1, stride
+        lp = o["logprobs"]
+        assert all(isinstance(v, float) and v <= 0 for v in lp), stride
+        assert abs(o["perplexity"] - math.exp(-sum(lp) / len(lp))) <= 1e-6 * o["perplexity"]
+        # The first window is a plain score of the first 64 tokens, exactly.
+        assert lp[:n_pos - 1] == plain_score(0, n_pos), stride
+        begin, prev_end, scored = 0, 0, []
+        while True:  # transformers' loop: trg_len = end - prev_end
+            end = min(begin + n_pos, len(ids))
+            first = max(prev_end, begin + 1)
+            want = plain_score(begin, end)[first - begin - 1:]
+            assert_close(lp[first - 1:end - 1], want, 1e-4, "stride %d window %d" % (stride, begin))
+            if begin:  # context of a later window's first scored token
+                assert first - begin == n_pos - stride, (stride, begin)
+            scored += range(first, end)
+            if end == len(ids):
+                break
+            prev_end, begin = end, begin + stride
+        assert scored == list(range(1, len(ids))), "each token scored once"
+    # A text that fits is scored as without --stride.
+    short = ids[:n_pos]
+    assert (run(["score", "-m", d, "--stride", "8", "--ids", ids_arg(short)])[0]
+            == run(["score", "-m", d, "--ids", ids_arg(short)])[0])
+    out, _ = run(["score", "-m", d, "--stride", "16", "--", "a b c " * 60])
+    assert len(one_json(out)["logprobs"]) > n_pos
+
+
 def main():
     failed = skipped = 0
     for fn in TESTS:

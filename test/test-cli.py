@@ -624,6 +624,205 @@ def embed_roberta_and_distilbert_text():
             assert_close(obj["data"], hidden(fixture, c["name"]), what="%s %s" % (name, c["name"]))
 
 
+# ---- long texts and corpora (issue 14) ---------------------------------------
+
+LONG_TEXT = " ".join(["the quick brown fox jumps over the lazy dog"] * 12)
+
+
+def run_noisy(args, stdin=b"", rc=0):
+    """Run the program, allowing messages on success; (stdout bytes, stderr text)."""
+    p = subprocess.run([EXE] + list(args), input=stdin, capture_output=True, timeout=300)
+    err = p.stderr.decode("utf-8", "replace")
+    assert p.returncode == rc, "%s: exit %d, expected %d; stderr: %s" % (
+        " ".join(args)[:200], p.returncode, rc, err[:500])
+    return p.stdout, err
+
+
+def write_file(d, name, data):
+    path = os.path.join(d, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+@test
+def windows_long_text():
+    need(UNCASED)
+    (tok,) = lines(run(["tokenize", "-m", UNCASED, "--add-special", "--", LONG_TEXT])[0])
+    n = len(tok["ids"])
+    assert n > 100, n
+    usage_error(["embed", "-m", UNCASED, "--windows", "--truncate", "x"], want="--truncate")
+    usage_error(["embed", "-m", UNCASED, "--stride", "8", "x"], want="--windows")
+    usage_error(["embed", "-m", UNCASED, "--windows", "--stride", "0", "x"], want="--stride")
+    usage_error(["embed", "-m", UNCASED, "--windows", "--stride", "62", LONG_TEXT], rc=1,
+                want="stride")
+    for extra in (["--stride", "8"], ["--stride", "61"], []):
+        (o,) = embed(["--windows"] + extra + ["--", LONG_TEXT])
+        assert o["shape"] == [1, n, 64], o["shape"]
+        assert o["ids"] == tok["ids"] and o["offsets"] == tok["offsets"]
+        # The first window is [CLS], 62 tokens, [SEP]; its first 30 tokens have more
+        # context there than in any later window, whatever the overlap.
+        (w,) = embed(["--ids", ids_arg(tok["ids"][:63] + tok["ids"][-1:])])
+        assert_close(o["data"][:30 * 64], w["data"][:30 * 64], what="first window %s" % extra)
+    (pooled,) = embed(["--windows", "--pool", "mean", "--", LONG_TEXT])  # o: the default stride
+    assert pooled["shape"] == [64]
+    means = [sum(o["data"][t * 64 + j] for t in range(n)) / n for j in range(64)]
+    assert_close(pooled["data"], means, 1e-5, "mean over the stitched tokens")
+    # A text that fits is computed exactly as without windows.
+    short = case(UNCASED, "case2")["text"]
+    assert (run(["embed", "-m", UNCASED, "--windows", "--layers", "all", "--", short])[0]
+            == run(["embed", "-m", UNCASED, "--layers", "all", "--", short])[0])
+    # sentence-transformers cut texts by default; --windows keeps every token.
+    st = need(os.path.join(FIXTURES, "st-mean"))
+    (cut,) = lines(run(["embed", "-m", st, "--pool", "none", "--", LONG_TEXT])[0])
+    (whole,) = lines(run(["embed", "-m", st, "--pool", "none", "--windows", "--", LONG_TEXT])[0])
+    assert len(cut["ids"]) == 16 and len(whole["ids"]) > 64, (len(cut["ids"]), len(whole["ids"]))
+
+
+CORPUS = ["hello world", "the dog", "a", "unaffable runs",
+          "-dash first", "x " * 25, "the quick brown fox", "dog dog dog", "zebra"]
+
+
+@test
+def corpus_input_and_budgets():
+    need(UNCASED)
+    want = embed(["--pool", "mean", "--"] + CORPUS)
+    tokens = embed(["--"] + CORPUS)
+    with tempfile.TemporaryDirectory() as d:
+        plain = write_file(d, "corpus.txt", "".join(t + "\n" for t in CORPUS).encode())
+        jsonl = write_file(d, "corpus.jsonl",
+                           "".join(json.dumps(t) + "\n" for t in CORPUS).encode())
+        for budget in ("1", "5", "12", "40", "100000"):
+            for path, extra in ((plain, []), (jsonl, ["--jsonl"])):
+                got = embed(["--input", path, "--batch-tokens", budget, "--pool", "mean"] + extra)
+                assert len(got) == len(want), (budget, len(got))
+                for g, w in zip(got, want):
+                    assert g["ids"] == w["ids"] and g["offsets"] == w["offsets"]
+                    assert_close(g["data"], w["data"], 1e-5, "budget " + budget)
+            got = embed(["--input", plain, "--batch-tokens", budget])
+            for g, w in zip(got, tokens):
+                assert g["shape"] == w["shape"], budget
+                assert_close(g["data"], w["data"], 1e-5, "tokens, budget " + budget)
+        usage_error(["embed", "-m", UNCASED, "--input", plain, "x"], want="--input")
+        usage_error(["embed", "-m", UNCASED, "--batch-tokens", "0", "x"], want="--batch-tokens")
+        usage_error(["embed", "-m", UNCASED, "--input", os.path.join(d, "absent")], rc=1,
+                    want="absent")
+
+
+@test
+def stack_npy():
+    need(UNCASED)
+    want = embed(["--pool", "mean", "--"] + CORPUS)
+    with tempfile.TemporaryDirectory() as d:
+        plain = write_file(d, "corpus.txt", "".join(t + "\n" for t in CORPUS).encode())
+        out = os.path.join(d, "out.npy")
+        run(["embed", "-m", UNCASED, "--input", plain, "--pool", "mean", "--format", "npy",
+             "--stack", "-o", out, "--batch-tokens", "16"])
+        assert sorted(os.listdir(d)) == ["corpus.txt", "out.npy"], os.listdir(d)
+        with open(out, "rb") as f:
+            shape, data = parse_npy(f.read())
+        assert shape == (len(CORPUS), 64), shape
+        for i, w in enumerate(want):
+            assert data[i * 64:(i + 1) * 64] == array.array("f", w["data"]), "row %d" % i
+        # To standard output, several layers: [N, L, D].
+        blob, _ = run(["embed", "-m", UNCASED, "--pool", "cls", "--layers", "1,2", "--format",
+                       "npy", "--stack", "--", "a", "b c"])
+        assert parse_npy(blob)[0] == (2, 2, 64)
+        blob, _ = run(["embed", "-m", UNCASED, "--pool", "mean", "--format", "npy", "--stack",
+                       "--input", write_file(d, "empty.txt", b"")])
+        assert parse_npy(blob)[0] == (0, 64)
+        # A failure leaves no file behind.
+        bad = write_file(d, "bad.txt", ("ok\n%s\n" % LONG_TEXT).encode())
+        for fmt in (["--format", "npy", "--stack"], []):
+            usage_error(["embed", "-m", UNCASED, "--input", bad, "--pool", "mean", "-o",
+                         os.path.join(d, "fail.out")] + fmt, rc=1, want="bad.txt line 2")
+            assert not [f for f in os.listdir(d) if f.startswith("fail")], os.listdir(d)
+    usage_error(["embed", "-m", UNCASED, "--stack", "x"], want="--format npy")
+    usage_error(["embed", "-m", UNCASED, "--stack", "--format", "npy", "x"], want="pooled")
+
+
+@test
+def progress_line():
+    need(UNCASED)
+    with tempfile.TemporaryDirectory() as d:
+        plain = write_file(d, "corpus.txt", "".join(t + "\n" for t in CORPUS).encode())
+        quiet, _ = run(["embed", "-m", UNCASED, "--input", plain, "--pool", "mean"])
+        out, err = run_noisy(["embed", "-m", UNCASED, "--input", plain, "--pool", "mean",
+                              "--progress"])
+        assert out == quiet
+        last = err.splitlines()[-1]
+        assert last.startswith("embed: %d/%d texts, " % (len(CORPUS), len(CORPUS))), err
+        assert "tokens/s" in last, err
+        out, _ = run(["embed", "-m", UNCASED, "--input", plain, "--no-progress", "--pool",
+                      "mean"])
+        assert out == quiet
+
+
+@test
+def bad_lines_and_skip_bad():
+    need(UNCASED)
+    data = b'"one"\nnot json\n\n"two"\n""\n"tab\\there"\n"ab\xffc"\n"   "\n"three"\n'
+    with tempfile.TemporaryDirectory() as d:
+        path = write_file(d, "in.jsonl", data)
+        usage_error(["embed", "-m", UNCASED, "--input", path, "--jsonl"], rc=1,
+                    want="in.jsonl line 2")
+        args = ["embed", "-m", UNCASED, "--input", path, "--jsonl", "--pool", "mean"]
+        out, err = run_noisy(args + ["--skip-bad"])
+        objs = lines(out)
+        assert [o["index"] for o in objs] == [0, 3, 5, 8], [o["index"] for o in objs]
+        for line in (2, 5, 7, 8):
+            assert "in.jsonl line %d" % line in err and "skipped" in err, (line, err)
+        assert "line 3" not in err, err  # a blank line is no text
+        (three,) = embed(["--pool", "mean", "three"])
+        assert objs[3]["data"] == three["data"]
+        # --stack records the rows' input positions beside the array.
+        npy = os.path.join(d, "out.npy")
+        run_noisy(args + ["--skip-bad", "--format", "npy", "--stack", "-o", npy])
+        with open(npy + ".index.json") as f:
+            assert json.load(f) == [0, 3, 5, 8]
+        with open(npy, "rb") as f:
+            assert parse_npy(f.read())[0] == (4, 64)
+        # Per-text files are named by input position.
+        run_noisy(args + ["--skip-bad", "--format", "npy", "-o", os.path.join(d, "t.npy")])
+        assert sorted(f for f in os.listdir(d) if f.startswith("t.")) == [
+            "t.0.npy", "t.3.npy", "t.5.npy", "t.8.npy"], os.listdir(d)
+        # Plain lines: an empty line or invalid UTF-8 names its line.
+        plain = write_file(d, "in.txt", b"fine\n\nab\xffc\nlast\n")
+        usage_error(["embed", "-m", UNCASED, "--input", plain], rc=1, want="in.txt line 2")
+        out, err = run_noisy(["embed", "-m", UNCASED, "--input", plain, "--skip-bad"])
+        assert [o["index"] for o in lines(out)] == [0, 3] and "in.txt line 3" in err, err
+    usage_error(["embed", "-m", UNCASED, "--", "ok", ""], rc=1, want="text 1")
+    usage_error(["embed", "-m", UNCASED, "--skip-bad", "--ids", "1,2"], want="--skip-bad")
+
+
+@test
+def sigint_leaves_no_file():
+    import random
+    import signal
+    import time
+    need(UNCASED)
+    rng = random.Random(14)
+    words = ["the", "dog", "runs", "quick", "brown", "fox", "hello", "world", "zebra"]
+    text = "".join(" ".join(rng.choice(words) for _ in range(rng.randint(3, 30))) + "\n"
+                   for _ in range(50000))
+    with tempfile.TemporaryDirectory() as d:
+        path = write_file(d, "big.txt", text.encode())
+        for fmt in (["--format", "npy", "--stack"], []):
+            out = os.path.join(d, "out")
+            p = subprocess.Popen([EXE, "embed", "-m", UNCASED, "--input", path, "--windows",
+                                  "--pool", "mean", "-o", out] + fmt,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            deadline = time.time() + 60
+            while not os.path.exists(out + ".partial") and time.time() < deadline:
+                time.sleep(0.02)
+            time.sleep(0.2)
+            p.send_signal(signal.SIGINT)
+            _, err = p.communicate(timeout=60)
+            assert p.returncode == 130, (p.returncode, err)
+            assert b"interrupted" in err, err
+            assert os.listdir(d) == ["big.txt"], os.listdir(d)
+
+
 def main():
     failed = skipped = 0
     for fn in TESTS:

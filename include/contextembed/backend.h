@@ -22,7 +22,9 @@
  * reorder or convert it); every session of that model, on any thread, then
  * runs @c linear on the prepared form, which the sessions share read-only. A
  * backend that leaves @c linear_prepare NULL gets @c gemm with the raw
- * weights, as in version 1. See docs/backends.md for a worked example.
+ * weights, as in version 1. Weights may be prepared in a reduced precision
+ * (::ce_precision; @c precisions says which a backend takes, the descriptor's
+ * @c precision which one is asked). See docs/backends.md for a worked example.
  */
 #ifndef CONTEXTEMBED_BACKEND_H
 #define CONTEXTEMBED_BACKEND_H
@@ -73,7 +75,18 @@ typedef struct ce_linear_desc {
     const float *bias;          /**< [out], or NULL */
     ce_backend_activation act;  /**< applied last */
     const char *name;           /**< the tensor's name, for messages */
+    /**
+     * Appended to version 2: the precision to prepare the weight in (the
+     * model's ::CE_OPT_PRECISION; always one the backend's @c precisions
+     * lists). Read it only when @c struct_size covers it
+     * (offsetof(ce_linear_desc, precision) < struct_size): a library from
+     * before it asks for CE_PRECISION_F32. Weight and bias are always float32.
+     */
+    ce_precision precision;
 } ce_linear_desc;
+
+/** The bit of @p p in ::ce_backend_ops::precisions. */
+#define CE_PRECISION_BIT(p) (1u << (unsigned)(p))
 
 /** The backend vtable. Fill with zeros, then set what you implement. */
 typedef struct ce_backend_ops {
@@ -210,6 +223,23 @@ typedef struct ce_backend_ops {
     void (*gate_mix)(void *ctx, size_t n, const float *g, const float *t, float *x);
     /** In place: x = min(max(x, -limit), limit), limit > 0. */
     void (*clip)(void *ctx, size_t n, float limit, float *x);
+
+    /* ---- version 2, appended (struct_size tells whether a table has it) ---- */
+
+    /**
+     * The precisions @c linear_prepare takes, as CE_PRECISION_BIT() bits.
+     * 0 (a table built before this member, or left zero) means
+     * CE_PRECISION_F32 only. A model opened at a precision whose bit is clear
+     * is refused with CE_ERR_UNSUPPORTED before anything is prepared (with
+     * the backend "auto", the backend is skipped): never computed in another
+     * precision. When other bits are set but not CE_PRECISION_F32's, f32
+     * models are not prepared by the backend: their products run @c gemm on
+     * the raw weights, as for a backend without @c linear_prepare.
+     * @c linear_prepare may still refuse a precision it lists, with
+     * CE_ERR_UNSUPPORTED (e.g. a CPU without the instructions); the model
+     * then does not open with that backend.
+     */
+    uint32_t precisions;
 } ce_backend_ops;
 
 /**

@@ -95,6 +95,37 @@ CE_API const char *ce_version(void);
  */
 CE_API uint32_t ce_abi_version(void);
 
+/**
+ * Numeric precision of a model's weight products (::CE_OPT_PRECISION,
+ * ::CE_INFO_PRECISION, and ::ce_linear_desc for backend writers). Values never
+ * change; new ones are appended.
+ */
+typedef enum ce_precision {
+    CE_PRECISION_F32 = 0,  /**< float32 weights and products (the default) */
+    CE_PRECISION_BF16 = 1, /**< bfloat16 products, float32 accumulation (AVX512-BF16 / AMX-BF16) */
+    CE_PRECISION_INT8 = 2, /**< weight-only int8 (symmetric, per group of inputs), float32 activations */
+} ce_precision;
+
+/** @brief The option spelling of a precision ("f32", "bf16", "int8"); NULL when unknown. Static. */
+CE_API const char *ce_precision_name(ce_precision precision);
+
+/** Bits of ce_cpu_features(). New bits are appended; test bits, never compare the whole value. */
+typedef enum ce_cpu_feature {
+    CE_CPU_AVX2 = 1u << 0,        /**< AVX2 with FMA (the library's packed f32 and int8 kernels) */
+    CE_CPU_AVX512 = 1u << 1,      /**< AVX-512 F, BW, VL, DQ, usable (the OS saves its state) */
+    CE_CPU_AVX512_BF16 = 1u << 2, /**< AVX512-BF16 (vdpbf16ps) */
+    CE_CPU_AMX_BF16 = 1u << 3,    /**< AMX tiles with BF16, usable */
+    CE_CPU_VNNI = 1u << 4,        /**< AVX512-VNNI or AVX-VNNI (int8 dot products) */
+    CE_CPU_AMX_INT8 = 1u << 5,    /**< AMX tiles with INT8, usable */
+} ce_cpu_feature;
+
+/**
+ * @brief What the CPU the process runs on offers (a bitmask of ::ce_cpu_feature),
+ * read once with cpuid and checked against what the OS enables (XGETBV).
+ * 0 on CPUs other than x86-64. Thread-safe.
+ */
+CE_API uint32_t ce_cpu_features(void);
+
 #ifdef __cplusplus
 }
 #endif

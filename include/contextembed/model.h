@@ -80,6 +80,8 @@ typedef enum ce_model_info {
     /** 1 when the config's problem_type is "multi_label_classification": sequence
      *  classification labels are independent (sigmoid), not exclusive (softmax). */
     CE_INFO_MULTI_LABEL = 15,
+    /** the precision its weight products run in (a ::ce_precision, ::CE_OPT_PRECISION) */
+    CE_INFO_PRECISION = 16,
 } ce_model_info;
 
 /**

@@ -49,6 +49,17 @@ typedef enum ce_option {
      *  0 (default) = a quarter of the model's maximum length. Must leave each window
      *  some new tokens (checked at run time: CE_ERR_INVALID_ARGUMENT). */
     CE_OPT_WINDOW_STRIDE = 6,
+    /** string, ce_model_open: precision of the model's weight products (::ce_precision),
+     *  "f32" (default), "bf16" or "int8"; anything else is CE_ERR_INVALID_ARGUMENT when
+     *  set. Weights are prepared in it once, when the model is opened, and every session
+     *  of the model computes in it (a session may not ask for another). "int8": weights
+     *  of the linear layers are quantised to int8 (symmetric, one scale per output and
+     *  group of 64 inputs; embedding tables and norms stay float32), activations float32;
+     *  aimed at decoding, where reading the weights is the cost. "bf16" needs a CPU with
+     *  AVX512-BF16 or AMX-BF16. A precision the CPU or the backend cannot run makes
+     *  ce_model_open fail with CE_ERR_UNSUPPORTED, naming what is missing; with the
+     *  backend "auto", backends that cannot run it are skipped (never another precision). */
+    CE_OPT_PRECISION = 7,
 } ce_option;
 
 /** Values of ::CE_OPT_LONG_INPUT. */

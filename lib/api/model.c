@@ -169,7 +169,8 @@ static ce_status open_dir(const char *path, ce_model *m)
 static ce_status try_backend(ce_model *m, const char *name)
 {
     ce_backend_model *bm;
-    ce_status st = ce_backend_model_open(name, m->settings.threads, &bm);
+    ce_status st = ce_backend_model_open_at(name, m->settings.threads,
+                                            (ce_precision)m->settings.precision, &bm);
     if (st != CE_OK)
         return st;
     st = ce_lins_prepare(m->arch->linears(m->arch_data), bm, m->weights);
@@ -191,13 +192,32 @@ static ce_status bind_backend(ce_model *m)
     const char *names[CE_BACKEND_REGISTRY_CAPACITY];
     size_t n = ce_backend_ranked(names, CE_BACKEND_REGISTRY_CAPACITY);
     ce_status st = CE_ERR_BACKEND;
+    int all_unsupported = 1;
     for (size_t i = 0; i < n; i++) {
         st = try_backend(m, names[i]);
         if (st == CE_OK)
             return CE_OK;
+        all_unsupported &= st == CE_ERR_UNSUPPORTED;
         ce_log(CE_LOG_WARNING, "%s; trying the next backend", ce_last_error());
     }
+    if (n > 0 && all_unsupported)
+        return ce_error_prefix(CE_ERR_UNSUPPORTED,
+                               "no registered backend can run precision \"%s\"; the last tried: ",
+                               ce_precision_name((ce_precision)m->settings.precision));
     return st;
+}
+
+/* bf16 is only worth having where the CPU multiplies in it: emulated, it
+ * would be slower than f32 (and the issue asks to refuse, not crawl). */
+static ce_status check_cpu_precision(int precision)
+{
+    uint32_t f = ce_cpu_features();
+    if (precision == CE_PRECISION_BF16 && !(f & (CE_CPU_AVX512_BF16 | CE_CPU_AMX_BF16)))
+        return ce_error(CE_ERR_UNSUPPORTED,
+                        "precision \"bf16\" needs a CPU with AVX512-BF16 or AMX-BF16 "
+                        "instructions; this one has neither (use \"f32\", or \"int8\" for "
+                        "decoding)");
+    return CE_OK;
 }
 
 ce_status ce_model_open(const char *path, const ce_options *opts, ce_model **out)
@@ -208,7 +228,9 @@ ce_status ce_model_open(const char *path, const ce_options *opts, ce_model **out
     if (!m)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_model_open: out of memory");
     ce_settings_resolve(NULL, opts, &m->settings);
-    ce_status st = open_dir(path, m);
+    ce_status st = check_cpu_precision(m->settings.precision);
+    if (st == CE_OK)
+        st = open_dir(path, m);
     if (st == CE_OK)
         st = bind_backend(m);
     if (st != CE_OK) {
@@ -234,7 +256,9 @@ ce_status ce_model_open_random(const char *config_json, size_t config_len, uint6
         return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_model_open_random: out of memory");
     }
     ce_settings_resolve(NULL, opts, &m->settings);
-    st = pick_arch(NULL, config, "config", NULL, &m->arch);
+    st = check_cpu_precision(m->settings.precision);
+    if (st == CE_OK)
+        st = pick_arch(NULL, config, "config", NULL, &m->arch);
     if (st == CE_OK)
         st = m->arch->load(config, "config", NULL, seed, &m->arch_data, &m->dims);
     ce_json_free(config);
@@ -277,6 +301,7 @@ ce_status ce_model_get_info(const ce_model *m, ce_model_info key, int64_t *value
     case CE_INFO_NORMALIZE: v = m->pooling.normalize; break;
     case CE_INFO_HEADS: v = ce_model_heads(m); break;
     case CE_INFO_MULTI_LABEL: v = m->multi_label; break;
+    case CE_INFO_PRECISION: v = m->settings.precision; break;
     case CE_INFO_MAX_SEQ_LENGTH:
         v = m->pooling.max_seq_length && m->pooling.max_seq_length < d->max_positions
                 ? m->pooling.max_seq_length

@@ -38,6 +38,7 @@ ce_status ce_option_bounds(ce_option key, int64_t *min, int64_t *max)
     case CE_OPT_LONG_INPUT: lo = CE_LONG_ERROR; hi = CE_LONG_WINDOW; break;
     case CE_OPT_WINDOW_STRIDE: lo = 0; hi = 1 << 20; break;
     case CE_OPT_BACKEND:
+    case CE_OPT_PRECISION:
         return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_option_bounds: option %d is a string option",
                         (int)key);
     default:
@@ -94,6 +95,15 @@ ce_status ce_options_set_string(ce_options *opts, ce_option key, const char *val
 {
     if (!opts || !value)
         return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_options_set_string: NULL argument");
+    if (key == CE_OPT_PRECISION) {
+        int p = ce_precision_from_name(value);
+        if (p < 0)
+            return ce_error(CE_ERR_INVALID_ARGUMENT,
+                            "unknown precision \"%.64s\" (valid: f32, bf16, int8)", value);
+        opts->precision = p;
+        opts->set |= CE_OPTSET_PRECISION;
+        return CE_OK;
+    }
     if (key != CE_OPT_BACKEND)
         return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_options_set_string: option %d is not a string option",
                         (int)key);
@@ -127,6 +137,10 @@ ce_status ce_options_get_string(const ce_options *opts, ce_option key, const cha
 {
     if (!opts || !value)
         return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_options_get_string: NULL argument");
+    if (key == CE_OPT_PRECISION) {
+        *value = ce_precision_name((ce_precision)opts->precision);
+        return CE_OK;
+    }
     if (key != CE_OPT_BACKEND)
         return ce_error(CE_ERR_INVALID_ARGUMENT,
                         "ce_options_get_string: option %d is not a string option", (int)key);
@@ -161,6 +175,7 @@ void ce_settings_resolve(const ce_settings *base, const ce_options *opts, ce_set
         s.sentence_modules = 1;
         s.long_input = CE_LONG_ERROR;
         s.window_stride = 0;
+        s.precision = CE_PRECISION_F32;
     }
     if (opts && (opts->set & CE_OPTSET_BACKEND))
         memcpy(s.backend, opts->backend, sizeof s.backend);
@@ -178,5 +193,15 @@ void ce_settings_resolve(const ce_settings *base, const ce_options *opts, ce_set
         s.long_input = (int)opts->long_input;
     if (opts && (opts->set & CE_OPTSET_WINDOW_STRIDE))
         s.window_stride = opts->window_stride;
+    if (opts && (opts->set & CE_OPTSET_PRECISION))
+        s.precision = opts->precision;
     *out = s;
+}
+
+int ce_precision_from_name(const char *name)
+{
+    for (int p = CE_PRECISION_F32; p <= CE_PRECISION_INT8; p++)
+        if (name && !strcmp(name, ce_precision_name((ce_precision)p)))
+            return p;
+    return -1;
 }

@@ -13,6 +13,7 @@ enum {
     CE_OPTSET_SENTENCE_MODULES = 1u << 4,
     CE_OPTSET_LONG_INPUT = 1u << 5,
     CE_OPTSET_WINDOW_STRIDE = 1u << 6,
+    CE_OPTSET_PRECISION = 1u << 7,
 };
 
 #define CE_BACKEND_NAME_MAX 64
@@ -26,6 +27,7 @@ struct ce_options {
     int64_t sentence_modules;
     int64_t long_input;
     int64_t window_stride;
+    int precision; /* a ce_precision */
 };
 
 /* Resolved settings a model or session keeps. */
@@ -37,7 +39,11 @@ typedef struct ce_settings {
     int sentence_modules; /* ce_model_open: read modules.json */
     int long_input;       /* a ce_long_input */
     int64_t window_stride; /* 0: a quarter of the model's maximum */
+    int precision;         /* a ce_precision; a model's, which its sessions share */
 } ce_settings;
+
+/* The ce_precision spelled @p name ("f32", "bf16", "int8"); -1 when unknown. */
+int ce_precision_from_name(const char *name);
 
 /* Defaults, overridden by @p base (may be NULL), overridden by what @p opts set (may be NULL). */
 void ce_settings_resolve(const ce_settings *base, const ce_options *opts, ce_settings *out);

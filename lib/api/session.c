@@ -7,6 +7,26 @@
 #include "core/cpus.h"
 #include "core/error.h"
 
+/* A session computes in its model's precision: only the model's backend has
+ * its weights prepared in it (any other would multiply the float32 ones). */
+static ce_status check_precision(const ce_model *model, const ce_settings *s)
+{
+    const char *name = ce_precision_name((ce_precision)model->settings.precision);
+    if (s->precision != model->settings.precision)
+        return ce_error(CE_ERR_INVALID_ARGUMENT,
+                        "ce_session_create: precision \"%s\" asked, but the model was opened "
+                        "at \"%s\" (CE_OPT_PRECISION is read by ce_model_open)",
+                        ce_precision_name((ce_precision)s->precision), name);
+    if (model->settings.precision != CE_PRECISION_F32 &&
+        strcmp(s->backend, model->settings.backend) != 0)
+        return ce_error(CE_ERR_UNSUPPORTED,
+                        "ce_session_create: backend \"%s\" asked, but the model's weights are "
+                        "prepared at precision \"%s\" for backend \"%s\" only; open the model "
+                        "with that backend instead",
+                        s->backend, name, model->settings.backend);
+    return CE_OK;
+}
+
 ce_status ce_session_create(const ce_model *model, const ce_options *opts, ce_session **out)
 {
     if (!model || !out)
@@ -18,8 +38,10 @@ ce_status ce_session_create(const ce_model *model, const ce_options *opts, ce_se
     ce_settings_resolve(&model->settings, opts, &s->settings);
     if (!strcmp(s->settings.backend, "auto")) /* the model's, with its prepared weights */
         memcpy(s->settings.backend, model->settings.backend, sizeof s->settings.backend);
-    ce_status st = ce_backend_open(s->settings.backend, s->settings.threads, model->backend,
-                                   &s->backend);
+    ce_status st = check_precision(model, &s->settings);
+    if (st == CE_OK)
+        st = ce_backend_open(s->settings.backend, s->settings.threads, model->backend,
+                             &s->backend);
     if (st == CE_OK)
         st = model->arch->session_create(model->arch_data, &s->arch_state);
     if (st != CE_OK) {

@@ -108,9 +108,9 @@ static void elmo_session_free(void *state)
     if (!s)
         return;
     scratch_release(s);
-    for (int64_t i = 0; s->keep_c && i < 2 * s->m->cfg.n_layers; i++) {
-        free(s->keep_c[i]);
-        free(s->keep_h[i]);
+    for (int64_t i = 0; i < 2 * s->m->cfg.n_layers; i++) { /* either may be NULL (OOM) */
+        free(s->keep_c ? s->keep_c[i] : NULL);
+        free(s->keep_h ? s->keep_h[i] : NULL);
     }
     free(s->keep_c);
     free(s->keep_h);

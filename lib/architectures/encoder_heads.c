@@ -122,8 +122,10 @@ ce_status ce_encoder_bind_heads(ce_encoder *m, const ce_head_names *names, ce_we
         st = ce_specs_bind(&pooler_specs, w, prefix);
     if (st == CE_OK)
         st = ce_specs_bind(&l, w, "");
-    if (st == CE_OK && !m->heads.mlm_decoder.w)
+    if (st == CE_OK && !m->heads.mlm_decoder.w) {
         m->heads.mlm_decoder.w = m->word_emb; /* tied */
+        m->heads.mlm_decoder.w_shared = 1;
+    }
     ce_specs_free(&pooler_specs);
     ce_specs_free(&l);
     if (st != CE_OK)

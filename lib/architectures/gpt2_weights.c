@@ -73,5 +73,6 @@ ce_status ce_gpt2_bind_weights(gpt2_model *m, ce_weights *w, uint64_t seed)
     size_t d = (size_t)m->cfg.n_embd, v = (size_t)m->cfg.vocab_size;
     ce_lin_setup(&m->lins, &m->lm_head, d, v, CE_TRANS, CE_ACT_NONE, "lm_head.weight");
     m->lm_head.b = NULL;
+    m->lm_head.w_shared = m->lm_head.w == m->wte; /* tied: the embedding table too */
     return st;
 }

@@ -55,6 +55,7 @@ void ce_lin_setup(ce_lin_list *list, ce_lin *lin, size_t in, size_t out, ce_tran
     lin->layout = layout;
     lin->act = act;
     lin->prepared = NULL;
+    lin->w_shared = 0;
     snprintf(lin->name, sizeof lin->name, "%s", name);
     if (list->n == list->cap) {
         size_t cap = list->cap ? list->cap * 2 : 32;
@@ -88,8 +89,13 @@ void ce_lins_release(ce_lin_list *list, const ce_backend_model *bm)
 
 static ce_status prepare_one(ce_lin *lin, const ce_backend_model *bm)
 {
-    ce_linear_desc d = {sizeof d,     lin->in, lin->out,           lin->w, lin->ld,
-                        lin->layout,  lin->b,  backend_act(lin->act), lin->name};
+    if (!lin->w) /* freed after an earlier backend prepared it below f32, then failed */
+        return ce_error(CE_ERR_OUT_OF_MEMORY,
+                        "backend \"%s\": cannot prepare tensor '%s': its float32 copy was freed "
+                        "when another backend failed to prepare the model; open it again",
+                        bm->ops.name, lin->name);
+    ce_linear_desc d = {sizeof d,    lin->in, lin->out,              lin->w,    lin->ld,
+                        lin->layout, lin->b,  backend_act(lin->act), lin->name, bm->precision};
     void *prepared = NULL;
     ce_backend_call call;
     ce_backend_call_begin(&call);
@@ -119,7 +125,7 @@ static int by_size_desc(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-ce_status ce_lins_prepare(ce_lin_list *list, const ce_backend_model *bm, const ce_weights *w)
+ce_status ce_lins_prepare(ce_lin_list *list, const ce_backend_model *bm, ce_weights *w)
 {
     if (list->failed)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory listing linear layers");
@@ -141,7 +147,15 @@ ce_status ce_lins_prepare(ce_lin_list *list, const ce_backend_model *bm, const c
          * head is wte) is simply read back from the file. */
         size_t rows = lin->layout == CE_TRANS ? lin->out : lin->in;
         size_t cols = lin->layout == CE_TRANS ? lin->in : lin->out;
-        ce_weights_drop_resident(w, lin->w, ((rows - 1) * lin->ld + cols) * sizeof(float));
+        size_t bytes = ((rows - 1) * lin->ld + cols) * sizeof(float);
+        ce_weights_drop_resident(w, lin->w, bytes);
+        /* Below f32 no session reads the raw weights (sessions on another
+         * backend are refused): a float32 copy converted from the file would
+         * only add to what the prepared weights save. At once, so that the
+         * copies go as the prepared weights come. */
+        if (bm->precision != CE_PRECISION_F32 && !lin->w_shared &&
+            ce_weights_release_converted(w, lin->w, bytes))
+            lin->w = NULL;
     }
     free(order);
     if (st != CE_OK)

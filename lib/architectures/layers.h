@@ -34,6 +34,9 @@ typedef struct ce_lin {
     ce_activation act;
     char name[96];
     void *prepared;
+    /* w is also read outside this product (a tied LM head is the embedding
+     * table): it stays in float32 whatever the precision. */
+    int w_shared;
 } ce_lin;
 
 /* Every ce_lin of a model, in the order the family listed them. */
@@ -48,11 +51,15 @@ void ce_lin_setup(ce_lin_list *list, ce_lin *lin, size_t in, size_t out, ce_tran
                   ce_activation act, const char *name);
 void ce_lin_list_free(ce_lin_list *list);
 
-/* Prepare every listed weight with the model's backend @p bm (a no-op when it
- * does not prepare). Once a weight is prepared, its resident pages in @p w's
- * mappings are dropped (@p w may be NULL). On failure every weight prepared so
- * far is released and the error names the backend and the tensor. */
-ce_status ce_lins_prepare(ce_lin_list *list, const ce_backend_model *bm, const ce_weights *w);
+/* Prepare every listed weight with the model's backend @p bm, in its
+ * precision (a no-op when it does not prepare). Once a weight is prepared,
+ * its resident pages in @p w's mappings are dropped (@p w may be NULL); below
+ * f32, a float32 conversion buffer (an F16 or BF16 file) it alone used is
+ * freed and its w set to NULL, since no session may then read it (a later
+ * attempt with another backend then fails on that weight instead of reading
+ * it). On failure every weight prepared so far is released and the error
+ * names the backend and the tensor. */
+ce_status ce_lins_prepare(ce_lin_list *list, const ce_backend_model *bm, ce_weights *w);
 /* Release what ce_lins_prepare made. NULL-safe on both. */
 void ce_lins_release(ce_lin_list *list, const ce_backend_model *bm);
 

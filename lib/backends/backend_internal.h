@@ -29,7 +29,8 @@ typedef struct ce_backend_model {
     ce_backend_ops ops; /* filled as in ce_backend */
     void *state;        /* from ops.model_create, or NULL */
     int n_threads;
-    int prepares;       /* ops.linear_prepare is the backend's own */
+    ce_precision precision; /* what the weights are prepared in */
+    int prepares;           /* weights go through ops.linear_prepare (at that precision) */
 } ce_backend_model;
 
 typedef struct ce_backend {
@@ -45,6 +46,17 @@ typedef struct ce_backend {
 /* Open the per-model state of backend @p name (NULL/"auto": the best). On
  * success *out is the caller's (ce_backend_model_close); untouched on failure. */
 ce_status ce_backend_model_open(const char *name, int n_threads, ce_backend_model **out);
+/* The same at @p precision: CE_ERR_UNSUPPORTED, naming the backend, the
+ * precision and what it runs, when the backend's precisions lack it. */
+ce_status ce_backend_model_open_at(const char *name, int n_threads, ce_precision precision,
+                                   ce_backend_model **out);
+
+/* The precisions @p ops prepares weights in (CE_PRECISION_BIT bits): its
+ * `precisions`, or f32 alone when that is 0 and it has linear_prepare; 0 for
+ * a backend without linear_prepare (f32 then runs gemm on raw weights). */
+uint32_t ce_backend_prepared_precisions(const ce_backend_ops *ops);
+/* Whether @p ops can run a model at @p precision (prepared, or f32 by gemm). */
+int ce_backend_runs_precision(const ce_backend_ops *ops, ce_precision precision);
 void ce_backend_model_close(ce_backend_model *bm);
 
 /* Open backend @p name ("ref", "blis", a registered one) with @p n_threads >= 1.

@@ -262,12 +262,51 @@ static ce_status lookup_filled(const char *name, int n_threads, ce_backend_ops *
     return CE_OK;
 }
 
+uint32_t ce_backend_prepared_precisions(const ce_backend_ops *ops)
+{
+    if (!ops->linear_prepare)
+        return 0;
+    return ops->precisions ? ops->precisions : CE_PRECISION_BIT(CE_PRECISION_F32);
+}
+
+int ce_backend_runs_precision(const ce_backend_ops *ops, ce_precision precision)
+{
+    return precision == CE_PRECISION_F32 ||
+           (ce_backend_prepared_precisions(ops) & CE_PRECISION_BIT(precision)) != 0;
+}
+
+static ce_status precision_refused(const ce_backend_ops *ops, ce_precision precision)
+{
+    char runs[64] = "f32";
+    size_t used = 3;
+    uint32_t bits = ce_backend_prepared_precisions(ops);
+    for (int p = CE_PRECISION_BF16; p <= CE_PRECISION_INT8; p++)
+        if (bits & CE_PRECISION_BIT(p)) {
+            int w = snprintf(runs + used, sizeof runs - used, ", %s",
+                             ce_precision_name((ce_precision)p));
+            used += w > 0 && (size_t)w < sizeof runs - used ? (size_t)w : 0;
+        }
+    const char *name = ce_precision_name(precision);
+    return ce_error(CE_ERR_UNSUPPORTED,
+                    "backend \"%s\" cannot run precision \"%s\" (it runs: %s)%s", ops->name,
+                    name ? name : "?", runs,
+                    ops->linear_prepare ? "" : "; it does not prepare weights");
+}
+
 ce_status ce_backend_model_open(const char *name, int n_threads, ce_backend_model **out)
+{
+    return ce_backend_model_open_at(name, n_threads, CE_PRECISION_F32, out);
+}
+
+ce_status ce_backend_model_open_at(const char *name, int n_threads, ce_precision precision,
+                                   ce_backend_model **out)
 {
     ce_backend_model *bm = calloc(1, sizeof *bm);
     if (!bm)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_backend_model_open: out of memory");
     ce_status st = lookup_filled(name, n_threads, &bm->ops);
+    if (st == CE_OK && !ce_backend_runs_precision(&bm->ops, precision))
+        st = precision_refused(&bm->ops, precision);
     if (st == CE_OK && bm->ops.model_create) {
         ce_backend_call call;
         ce_backend_call_begin(&call);
@@ -279,7 +318,8 @@ ce_status ce_backend_model_open(const char *name, int n_threads, ce_backend_mode
         return st;
     }
     bm->n_threads = n_threads;
-    bm->prepares = bm->ops.linear_prepare != NULL;
+    bm->precision = precision;
+    bm->prepares = (ce_backend_prepared_precisions(&bm->ops) & CE_PRECISION_BIT(precision)) != 0;
     *out = bm;
     return CE_OK;
 }

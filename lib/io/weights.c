@@ -457,10 +457,29 @@ ce_status ce_weights_get_f32(ce_weights *w, const char *name, int ndim, const in
                         "convert it to F32",
                         t->file, t->name, n * sizeof *buf);
     convert(t, buf, n);
+    /* The file's copy is not read again (asking twice returns buf): its
+     * pages need not stay resident beside the float32 one. */
+    ce_weights_drop_resident(w, t->data, t->nbytes);
     w->converted[i] = buf;
     w->bytes_converted += n * sizeof *buf;
     *out = buf;
     return CE_OK;
+}
+
+bool ce_weights_release_converted(ce_weights *w, const void *p, size_t bytes)
+{
+    for (size_t i = 0; w && p && i < w->count; i++) {
+        if (w->converted[i] != p)
+            continue;
+        size_t n = w->tensors[i].nbytes / ce_dtype_size(w->tensors[i].dtype) * sizeof(float);
+        if (n != bytes)
+            return false;
+        free(w->converted[i]);
+        w->converted[i] = NULL;
+        w->bytes_converted -= n;
+        return true;
+    }
+    return false;
 }
 
 void ce_weights_drop_resident(const ce_weights *w, const void *p, size_t bytes)

@@ -93,6 +93,13 @@ ce_status ce_weights_get_f32(ce_weights *w, const char *name, int ndim, const in
  * buffers and heap copies are left alone. */
 void ce_weights_drop_resident(const ce_weights *w, const void *p, size_t bytes);
 
+/* Free the conversion buffer that is exactly [p, p + bytes) (a backend keeps
+ * its own copy of the tensor in another precision and nothing else reads the
+ * float32 one); anything else is left alone. The caller must not read p
+ * again; ce_weights_get_f32 would convert the tensor anew. Returns whether
+ * it freed. */
+bool ce_weights_release_converted(ce_weights *w, const void *p, size_t bytes);
+
 /* Bytes held in conversion buffers, for reporting memory use. */
 size_t ce_weights_bytes_converted(const ce_weights *w);
 

@@ -492,17 +492,17 @@ static ce_status bpe_encode_segment(const ce_tokenizer *tok, const char *text, s
 {
     work w = {.tok = tok, .bpe = tok->model, .text = text, .seg_end = end, .out = out};
     const char *s = text + start;
-    size_t len = end - start, pos = 0, prev = 0, ms, me;
+    size_t len = end - start, prev = 0, ms, me;
     const ce_added_token *t;
-    ce_status st = CE_OK;
-    while (
-        st == CE_OK && tok->norm_set.n &&
-        ce_added_next(&tok->norm_set, tok->added, s, len, &pos, prev, skip_special, &ms, &me, &t)) {
+    ce_added_scan scan;
+    ce_status st = ce_added_scan_start(&scan, &tok->norm_set, s, len);
+    while (st == CE_OK && ce_added_next(&scan, tok->added, prev, skip_special, &ms, &me, &t)) {
         st = encode_piece(&w, start + prev, start + ms);
         if (st == CE_OK)
             st = ce_tok_list_push(out, t->id, start + ms, start + me);
         prev = me;
     }
+    ce_added_scan_free(&scan);
     if (st == CE_OK)
         st = encode_piece(&w, start + prev, end);
     free(w.syms);

@@ -294,7 +294,7 @@ static ce_status merges_from_txt(ce_tokenizer *tok, ce_bpe *bpe, const char *dat
 static ce_status load_vocab_json(ce_tokenizer *tok, const char *path, int32_t *max_id)
 {
     ce_json *v;
-    ce_status st = ce_json_parse_file(path, &v);
+    ce_status st = ce_json_parse_file_max(path, CE_MAX_TOKENIZER_FILE, &v);
     if (st != CE_OK)
         return st;
     st = ce_tokenizer_vocab_from_json(tok, v, path, max_id);
@@ -330,30 +330,48 @@ static ce_status added_from_config(ce_tokenizer *tok, const ce_json *tc, const c
     return CE_OK;
 }
 
+/* The id after the vocabulary's and the added tokens' largest, which
+ * transformers gives to a named token the vocabulary lacks. 64 bits: the
+ * largest id may be INT32_MAX, and then there is no next one. */
+static int64_t first_free_id(const ce_tokenizer *tok, int32_t max_id)
+{
+    int64_t next = (int64_t)max_id + 1;
+    for (size_t i = 0; i < tok->n_added; i++)
+        if (tok->added[i].id >= next)
+            next = (int64_t)tok->added[i].id + 1;
+    return next;
+}
+
+static ce_status take_free_id(int64_t *next_id, const char *s, size_t len, int32_t *id)
+{
+    if (*next_id > INT32_MAX)
+        return ce_error(CE_ERR_FORMAT, "no token id is left for \"%.*s\" (ids reach %d)",
+                        len > 64 ? 64 : (int)len, s, INT32_MAX);
+    *id = (int32_t)(*next_id)++;
+    return CE_OK;
+}
+
 /* A named special token becomes an added special token; one unknown to the
  * vocabulary gets the next free id, as transformers gives it. */
-static ce_status add_special_name(ce_tokenizer *tok, const char *s, size_t len, int32_t *next_id)
+static ce_status add_special_name(ce_tokenizer *tok, const char *s, size_t len, int64_t *next_id)
 {
     int32_t idx, id;
     if (!len || ce_strmap_get(&tok->added_map, s, len, &idx))
         return CE_OK;
-    if (!ce_strmap_get(&tok->vocab, s, len, &id))
-        id = (*next_id)++;
+    ce_status st = ce_strmap_get(&tok->vocab, s, len, &id) ? CE_OK
+                                                           : take_free_id(next_id, s, len, &id);
     ce_added_token t = {.content = s, .len = len, .id = id, .special = true};
-    return ce_tokenizer_add_added(tok, &t);
+    return st == CE_OK ? ce_tokenizer_add_added(tok, &t) : st;
 }
 
-static ce_status add_special_json(ce_tokenizer *tok, const ce_json *name, int32_t *next_id)
+static ce_status add_special_json(ce_tokenizer *tok, const ce_json *name, int64_t *next_id)
 {
     return name ? add_special_name(tok, name->str, name->len, next_id) : CE_OK;
 }
 
 static ce_status specials_from_configs(ce_tokenizer *tok, const configs *c, int32_t max_id)
 {
-    int32_t next = max_id + 1;
-    for (size_t i = 0; i < tok->n_added; i++)
-        if (tok->added[i].id >= next)
-            next = tok->added[i].id + 1;
+    int64_t next = first_free_id(tok, max_id);
     const ce_json *list[2] = {c->tc, c->stm};
     ce_status st = CE_OK;
     bool named = false;
@@ -414,7 +432,7 @@ static const ce_json *named(const configs *c, const char *key, const ce_json **o
 
 /* RobertaTokenizer declares its mask token with lstrip (" <mask>" is one
  * token), unless the files say otherwise. Added before the other specials. */
-static ce_status roberta_mask(ce_tokenizer *tok, const configs *c, int32_t *next)
+static ce_status roberta_mask(ce_tokenizer *tok, const configs *c, int64_t *next)
 {
     const ce_json *obj = NULL, *name = named(c, "mask_token", &obj);
     const char *s = name ? name->str : "<mask>";
@@ -422,14 +440,14 @@ static ce_status roberta_mask(ce_tokenizer *tok, const configs *c, int32_t *next
     int32_t idx, id;
     if (ce_strmap_get(&tok->added_map, s, len, &idx))
         return CE_OK;
-    if (!ce_strmap_get(&tok->vocab, s, len, &id))
-        id = (*next)++;
+    ce_status st = ce_strmap_get(&tok->vocab, s, len, &id) ? CE_OK
+                                                           : take_free_id(next, s, len, &id);
     ce_added_token t = {.content = s, .len = len, .id = id, .special = true,
                         .lstrip = flag(obj, "lstrip", true), .rstrip = flag(obj, "rstrip", false)};
-    return ce_tokenizer_add_added(tok, &t);
+    return st == CE_OK ? ce_tokenizer_add_added(tok, &t) : st;
 }
 
-static ce_status roberta_specials(ce_tokenizer *tok, const configs *c, int32_t *next)
+static ce_status roberta_specials(ce_tokenizer *tok, const configs *c, int64_t *next)
 {
     ce_status st = roberta_mask(tok, c, next);
     for (size_t i = 0; st == CE_OK && i < sizeof roberta_defaults / sizeof *roberta_defaults; i++) {
@@ -475,15 +493,14 @@ static ce_status specials_and_template(ce_tokenizer *tok, const configs *c, cons
                                        int32_t max_id, const char *path)
 {
     bool roberta = is_roberta(c);
-    int32_t next = max_id + 1;
-    for (size_t i = 0; i < tok->n_added; i++)
-        if (tok->added[i].id >= next)
-            next = tok->added[i].id + 1;
+    int64_t next = first_free_id(tok, max_id);
     ce_status st = roberta ? roberta_specials(tok, c, &next) : CE_OK;
     if (st == CE_OK)
         st = specials_from_configs(tok, c, max_id);
     if (st == CE_OK)
         st = roberta ? roberta_template(tok, c, bpe, path) : ce_template_from_json(tok, NULL, path);
+    else if (st == CE_ERR_FORMAT)
+        st = ce_error_prefix(st, "%s: ", path);
     if (st == CE_OK) {
         const ce_json *list[2] = {c->tc, c->stm};
         roles_from_configs(tok, list, 2);
@@ -507,7 +524,7 @@ static ce_status build_from_files(ce_tokenizer *tok, const char *vocab_path,
     if (st == CE_OK)
         st = load_vocab_json(tok, vocab_path, &max_id);
     if (st == CE_OK)
-        st = ce_read_file(merges_path, &merges, &merges_len);
+        st = ce_read_file(merges_path, CE_MAX_TOKENIZER_FILE, &merges, &merges_len);
     if (st == CE_OK)
         st = merges_from_txt(tok, bpe, merges, merges_len, merges_path);
     free(merges);

@@ -48,21 +48,22 @@ static void trim_added(const ce_tokenizer *tok, const char *text, const ce_tok_l
 static ce_status encode_sequence(const ce_tokenizer *tok, const char *text, size_t len,
                                  bool skip_special, ce_tok_list *out)
 {
-    size_t pos = 0, prev = 0, ms, me;
+    size_t prev = 0, ms, me;
     const ce_added_token *t;
-    while (ce_added_next(&tok->raw_set, tok->added, text, len, &pos, prev, skip_special, &ms, &me,
-                         &t)) {
-        ce_status st =
-            ms > prev ? tok->ops->encode_segment(tok, text, prev, ms, skip_special, out) : CE_OK;
+    ce_added_scan scan;
+    ce_status st = ce_added_scan_start(&scan, &tok->raw_set, text, len);
+    while (st == CE_OK && ce_added_next(&scan, tok->added, prev, skip_special, &ms, &me, &t)) {
+        st = ms > prev ? tok->ops->encode_segment(tok, text, prev, ms, skip_special, out) : CE_OK;
         size_t ts = ms, te = me;
         if (tok->pp_trim_offsets)
             trim_added(tok, text, out, &ts, &te);
         if (st == CE_OK)
             st = ce_tok_list_push(out, t->id, ts, te);
-        if (st != CE_OK)
-            return st;
         prev = me;
     }
+    ce_added_scan_free(&scan);
+    if (st != CE_OK)
+        return st;
     return len > prev ? tok->ops->encode_segment(tok, text, prev, len, skip_special, out) : CE_OK;
 }
 

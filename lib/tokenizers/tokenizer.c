@@ -106,10 +106,14 @@ ce_status ce_tokenizer_add_added(ce_tokenizer *tok, const ce_added_token *t)
         dst->content = content;
         return CE_OK;
     }
-    ce_added_token *a = realloc(tok->added, (tok->n_added + 1) * sizeof *a);
-    if (!a)
-        return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory for added tokens");
-    tok->added = a;
+    if (tok->n_added == tok->cap_added) { /* doubling: files hold up to 100,000s */
+        size_t cap = tok->cap_added ? 2 * tok->cap_added : 16;
+        ce_added_token *a = realloc(tok->added, cap * sizeof *a);
+        if (!a)
+            return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory for added tokens");
+        tok->added = a;
+        tok->cap_added = cap;
+    }
     dst = &tok->added[tok->n_added];
     *dst = *t;
     dst->content = ce_pool_dup(&tok->pool, t->content, t->len);

@@ -61,28 +61,63 @@ typedef struct ce_added_pattern {
     uint32_t token; /* index into ce_tokenizer.added */
 } ce_added_pattern;
 
-/* Patterns sorted by first byte, then longest first: bucket b is
- * pats[first[b] .. first[b + 1]). Scanning positions left to right and
- * taking a bucket's first hit gives aho-corasick's leftmost-longest match. */
+/* The patterns of one set as an Aho-Corasick automaton over their reversed
+ * bytes. Read right to left, a text tells at every position the longest
+ * pattern that starts there (the first given among equal ones), in time
+ * linear in the text whatever the number and length of the patterns; the
+ * left-to-right pass of ce_added_next then gives Hugging Face's
+ * leftmost-longest matches. Node 0 is the root; the children of node v are
+ * nodes[v].first .. nodes[v + 1].first - 1, sorted by their byte; one node's
+ * fields sit together, since a step reads them all. */
+typedef struct ce_added_node {
+    uint32_t first; /* its first child */
+    uint32_t fail;  /* the node of its longest proper suffix in the automaton */
+    uint32_t out;   /* 1 + the longest pattern ending here (through fail), 0: none */
+} ce_added_node;
+
 typedef struct ce_added_set {
-    ce_added_pattern *pats;
+    ce_added_pattern *pats; /* the non-empty patterns, in the order given */
     size_t n;
-    uint32_t first[257];
+    uint32_t n_nodes;
+    ce_added_node *nodes; /* n_nodes + 1: the last one only ends the last child list */
+    uint8_t *byte;        /* the byte of the edge into each node */
+    uint32_t root[256];   /* the root's child by byte, 0: none */
 } ce_added_set;
 
-ce_status ce_added_set_build(ce_added_set *set, ce_added_pattern *pats, size_t n);
+ce_status ce_added_set_build(ce_added_set *set, const ce_added_pattern *pats, size_t n);
 void ce_added_set_free(ce_added_set *set);
 
-/* Find the next added token in s[*pos, len), as Hugging Face's
+/* Where patterns of a set start in one text, found by one right-to-left pass. */
+typedef struct ce_added_hit {
+    size_t at;    /* a position where a pattern starts */
+    uint32_t pat; /* the longest one there, index into set->pats */
+} ce_added_hit;
+
+typedef struct ce_added_scan {
+    const ce_added_set *set;
+    const char *s;
+    size_t len;
+    size_t pos;         /* where the next match may start */
+    ce_added_hit *hits; /* decreasing positions: the next one is last */
+    size_t n_hits, cap_hits;
+    size_t run_start, run_end; /* the last white space run rstrip walked */
+} ce_added_scan;
+
+/* Find every pattern start of @p set in s[0, len) (borrowed until
+ * ce_added_scan_free). Out of memory leaves nothing to free. */
+ce_status ce_added_scan_start(ce_added_scan *scan, const ce_added_set *set, const char *s,
+                              size_t len);
+void ce_added_scan_free(ce_added_scan *scan);
+
+/* Find the next added token of the scan, as Hugging Face's
  * AddedVocabulary::find_matches does: leftmost-longest, a single_word token
  * next to a word character is dropped, a special token is dropped when
  * @p skip_special, lstrip/rstrip widen the match over white space (never
  * before @p prev_end). Dropped matches are consumed, not retried. On a hit
- * returns true with the widened span [*start, *end) and the token; *pos moves
- * past the raw match. */
-bool ce_added_next(const ce_added_set *set, const ce_added_token *tokens, const char *s, size_t len,
-                   size_t *pos, size_t prev_end, bool skip_special, size_t *start, size_t *end,
-                   const ce_added_token **token);
+ * returns true with the widened span [*start, *end) and the token; the scan
+ * moves past the raw match. */
+bool ce_added_next(ce_added_scan *scan, const ce_added_token *tokens, size_t prev_end,
+                   bool skip_special, size_t *start, size_t *end, const ce_added_token **token);
 
 /* ---- post-processor ----------------------------------------------------- */
 
@@ -151,7 +186,7 @@ struct ce_tokenizer {
     ce_id_entry *ids;    /* id -> string over vocabulary and added tokens */
     size_t n_ids;
     ce_added_token *added;
-    size_t n_added;
+    size_t n_added, cap_added;
     ce_added_set raw_set;  /* added tokens with normalized == false */
     ce_added_set norm_set; /* normalized == true, patterns normalised */
     ce_template single, pair;

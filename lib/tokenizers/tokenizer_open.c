@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "io/model_dir.h"
+#include "io/read_file.h"
 #include "tokenizers/tokenizer.h"
 #include "tokenizers/whitespace.h"
 
@@ -31,7 +32,7 @@ static const struct {
 static ce_status load_json(const char *path, ce_tokenizer **out)
 {
     ce_json *root;
-    ce_status st = ce_json_parse_file(path, &root);
+    ce_status st = ce_json_parse_file_max(path, CE_MAX_TOKENIZER_FILE, &root);
     if (st != CE_OK)
         return st;
     const ce_json *model = ce_json_get(root, "model");

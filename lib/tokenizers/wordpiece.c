@@ -81,19 +81,19 @@ static size_t char_at(const size_t *cpos, size_t n, size_t off)
 static ce_status split_normalized(wp_ctx *c, size_t n, size_t blen, bool skip_special)
 {
     const ce_tokenizer *tok = c->tok;
-    size_t pos = 0, prev = 0, ms, me;
+    size_t prev = 0, ms, me;
     const ce_added_token *t;
-    while (ce_added_next(&tok->norm_set, tok->added, c->bytes, blen, &pos, prev, skip_special, &ms,
-                         &me, &t)) {
+    ce_added_scan scan;
+    ce_status st = ce_added_scan_start(&scan, &tok->norm_set, c->bytes, blen);
+    while (st == CE_OK && ce_added_next(&scan, tok->added, prev, skip_special, &ms, &me, &t)) {
         size_t ca = char_at(c->cpos, n, ms), cb = char_at(c->cpos, n, me);
-        ce_status st = tokenize_range(c, char_at(c->cpos, n, prev), ca);
+        st = tokenize_range(c, char_at(c->cpos, n, prev), ca);
         if (st == CE_OK)
             st = ce_tok_list_push(c->out, t->id, c->v[ca].start, c->v[cb - 1].end);
-        if (st != CE_OK)
-            return st;
         prev = me;
     }
-    return tokenize_range(c, char_at(c->cpos, n, prev), n);
+    ce_added_scan_free(&scan);
+    return st == CE_OK ? tokenize_range(c, char_at(c->cpos, n, prev), n) : st;
 }
 
 static ce_status wp_encode_segment(const ce_tokenizer *tok, const char *text, size_t start,

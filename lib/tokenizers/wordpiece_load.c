@@ -203,15 +203,18 @@ static void read_config(const ce_json *cfg, bert_config *c)
 /* The special tokens become added tokens (not normalised, special); one the
  * vocabulary lacks gets the next free id, as transformers does. */
 static ce_status add_specials(ce_tokenizer *tok, const bert_config *c, size_t n_lines,
-                              int32_t ids[5])
+                              int32_t ids[5], const char *path)
 {
-    int32_t next = (int32_t)n_lines;
+    int64_t next = (int64_t)n_lines; /* 64 bits: the last line's id may be INT32_MAX */
     for (int i = 0; i < 5; i++) {
         const char *name = c->names[i];
         size_t len = strlen(name);
         int32_t id;
-        if (!ce_tokenizer_lookup(tok, name, len, &id))
-            id = next++;
+        if (!ce_tokenizer_lookup(tok, name, len, &id)) {
+            if (next > INT32_MAX)
+                return ce_error(CE_ERR_FORMAT, "%s: no token id is left for \"%s\"", path, name);
+            id = (int32_t)next++;
+        }
         ce_added_token t = {.content = name, .len = len, .id = id, .special = true};
         ce_status st = ce_tokenizer_add_added(tok, &t);
         if (st != CE_OK)
@@ -237,7 +240,7 @@ static ce_status build_from_txt(ce_tokenizer *tok, const char *data, size_t len,
         st = set_unk(tok, wp, c.names[NAME_UNK], strlen(c.names[NAME_UNK]), path);
     int32_t ids[5];
     if (st == CE_OK)
-        st = add_specials(tok, &c, n_lines, ids);
+        st = add_specials(tok, &c, n_lines, ids, path);
     if (st == CE_OK)
         st = ce_template_bert(tok, ids[NAME_CLS], ids[NAME_SEP]);
     if (st == CE_OK) {
@@ -263,7 +266,7 @@ ce_status ce_wordpiece_from_vocab_txt(const char *vocab_path, const char *config
     }
     char *data = NULL;
     size_t len = 0;
-    ce_status st = ce_read_file(vocab_path, &data, &len);
+    ce_status st = ce_read_file(vocab_path, CE_MAX_TOKENIZER_FILE, &data, &len);
     ce_tokenizer *tok = NULL;
     if (st == CE_OK && !(tok = ce_tokenizer_new()))
         st = ce_error(CE_ERR_OUT_OF_MEMORY, "%s: out of memory", vocab_path);

@@ -57,6 +57,13 @@ int cli_options_make(const char *cmd, const char *backend, long threads, int tru
     return CLI_EXIT_OK;
 }
 
+int cli_options_precision(const char *cmd, ce_options *opts, const char *precision)
+{
+    if (precision && ce_options_set_string(opts, CE_OPT_PRECISION, precision) != CE_OK)
+        return cli_usage(cmd, "--precision '%s': %s", precision, ce_last_error());
+    return CLI_EXIT_OK;
+}
+
 int cli_model_open(const char *path, const ce_options *opts, ce_model **out)
 {
     ce_status st = ce_model_open(path, opts, out);

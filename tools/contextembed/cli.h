@@ -47,6 +47,10 @@ int cli_usage(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
 int cli_options_make(const char *cmd, const char *backend, long threads, int truncate,
                      ce_options **out);
 
+/* Set --precision VALUE (NULL: keep the default, f32) on @p opts; a refused
+ * value is a usage error (returns 2), else 0. */
+int cli_options_precision(const char *cmd, ce_options *opts, const char *precision);
+
 /* Open the model (1 with the message printed on failure). */
 int cli_model_open(const char *path, const ce_options *opts, ce_model **out);
 

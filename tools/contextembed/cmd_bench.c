@@ -12,13 +12,14 @@
 
 static const char bench_usage[] =
     "Usage: contextembed bench [-m MODEL] [--seq N] [--batch B] [--threads N]\n"
-    "                          [--runs R] [--backend NAME] [--profile]\n"
+    "                          [--runs R] [--backend NAME] [--precision P] [--profile]\n"
     "       contextembed bench --elmo [--threads N] [--runs R] [--backend NAME]\n"
     "                          (the original ELMo: see bench --elmo --help)\n"
     "\n"
     "Time the forward pass on random token ids (fixed seed) after one warm-up run\n"
     "and print one JSON object per thread count with \"median_ms\", \"min_ms\",\n"
-    "\"runs\", \"threads\", \"gflops\", \"seq\", \"batch\", \"backend\", and, when\n"
+    "\"runs\", \"threads\", \"gflops\", \"seq\", \"batch\", \"backend\", \"precision\",\n"
+    "and, when\n"
     "built with BLIS, \"sgemm_gflops\" (plain bli_sgemm on the model's Linear\n"
     "shapes, B transposed, at the same thread count; each shape on the faster of\n"
     "BLIS's sup and packed paths), \"ratio\" (gflops / sgemm_gflops) and\n"
@@ -34,6 +35,8 @@ static const char bench_usage[] =
     "      --runs R      timed runs (default 5)\n"
     "      --backend NAME  ref, blis, onednn or auto (default); the model is opened\n"
     "                    with it, so its weights are prepared for it\n"
+    "      --precision P f32 (default), bf16 or int8: the precision the weights are\n"
+    "                    prepared in (sgemm_gflops and ratio stay float32's)\n"
     "      --profile     after the timed runs, as many runs again with every kernel\n"
     "                    timed: one more JSON line per thread count, {\"profile\":\n"
     "                    \"forward\", \"ops\": [{\"op\", \"ms\" per run, \"share\",\n"
@@ -50,16 +53,27 @@ static const char bert_base_config[] =
     " \"vocab_size\": 30522, \"max_position_embeddings\": 512, \"type_vocab_size\": 2,"
     " \"hidden_act\": \"gelu\", \"layer_norm_eps\": 1e-12, \"pad_token_id\": 0}";
 
-enum { OPT_MODEL = 1, OPT_SEQ, OPT_BATCH, OPT_THREADS, OPT_RUNS, OPT_BACKEND, OPT_PROFILE, OPT_HELP };
+enum {
+    OPT_MODEL = 1,
+    OPT_SEQ,
+    OPT_BATCH,
+    OPT_THREADS,
+    OPT_RUNS,
+    OPT_BACKEND,
+    OPT_PROFILE,
+    OPT_HELP,
+    OPT_PRECISION
+};
 
 static const cli_opt bench_opts[] = {
     {OPT_MODEL, 'm', "model", 1},   {OPT_SEQ, 0, "seq", 1},         {OPT_BATCH, 0, "batch", 1},
     {OPT_THREADS, 0, "threads", 1}, {OPT_RUNS, 0, "runs", 1},       {OPT_BACKEND, 0, "backend", 1},
-    {OPT_PROFILE, 0, "profile", 0}, {OPT_HELP, 'h', "help", 0},     {0, 0, NULL, 0},
+    {OPT_PROFILE, 0, "profile", 0}, {OPT_HELP, 'h', "help", 0},     {OPT_PRECISION, 0, "precision", 1},
+    {0, 0, NULL, 0},
 };
 
 typedef struct bench_args {
-    const char *model, *backend;
+    const char *model, *backend, *precision;
     long seq, batch, threads, runs;
     int profile;
 } bench_args;
@@ -86,6 +100,7 @@ static int parse(int argc, char **argv, bench_args *a)
         switch (id) {
         case OPT_MODEL: a->model = v; break;
         case OPT_BACKEND: a->backend = v; break;
+        case OPT_PRECISION: a->precision = v; break;
         case OPT_PROFILE: a->profile = 1; break;
         case OPT_HELP: fputs(bench_usage, stdout); return -1;
         case CLI_ARG_POSITIONAL: return cli_usage("bench", "unexpected argument '%s'", v);
@@ -100,6 +115,8 @@ static int open_model(const bench_args *a, ce_model **m)
 {
     ce_options *opts = NULL;
     int rc = cli_options_make("bench", a->backend, -1, 0, &opts);
+    if (!rc && (rc = cli_options_precision("bench", opts, a->precision)))
+        ce_options_free(opts);
     if (rc)
         return rc;
     ce_status st = a->model ? ce_model_open(a->model, opts, m)
@@ -145,7 +162,7 @@ static int32_t *random_ids(const ce_model *m, size_t n)
 typedef struct bench_result {
     double median_ms, min_ms;
     int threads;
-    const char *backend;
+    const char *backend, *precision;
 } bench_result;
 
 /* One warm-up run, then a->runs timed runs, in milliseconds. */
@@ -196,6 +213,9 @@ static int time_session(const ce_model *m, const bench_args *a, long threads, co
         res->median_ms = cli_bench_median(times, (size_t)a->runs);
         res->threads = ce_session_threads(s);
         res->backend = ce_session_backend(s); /* a static string */
+        int64_t p = 0;
+        ce_model_get_info(m, CE_INFO_PRECISION, &p);
+        res->precision = ce_precision_name((ce_precision)p);
         if (a->profile)
             rc = profile_runs(s, a, ids, times);
     }
@@ -219,6 +239,8 @@ static void write_result(const bench_args *a, const bench_dims *d, const bench_r
     cli_json_string(stdout, r->backend ? r->backend : "?", r->backend ? strlen(r->backend) : 1);
     printf(",\"threads\":%d,\"seq\":%ld,\"batch\":%ld,\"runs\":%ld", r->threads, a->seq,
            a->batch, a->runs);
+    cli_json_key(stdout, "precision", &first);
+    cli_json_string(stdout, r->precision, strlen(r->precision));
     cli_bench_json_number("median_ms", r->median_ms, &first);
     cli_bench_json_number("min_ms", r->min_ms, &first);
     cli_bench_json_number("gflops", gflops, &first);

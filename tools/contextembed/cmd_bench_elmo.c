@@ -11,6 +11,7 @@
 
 static const char elmo_usage[] =
     "Usage: contextembed bench --elmo [--threads N] [--runs R] [--backend NAME]\n"
+    "                                 [--precision f32|bf16|int8]\n"
     "\n"
     "Build the original ELMo in memory with random weights (AllenNLP's\n"
     "elmo_2x4096_512_2048cnn_2xhighway: char CNN filters (1,32) (2,32) (3,64)\n"
@@ -27,7 +28,8 @@ static const char elmo_usage[] =
     "\n"
     "      --threads N     thread count (default: 1 and 2)\n"
     "      --runs R        timed runs (default 3)\n"
-    "      --backend NAME  ref, blis, onednn or auto (default)\n";
+    "      --backend NAME  ref, blis, onednn or auto (default)\n"
+    "      --precision P   f32 (default), bf16 or int8; each JSON object says \"precision\"\n";
 
 static const char elmo_config[] =
     "{\"model_type\": \"elmo\", \"lstm\": {\"use_skip_connections\": true, \"projection_dim\": "
@@ -43,15 +45,16 @@ static const char *const sentence[] = {"The",   "committee",   "said",    "on", 
 #define WORDS     (sizeof sentence / sizeof *sentence)
 #define BIG_BATCH 32
 
-enum { OPT_ELMO = 1, OPT_THREADS, OPT_RUNS, OPT_BACKEND, OPT_HELP };
+enum { OPT_ELMO = 1, OPT_THREADS, OPT_RUNS, OPT_BACKEND, OPT_HELP, OPT_PRECISION };
 
 static const cli_opt elmo_opts[] = {
     {OPT_ELMO, 0, "elmo", 0},       {OPT_THREADS, 0, "threads", 1}, {OPT_RUNS, 0, "runs", 1},
-    {OPT_BACKEND, 0, "backend", 1}, {OPT_HELP, 'h', "help", 0},     {0, 0, NULL, 0},
+    {OPT_BACKEND, 0, "backend", 1}, {OPT_HELP, 'h', "help", 0},     {OPT_PRECISION, 0, "precision", 1},
+    {0, 0, NULL, 0},
 };
 
 typedef struct elmo_args {
-    const char *backend;
+    const char *backend, *precision;
     long threads, runs;
 } elmo_args;
 
@@ -76,6 +79,9 @@ static int parse(int argc, char **argv, elmo_args *a)
             break;
         case OPT_BACKEND:
             a->backend = v;
+            break;
+        case OPT_PRECISION:
+            a->precision = v;
             break;
         case OPT_HELP:
             fputs(elmo_usage, stdout);
@@ -144,7 +150,8 @@ static int time_batch(ce_session *s, const word_batch *w, size_t batch, const el
     return CLI_EXIT_OK;
 }
 
-static void report(const ce_session *s, size_t batch, const elmo_args *a, double median, double min)
+static void report(const ce_model *m, const ce_session *s, size_t batch, const elmo_args *a,
+                   double median, double min)
 {
     elmo_gemm g[ELMO_BENCH_MAX_GEMMS];
     size_t n = cli_bench_elmo_gemms(batch, WORDS, g);
@@ -157,6 +164,11 @@ static void report(const ce_session *s, size_t batch, const elmo_args *a, double
     cli_json_string(stdout, "random elmo 2x4096_512_2048cnn_2xhighway", 40);
     cli_json_key(stdout, "backend", &first);
     cli_json_string(stdout, backend, strlen(backend));
+    int64_t p = 0;
+    ce_model_get_info(m, CE_INFO_PRECISION, &p);
+    const char *precision = ce_precision_name((ce_precision)p);
+    cli_json_key(stdout, "precision", &first);
+    cli_json_string(stdout, precision, strlen(precision));
     printf(",\"threads\":%d,\"batch\":%zu,\"words\":%zu,\"runs\":%ld,\"median_ms\":%.4g,"
            "\"min_ms\":%.4g,\"tokens_per_s\":%.4g,\"gflops\":%.4g",
            ce_session_threads(s), batch, (size_t)WORDS, a->runs, median, min,
@@ -179,7 +191,7 @@ static int bench_threads(const ce_model *m, const elmo_args *a, long threads, co
     for (size_t i = 0; !rc && i < 2; i++) {
         double median = 0, min = 0;
         if (!(rc = time_batch(s, w, batches[i], a, &median, &min)))
-            report(s, batches[i], a, median, min);
+            report(m, s, batches[i], a, median, min);
     }
     ce_session_free(s);
     ce_options_free(opts);
@@ -188,7 +200,7 @@ static int bench_threads(const ce_model *m, const elmo_args *a, long threads, co
 
 int cli_cmd_bench_elmo(int argc, char **argv)
 {
-    elmo_args a = {NULL, -1, 3};
+    elmo_args a = {NULL, NULL, -1, 3};
     int rc = parse(argc, argv, &a);
     if (rc)
         return rc < 0 ? CLI_EXIT_OK : rc;
@@ -196,6 +208,10 @@ int cli_cmd_bench_elmo(int argc, char **argv)
     ce_options *opts = NULL; /* the model prepares its weights for --backend */
     if ((rc = cli_options_make("bench", a.backend, -1, 0, &opts)))
         return rc;
+    if ((rc = cli_options_precision("bench", opts, a.precision))) {
+        ce_options_free(opts);
+        return rc;
+    }
     ce_status st = ce_model_open_random(elmo_config, strlen(elmo_config), 42, opts, &m);
     ce_options_free(opts);
     if (st != CE_OK)

@@ -13,9 +13,9 @@
 
 static const char gpt2_usage[] =
     "Usage: contextembed bench --gpt2 [--ctx N] [--threads N] [--runs R] [--backend NAME]\n"
-    "                          [--profile]\n"
+    "                          [--precision f32|bf16|int8] [--profile]\n"
     "       contextembed bench -m MODEL --decode [--ctx N] [--threads N] [--runs R]\n"
-    "                          [--backend NAME] [--profile]\n"
+    "                          [--backend NAME] [--precision f32|bf16|int8] [--profile]\n"
     "\n"
     "Time a decoder model on random token ids (fixed seed), after one warm-up.\n"
     "\n"
@@ -31,11 +31,13 @@ static const char gpt2_usage[] =
     "bandwidth of this machine at that thread count (256 MB buffers, bytes read\n"
     "plus written, as STREAM counts); \"bound_ms\" = weight_bytes / copy bandwidth,\n"
     "the fastest a decoded token can be; and \"ratio\" = bound_ms /\n"
-    "decode_median_ms, the fraction of that bound reached; \"peak_rss_bytes\".\n"
+    "decode_median_ms, the fraction of that bound reached; \"peak_rss_bytes\";\n"
+    "\"precision\". weight_bytes and bound_ms stay those of float32 weights at\n"
+    "every precision, so that ratio compares with f32's.\n"
     "\n"
     "-m MODEL --decode times decoding on a model directory and prints one JSON\n"
     "object with \"median_ms\" and \"min_ms\" per decoded token, \"runs\",\n"
-    "\"threads\", \"ctx\", \"weight_bytes\" and \"backend\".\n"
+    "\"threads\", \"ctx\", \"weight_bytes\", \"backend\" and \"precision\".\n"
     "\n"
     "  -m, --model DIR   decoder model directory (with --decode)\n"
     "      --ctx N       prompt length and decoding context (default 128, or the\n"
@@ -44,6 +46,8 @@ static const char gpt2_usage[] =
     "      --runs R      timed runs of each measurement (default 10)\n"
     "      --backend NAME  ref, blis, onednn or auto (default); the model is opened\n"
     "                    with it, so its weights are prepared for it\n"
+    "      --precision P  f32 (default), bf16 or int8: the precision the model's\n"
+    "                    weights are prepared in\n"
     "      --profile     after the timed runs, as many again with every kernel timed:\n"
     "                    a JSON line {\"profile\": \"prompt\" or \"decode\", \"ops\": [...]}\n"
     "                    per measurement (see bench --help)\n";
@@ -66,6 +70,7 @@ enum {
     OPT_RUNS,
     OPT_BACKEND,
     OPT_PROFILE,
+    OPT_PRECISION,
     OPT_HELP
 };
 
@@ -73,11 +78,11 @@ static const cli_opt gpt2_opts[] = {
     {OPT_GPT2, 0, "gpt2", 0},       {OPT_DECODE, 0, "decode", 0},   {OPT_MODEL, 'm', "model", 1},
     {OPT_CTX, 0, "ctx", 1},         {OPT_THREADS, 0, "threads", 1}, {OPT_RUNS, 0, "runs", 1},
     {OPT_BACKEND, 0, "backend", 1}, {OPT_PROFILE, 0, "profile", 0}, {OPT_HELP, 'h', "help", 0},
-    {0, 0, NULL, 0},
+    {OPT_PRECISION, 0, "precision", 1}, {0, 0, NULL, 0},
 };
 
 typedef struct gpt2_args {
-    const char *model, *backend;
+    const char *model, *backend, *precision;
     int gpt2, decode, profile;
     long ctx, threads, runs;
 } gpt2_args;
@@ -121,6 +126,7 @@ static int parse(int argc, char **argv, gpt2_args *a)
         case OPT_DECODE: a->decode = 1; break;
         case OPT_MODEL: a->model = v; break;
         case OPT_BACKEND: a->backend = v; break;
+        case OPT_PRECISION: a->precision = v; break;
         case OPT_PROFILE: a->profile = 1; break;
         case OPT_HELP: fputs(gpt2_usage, stdout); return -1;
         case CLI_ARG_POSITIONAL: return cli_usage("bench", "unexpected argument '%s'", v);
@@ -224,7 +230,7 @@ static int profile(ce_session *s, const int32_t *ids, const gpt2_args *a, int pr
 typedef struct decode_result {
     timing prompt, decode;
     int threads;
-    const char *backend;
+    const char *backend, *precision;
 } decode_result;
 
 static int open_session(const ce_model *m, const gpt2_args *a, long threads, ce_session **s)
@@ -258,6 +264,9 @@ static int measure(const ce_model *m, const gpt2_args *a, long threads, int prom
     if (!rc) {
         res->threads = ce_session_threads(s);
         res->backend = ce_session_backend(s); /* a static string */
+        int64_t p = 0;
+        ce_model_get_info(m, CE_INFO_PRECISION, &p);
+        res->precision = ce_precision_name((ce_precision)p);
     }
     ce_session_free(s);
     free(ms);
@@ -274,6 +283,8 @@ static void write_head(const char *model, const decode_result *r, long runs, lon
     cli_json_key(stdout, "backend", first);
     cli_json_string(stdout, r->backend ? r->backend : "?", r->backend ? strlen(r->backend) : 1);
     printf(",\"threads\":%d,\"runs\":%ld,\"ctx\":%ld", r->threads, runs, ctx);
+    cli_json_key(stdout, "precision", first);
+    cli_json_string(stdout, r->precision, strlen(r->precision));
 }
 
 static void write_gpt2(const gpt2_args *a, const decode_result *r, int64_t weight_bytes,
@@ -327,6 +338,8 @@ static int bench_gpt2(gpt2_args *a)
     int64_t weight_bytes = 0;
     ce_options *opts = NULL;
     int rc = cli_options_make("bench", a->backend, -1, 0, &opts);
+    if (!rc && (rc = cli_options_precision("bench", opts, a->precision)))
+        ce_options_free(opts), opts = NULL;
     ce_status st = rc ? CE_OK
                       : ce_model_open_random(gpt2_small_config, strlen(gpt2_small_config), 42,
                                              opts, &m);
@@ -350,6 +363,8 @@ static int bench_decode(gpt2_args *a)
     decode_result r;
     ce_options *opts = NULL;
     int rc = cli_options_make("bench", a->backend, -1, 0, &opts);
+    if (!rc)
+        rc = cli_options_precision("bench", opts, a->precision);
     if (!rc)
         rc = cli_model_open(a->model, opts, &m);
     ce_options_free(opts);

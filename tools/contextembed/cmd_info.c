@@ -8,6 +8,7 @@
 
 static const char info_usage[] =
     "Usage: contextembed info -m MODEL [--backend NAME] [--threads N]\n"
+    "                         [--precision f32|bf16|int8]\n"
     "\n"
     "Print one JSON object describing the model: \"architecture\", \"num_layers\",\n"
     "\"hidden_size\", \"num_heads\", \"vocab_size\", \"max_positions\",\n"
@@ -17,22 +18,25 @@ static const char info_usage[] =
     "decoder, bidirectional, token_types, carry_state, sentence_pooling),\n"
     "\"pooling\" (the model's own sentence pooling modes, [] when none),\n"
     "\"normalize\", \"heads\" (masked_lm, next_sentence, sequence_classification,\n"
-    "token_classification, question_answering) and \"labels\" (of the classifier).\n"
+    "token_classification, question_answering) and \"labels\" (of the classifier);\n"
+    "\"precision\" (what the weight products run in) and \"cpu\" (what this CPU\n"
+    "offers for it: avx2, avx512, avx512_bf16, amx_bf16, vnni, amx_int8 as booleans).\n"
     "\n"
     "  -m, --model DIR     model directory (Hugging Face layout)\n"
     "      --backend NAME  backend to report: ref, blis, onednn or auto (default)\n"
-    "      --threads N     compute threads (0 = all CPUs, the default)\n";
+    "      --threads N     compute threads (0 = all CPUs, the default)\n"
+    "      --precision P   open the model at f32 (default), bf16 or int8\n";
 
-enum { OPT_MODEL = 1, OPT_BACKEND, OPT_THREADS, OPT_HELP };
+enum { OPT_MODEL = 1, OPT_BACKEND, OPT_THREADS, OPT_PRECISION, OPT_HELP };
 
 static const cli_opt info_opts[] = {
     {OPT_MODEL, 'm', "model", 1},     {OPT_BACKEND, 0, "backend", 1},
     {OPT_THREADS, 0, "threads", 1},   {OPT_HELP, 'h', "help", 0},
-    {0, 0, NULL, 0},
+    {OPT_PRECISION, 0, "precision", 1}, {0, 0, NULL, 0},
 };
 
 typedef struct info_args {
-    const char *model, *backend;
+    const char *model, *backend, *precision;
     long threads;
 } info_args;
 
@@ -56,6 +60,7 @@ static int parse(int argc, char **argv, info_args *a)
         switch (id) {
         case OPT_MODEL: a->model = v; break;
         case OPT_BACKEND: a->backend = v; break;
+        case OPT_PRECISION: a->precision = v; break;
         case OPT_THREADS:
             if (!cli_parse_long(v, 0, 1 << 16, &a->threads))
                 return cli_usage("info", "bad --threads value '%s'", v);
@@ -174,6 +179,26 @@ static void write_names(const char *key, int64_t caps, int64_t pooling, int *fir
     fputc(']', stdout);
 }
 
+/* "precision" of the model, and "cpu": what the CPU offers for the precisions. */
+static void write_precision(const ce_model *m, int *first)
+{
+    static const struct {
+        const char *name;
+        uint32_t bit;
+    } feats[] = {{"avx2", CE_CPU_AVX2},         {"avx512", CE_CPU_AVX512},
+                 {"avx512_bf16", CE_CPU_AVX512_BF16}, {"amx_bf16", CE_CPU_AMX_BF16},
+                 {"vnni", CE_CPU_VNNI},         {"amx_int8", CE_CPU_AMX_INT8}};
+    int64_t p = 0;
+    ce_model_get_info(m, CE_INFO_PRECISION, &p);
+    write_name("precision", ce_precision_name((ce_precision)p), first);
+    cli_json_key(stdout, "cpu", first);
+    uint32_t f = ce_cpu_features();
+    fputc('{', stdout);
+    for (size_t i = 0; i < sizeof feats / sizeof *feats; i++)
+        printf("%s\"%s\":%s", i ? "," : "", feats[i].name, f & feats[i].bit ? "true" : "false");
+    fputc('}', stdout);
+}
+
 static int write_info(const ce_model *m, const ce_session *s)
 {
     int64_t shape[N_SHAPE], more[N_MORE], caps = 0, pooling = 0, normalize = 0, heads = 0;
@@ -204,6 +229,7 @@ static int write_info(const ce_model *m, const ce_session *s)
     cli_json_key(stdout, "normalize", &first);
     fputs(normalize ? "true" : "false", stdout);
     write_heads(m, heads, &first);
+    write_precision(m, &first);
     fputs("}\n", stdout);
     return CLI_EXIT_OK;
 }
@@ -218,6 +244,7 @@ int cli_cmd_info(int argc, char **argv)
     ce_model *m = NULL;
     ce_session *s = NULL;
     if (!(rc = cli_options_make("info", a.backend, a.threads, 0, &opts)) &&
+        !(rc = cli_options_precision("info", opts, a.precision)) &&
         !(rc = cli_model_open(a.model, opts, &m)) && !(rc = cli_session_create(m, opts, &s))) {
         rc = write_info(m, s);
         if (!rc)

@@ -6,15 +6,20 @@
 #include "cli.h"
 #include "embed.h"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 static const char embed_usage[] =
     "Usage: contextembed embed -m MODEL [--layer N | --layers all | --layers I,J,..\n"
     "                          | --mix W0,W1,..[:GAMMA]] [--pool MODE]\n"
     "                          [--normalize | --no-normalize] [--ids I,J,K [--type-ids T,T,..]]\n"
     "                          [--pair TEXT_B] [--add-special | --no-special]\n"
     "                          [--special-as-text] [--format json|npy] [-o FILE]\n"
-    "                          [--backend ref|blis|auto] [--threads N]\n"
-    "                          [--truncate | --no-truncate]\n"
-    "                          [--jsonl] [--carry-state] [--] [TEXT ...]\n"
+    "                          [--backend ref|blis|auto] [--threads N] [--precision P]\n"
+    "                          [--truncate | --no-truncate | --windows [--stride S]]\n"
+    "                          [--input FILE] [--jsonl] [--batch-tokens N] [--stack]\n"
+    "                          [--progress | --no-progress] [--skip-bad]\n"
+    "                          [--carry-state] [--] [TEXT ...]\n"
     "\n"
     "Layers: 0 is the embedding output, i the output of layer i, negative indices\n"
     "count from the end; the default is the last layer. --mix weights (one per\n"
@@ -26,7 +31,36 @@ static const char embed_usage[] =
     "for several) and \"data\" (the row-major floats, 9 significant digits).\n"
     "npy: one float32 array of that shape per text. To standard output only for\n"
     "one text; with -o FILE and several texts, text i goes to FILE with \".i\"\n"
-    "before the extension (out.npy -> out.0.npy, out.1.npy, ...).\n"
+    "before the extension (out.npy -> out.0.npy, out.1.npy, ...). With --stack\n"
+    "and a pooled output: one float32 array [N, D] ([N, L, D] for several layers)\n"
+    "of the N texts in input order, written row by row as results come.\n"
+    "Files named by -o are written as FILE.partial and renamed when complete: a\n"
+    "failed or interrupted run (SIGINT: exit status 130; SIGTERM: 143) leaves no\n"
+    "FILE behind.\n"
+    "\n"
+    "Long texts: a text longer than the model takes (max_position_embeddings) is\n"
+    "an error unless --truncate cuts it or --windows runs it as windows of that\n"
+    "length (each with the special tokens), consecutive windows sharing S tokens\n"
+    "(--stride; default a quarter of the maximum); every token gets its vector\n"
+    "from the window where it has the most context on both sides. The result reads\n"
+    "as one text: every token, offsets into the whole text, pooling over all\n"
+    "tokens. A text that fits is computed exactly as without --windows.\n"
+    "\n"
+    "Corpora: --input FILE reads the texts from FILE. Consecutive texts run\n"
+    "together, up to --batch-tokens tokens (default " STR(EMBED_BATCH_TOKENS) ") and a quarter as\n"
+    "many texts per run; a longer text runs alone. --progress prints a progress\n"
+    "line on standard error (texts done/total, tokens/s, ETA): on a terminal one\n"
+    "line rewritten in place, else a line every 5 seconds; a summary line at the\n"
+    "end. It is on by default with --input when standard error is a terminal.\n"
+    "\n"
+    "Bad texts (a --jsonl line that is not a JSON string, a text that is not\n"
+    "valid UTF-8, empty or only white space) end the run with a message naming\n"
+    "the line (or the text). With --skip-bad each is reported on standard error\n"
+    "and left out, and results record their input position INDEX (0-based: the\n"
+    "line number - 1 of the input; every line counts, skipped and blank ones\n"
+    "too, and each TEXT argument counts one): JSON objects get \"index\": INDEX,\n"
+    "per-text .npy files are named out.INDEX.npy, and with --stack -o FILE the\n"
+    "rows' positions go to FILE.index.json as a JSON array.\n"
     "\n"
     "A sentence-transformers directory (modules.json) gives by default the\n"
     "sentence embedding sentence-transformers computes: its pooling (--pool\n"
@@ -60,10 +94,21 @@ static const char embed_usage[] =
     "  -o, --output FILE       write to FILE instead of standard output\n"
     "      --backend NAME      ref, blis, onednn or auto (default)\n"
     "      --threads N         compute threads (0 = all CPUs, the default)\n"
+    "      --precision P       f32 (default), bf16 or int8 (weight-only int8)\n"
     "      --truncate          cut texts longer than the model's maximum\n"
     "                          (max_seq_length) instead of failing\n"
     "      --no-truncate       do not (the default but for sentence-transformers)\n"
-    "      --jsonl             standard input holds one JSON string per line\n"
+    "      --windows           run long texts as sliding windows (see above); not\n"
+    "                          with --truncate; sentence-transformers directories\n"
+    "                          then do not cut texts either\n"
+    "      --stride S          tokens shared by consecutive windows (S >= 1)\n"
+    "      --input FILE        read the texts from FILE, one per line\n"
+    "      --jsonl             the input holds one JSON string per line\n"
+    "      --batch-tokens N    tokens per run of the model (default " STR(EMBED_BATCH_TOKENS) ")\n"
+    "      --stack             with --format npy: one array of all the texts\n"
+    "      --progress          print a progress line on standard error\n"
+    "      --no-progress       never (not even on a terminal)\n"
+    "      --skip-bad          report bad texts and leave them out (see above)\n"
     "      --carry-state       ELMo: run the texts in order, each starting from the\n"
     "                          LSTM state the previous one left (default: each\n"
     "                          text starts from zero state)\n"
@@ -76,7 +121,8 @@ enum {
     OPT_MODEL = 1, OPT_LAYER, OPT_LAYERS, OPT_MIX, OPT_POOL, OPT_NORMALIZE, OPT_IDS,
     OPT_TYPE_IDS, OPT_PAIR, OPT_ADD_SPECIAL, OPT_NO_SPECIAL, OPT_AS_TEXT, OPT_FORMAT,
     OPT_OUTPUT, OPT_BACKEND, OPT_THREADS, OPT_TRUNCATE, OPT_JSONL, OPT_CARRY, OPT_HELP,
-    OPT_NO_NORMALIZE, OPT_NO_TRUNCATE,
+    OPT_NO_NORMALIZE, OPT_NO_TRUNCATE, OPT_WINDOWS, OPT_STRIDE, OPT_INPUT, OPT_BATCH_TOKENS,
+    OPT_STACK, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_SKIP_BAD, OPT_PRECISION,
 };
 
 static const cli_opt embed_opts[] = {
@@ -88,9 +134,14 @@ static const cli_opt embed_opts[] = {
     {OPT_NO_SPECIAL, 0, "no-special", 0}, {OPT_AS_TEXT, 0, "special-as-text", 0},
     {OPT_FORMAT, 0, "format", 1},         {OPT_OUTPUT, 'o', "output", 1},
     {OPT_BACKEND, 0, "backend", 1},       {OPT_THREADS, 0, "threads", 1},
+    {OPT_PRECISION, 0, "precision", 1},
     {OPT_TRUNCATE, 0, "truncate", 0},     {OPT_JSONL, 0, "jsonl", 0},
     {OPT_CARRY, 0, "carry-state", 0},     {OPT_HELP, 'h', "help", 0},
     {OPT_NO_NORMALIZE, 0, "no-normalize", 0}, {OPT_NO_TRUNCATE, 0, "no-truncate", 0},
+    {OPT_WINDOWS, 0, "windows", 0},       {OPT_STRIDE, 0, "stride", 1},
+    {OPT_INPUT, 0, "input", 1},           {OPT_BATCH_TOKENS, 0, "batch-tokens", 1},
+    {OPT_STACK, 0, "stack", 0},           {OPT_PROGRESS, 0, "progress", 0},
+    {OPT_NO_PROGRESS, 0, "no-progress", 0}, {OPT_SKIP_BAD, 0, "skip-bad", 0},
     {0, 0, NULL, 0},
 };
 
@@ -156,6 +207,14 @@ static int parse_value(embed_args *a, int id, const char *v)
         if (!cli_parse_long(v, 0, 1 << 16, &a->threads))
             return cli_usage("embed", "bad --threads value '%s'", v);
         return CLI_EXIT_OK;
+    case OPT_STRIDE:
+        if (!cli_parse_long(v, 1, 1 << 20, &a->stride))
+            return cli_usage("embed", "bad --stride value '%s' (tokens, at least 1)", v);
+        return CLI_EXIT_OK;
+    case OPT_BATCH_TOKENS:
+        if (!cli_parse_long(v, 1, 1 << 24, &a->batch_tokens))
+            return cli_usage("embed", "bad --batch-tokens value '%s'", v);
+        return CLI_EXIT_OK;
     default: return parse_layers(a, id, v);
     }
 }
@@ -167,6 +226,7 @@ static int parse_one(embed_args *a, int id, const char *v, const cli_parser *p)
     case OPT_PAIR: a->pair = v; break;
     case OPT_OUTPUT: a->output = v; break;
     case OPT_BACKEND: a->backend = v; break;
+    case OPT_PRECISION: a->precision = v; break;
     case OPT_NORMALIZE: a->normalize = 1; break;
     case OPT_NO_NORMALIZE: a->normalize = 0; break;
     case OPT_NO_TRUNCATE: a->truncate = 0; break;
@@ -176,7 +236,15 @@ static int parse_one(embed_args *a, int id, const char *v, const cli_parser *p)
     case OPT_TRUNCATE: a->truncate = 1; break;
     case OPT_JSONL: a->jsonl = 1; break;
     case OPT_CARRY: a->carry_state = 1; break;
-    case OPT_HELP: fputs(embed_usage, stdout); return -1;
+    case OPT_INPUT: a->input = v; break;
+    case OPT_WINDOWS: a->windows = 1; break;
+    case OPT_STACK: a->stack = 1; break;
+    case OPT_PROGRESS: a->progress = 1; break;
+    case OPT_NO_PROGRESS: a->progress = 0; break;
+    case OPT_SKIP_BAD: a->skip_bad = 1; break;
+    case OPT_HELP:
+        fputs(embed_usage, stdout);
+        return -1;
     case CLI_ARG_POSITIONAL: a->texts[a->n_texts++] = (char *)v; break;
     case CLI_ARG_ERROR: return cli_usage("embed", "%s", p->error);
     default: return parse_value(a, id, v);
@@ -196,6 +264,16 @@ static int check_combination(const embed_args *a)
     if (a->type_ids && a->n_type_ids != a->n_ids)
         return cli_usage("embed", "--type-ids has %zu values for %zu --ids", a->n_type_ids,
                          a->n_ids);
+    if (a->input && (a->n_texts || a->ids))
+        return cli_usage("embed", "--input replaces the texts: give no TEXT or --ids");
+    if (a->skip_bad && a->ids)
+        return cli_usage("embed", "--skip-bad is for texts, not --ids");
+    if (a->stride && !a->windows)
+        return cli_usage("embed", "--stride needs --windows");
+    if (a->windows && a->truncate == 1)
+        return cli_usage("embed", "give --windows or --truncate, not both");
+    if (a->stack && !a->npy)
+        return cli_usage("embed", "--stack needs --format npy");
     return CLI_EXIT_OK;
 }
 
@@ -207,6 +285,7 @@ int cli_embed_parse(int argc, char **argv, embed_args *a)
     a->pool = -1;
     a->normalize = -1;
     a->truncate = -1;
+    a->progress = -1;
     a->gamma = 1.0f;
     if (!(a->texts = calloc((size_t)argc + 1, sizeof *a->texts)))
         return cli_failf("out of memory");
@@ -216,7 +295,9 @@ int cli_embed_parse(int argc, char **argv, embed_args *a)
     cli_parser_init(&p, argc, argv, embed_opts);
     while (!rc && (id = cli_parser_next(&p, &v)) != CLI_ARG_END)
         rc = parse_one(a, id, v, &p);
-    return rc ? rc : check_combination(a);
+    if (!rc && !(rc = check_combination(a)) && a->windows)
+        a->truncate = 0; /* windows replace the cut a sentence-transformers model makes */
+    return rc;
 }
 
 void cli_embed_args_free(embed_args *a)

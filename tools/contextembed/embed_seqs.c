@@ -46,14 +46,16 @@ int cli_seqs_from_ids(embed_seqs *s, const int32_t *ids, const int32_t *type_ids
 
 /* Encode every text; encs[i] owned by the caller. */
 static int encode_all(ce_encoding **encs, const ce_tokenizer *tok, const cli_texts *t,
-                      const char *pair, uint32_t flags, size_t max_length)
+                      const char *pair, uint32_t flags, size_t max_length, size_t *failed)
 {
     size_t pair_len = pair ? strlen(pair) : 0;
     for (size_t i = 0; i < t->n; i++) {
         ce_status st = ce_tokenizer_encode(tok, t->items[i].data, t->items[i].len, pair,
                                            pair_len, flags, max_length, &encs[i]);
-        if (st != CE_OK)
-            return cli_failf("%s (text %zu)", ce_last_error(), i);
+        if (st != CE_OK) {
+            *failed = i;
+            return CLI_EXIT_FAILURE;
+        }
     }
     return CLI_EXIT_OK;
 }
@@ -74,12 +76,12 @@ static void copy_encodings(embed_seqs *s, ce_encoding *const *encs)
 }
 
 int cli_seqs_from_texts(embed_seqs *s, const ce_tokenizer *tok, const cli_texts *t,
-                        const char *pair, uint32_t flags, size_t max_length)
+                        const char *pair, uint32_t flags, size_t max_length, size_t *failed)
 {
     ce_encoding **encs = calloc(t->n ? t->n : 1, sizeof *encs);
     if (!encs)
         return cli_failf("out of memory");
-    int rc = encode_all(encs, tok, t, pair, flags, max_length);
+    int rc = encode_all(encs, tok, t, pair, flags, max_length, failed);
     size_t total = 0;
     for (size_t i = 0; !rc && i < t->n; i++)
         total += ce_encoding_length(encs[i]);

@@ -13,23 +13,32 @@
 #include "contextembed/contextembed.h"
 
 /* Option ids every LM command has; a command's own ids start at LM_OPT_OWN. */
-enum { LM_OPT_MODEL = 1, LM_OPT_IDS, LM_OPT_BACKEND, LM_OPT_THREADS, LM_OPT_HELP, LM_OPT_OWN };
+enum {
+    LM_OPT_MODEL = 1,
+    LM_OPT_IDS,
+    LM_OPT_BACKEND,
+    LM_OPT_THREADS,
+    LM_OPT_HELP,
+    LM_OPT_PRECISION,
+    LM_OPT_OWN
+};
 
 #define LM_COMMON_OPTS                                                                     \
     {LM_OPT_MODEL, 'm', "model", 1}, {LM_OPT_IDS, 0, "ids", 1},                            \
     {LM_OPT_BACKEND, 0, "backend", 1}, {LM_OPT_THREADS, 0, "threads", 1},                  \
-    {LM_OPT_HELP, 'h', "help", 0}
+    {LM_OPT_HELP, 'h', "help", 0}, {LM_OPT_PRECISION, 0, "precision", 1}
 
 /* The common options' help lines. */
 #define LM_COMMON_HELP                                                                  \
     "  -m, --model DIR        decoder model directory (GPT-2, Hugging Face layout)\n"   \
     "      --ids I,J,..       the prompt as token ids instead of TEXT\n"                \
     "      --backend NAME     ref, blis, onednn or auto (default)\n"                    \
-    "      --threads N        compute threads (0 = all CPUs, the default)\n"
+    "      --threads N        compute threads (0 = all CPUs, the default)\n"          \
+    "      --precision P      f32 (default), bf16 or int8 (weight-only, faster decoding)\n"
 
 typedef struct lm_args {
     const char *cmd; /* "logits", ... for messages */
-    const char *model, *backend, *text;
+    const char *model, *backend, *text, *precision;
     long threads;    /* < 0: the library's default */
     int32_t *ids;    /* --ids, malloc'd */
     size_t n_ids;

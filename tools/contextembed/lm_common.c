@@ -14,6 +14,7 @@ int cli_lm_common_opt(lm_args *a, int id, const char *v, const cli_parser *p, co
     switch (id) {
     case LM_OPT_MODEL: a->model = v; return CLI_EXIT_OK;
     case LM_OPT_BACKEND: a->backend = v; return CLI_EXIT_OK;
+    case LM_OPT_PRECISION: a->precision = v; return CLI_EXIT_OK;
     case LM_OPT_THREADS:
         if (!cli_parse_long(v, 0, 1 << 16, &a->threads))
             return cli_usage(a->cmd, "bad --threads value '%s'", v);
@@ -66,6 +67,8 @@ int cli_lm_open(const lm_args *a, lm_ctx *c)
 {
     memset(c, 0, sizeof *c);
     int rc = cli_options_make(a->cmd, a->backend, a->threads, 0, &c->opts);
+    if (!rc)
+        rc = cli_options_precision(a->cmd, c->opts, a->precision);
     if (!rc)
         rc = cli_model_open(a->model, c->opts, &c->model);
     if (!rc)

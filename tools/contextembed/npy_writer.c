@@ -48,8 +48,7 @@ static int host_is_little_endian(void)
     return *(const unsigned char *)&one == 1;
 }
 
-/* Write floats as little-endian bytes whatever the host's byte order. */
-static int write_le_floats(FILE *f, const float *data, size_t n)
+int cli_npy_write_floats(FILE *f, const float *data, size_t n)
 {
     if (host_is_little_endian())
         return fwrite(data, sizeof *data, n, f) == n;
@@ -72,7 +71,7 @@ int cli_npy_write(FILE *f, const float *data, const size_t *shape, size_t ndim)
     size_t count = 1;
     for (size_t i = 0; i < ndim; i++)
         count *= shape[i];
-    return write_le_floats(f, data, count);
+    return cli_npy_write_floats(f, data, count);
 }
 
 char *cli_npy_indexed_path(const char *path, size_t index)

@@ -15,6 +15,10 @@ size_t cli_npy_header(char *buf, size_t cap, const size_t *shape, size_t ndim);
 /* Write a whole .npy file to @p f. 1 on success, 0 on a write error. */
 int cli_npy_write(FILE *f, const float *data, const size_t *shape, size_t ndim);
 
+/* Write floats as little-endian bytes whatever the host's byte order (the
+ * data of an array whose header was written apart). 1 on success. */
+int cli_npy_write_floats(FILE *f, const float *data, size_t n);
+
 /* "out.npy" + 3 -> "out.3.npy"; without an extension in the last path
  * component, "out" -> "out.3". malloc'd (NULL when out of memory). */
 char *cli_npy_indexed_path(const char *path, size_t index);

@@ -18,13 +18,14 @@ from .errors import (BackendError, BufferTooSmallError, ContextEmbedError, FileI
                      NotFoundError, OutOfMemoryError, OutOfRangeError, StateError, TooLongError,
                      UnsupportedError)
 from .generation import Sampler
-from .model import Model
+from .model import Model, cpu_features
 from .session import Session
 from .tokenizer import Encoding, StreamDecoder, Tokenizer
 
 __all__ = [
     "Model", "Session", "Tokenizer", "Encoding", "StreamDecoder", "Sampler", "FloatArray",
     "HAVE_NUMPY", "ABI_VERSION", "library_version", "library_path", "backends", "architectures",
+    "cpu_features",
     "enable_logging", "ContextEmbedError", "InvalidArgumentError", "OutOfMemoryError",
     "FileIOError", "FormatError", "UnsupportedError", "InvalidUTF8Error", "TooLongError",
     "BufferTooSmallError", "OutOfRangeError", "NotFoundError", "BackendError", "StateError",

@@ -48,6 +48,8 @@ SIGNATURES = {
     "ce_set_log_callback": (None, [LOG_FN, _vp, ctypes.c_int]),
     "ce_version": (_cp, []),
     "ce_abi_version": (ctypes.c_uint32, []),
+    "ce_precision_name": (_cp, [ctypes.c_int]),
+    "ce_cpu_features": (ctypes.c_uint32, []),
     # options.h
     "ce_options_create": (_st, [c_void_pp]),
     "ce_options_free": (None, [_vp]),
@@ -132,6 +134,11 @@ SIGNATURES = {
 
 # enum values used by the binding (include/contextembed/*.h)
 OPT_BACKEND, OPT_THREADS, OPT_TRUNCATE, OPT_CARRY_STATE, OPT_SENTENCE_MODULES = 0, 1, 2, 3, 4
+OPT_PRECISION = 7
+# ce_precision values (CE_INFO_PRECISION), and ce_cpu_feature bits by the names cpu_features reports
+PRECISIONS = {0: "f32", 1: "bf16", 2: "int8"}
+CPU_FEATURES = [("avx2", 1), ("avx512", 2), ("avx512_bf16", 4), ("amx_bf16", 8), ("vnni", 16),
+                ("amx_int8", 32)]
 ENCODE_ADD_SPECIAL, ENCODE_SPECIAL_AS_TEXT = 1, 2
 DECODE_SKIP_SPECIAL = 1
 APPEND_ALL_LOGITS = 1
@@ -145,7 +152,7 @@ CAPABILITIES = [("token_ids", 1), ("words", 2), ("decoder", 4), ("bidirectional"
 HEADS = {"masked_lm": 0, "next_sentence": 1, "sequence_classification": 2,
          "token_classification": 3, "question_answering": 4}
 # ce_model_info keys read on demand (not in INFO_KEYS, which every open reads)
-INFO_HEADS, INFO_MULTI_LABEL = 14, 15
+INFO_HEADS, INFO_MULTI_LABEL, INFO_PRECISION = 14, 15, 16
 SPECIALS = {"unk": 0, "cls": 1, "sep": 2, "pad": 3, "mask": 4, "bos": 5, "eos": 6}
 INFO_KEYS = [  # (key in Model.info, ce_model_info)
     ("num_layers", 0), ("hidden_size", 1), ("num_heads", 2), ("vocab_size", 3),

@@ -14,22 +14,35 @@ from .tokenizer import Tokenizer, _utf8
 __all__ = ["Model"]
 
 
+def cpu_features():
+    """What the CPU offers for the precisions, as a dict of booleans: "avx2"
+    (with FMA), "avx512", "avx512_bf16", "amx_bf16", "vnni", "amx_int8"."""
+    bits = int(lib.ce_cpu_features())
+    return {name: bool(bits & bit) for name, bit in _lib.CPU_FEATURES}
+
+
 class Model:
     """An open model: immutable, and safe to use from many threads at once.
 
-    ``Model(path, backend="auto", threads=None, sentence_modules=True)``
+    ``Model(path, backend="auto", threads=None, sentence_modules=True, precision="f32")``
     opens a Hugging Face directory (config.json, model.safetensors,
     tokenizer), a sentence-transformers one (modules.json: its pooling,
     normalisation and max_seq_length become the model's, see embed's
     pool="default"; sentence_modules=False opens its Transformer alone) or an
     ELMo one. backend is "auto", "ref", "blis", "onednn" or a registered name;
-    threads is the compute threads of each session (None: all CPUs). Close it
-    with close() or a ``with`` block; that also closes every session made on it.
+    threads is the compute threads of each session (None: all CPUs).
+    precision is "f32", "bf16" (CPUs with AVX512-BF16 or AMX-BF16) or "int8"
+    (weight-only, for decoding): the weights are prepared in it once, and a
+    precision the CPU or backend cannot run raises UnsupportedError (never
+    another precision). Close it with close() or a ``with`` block; that also
+    closes every session made on it.
     """
 
-    def __init__(self, path, backend="auto", threads=None, sentence_modules=True):
+    def __init__(self, path, backend="auto", threads=None, sentence_modules=True,
+                 precision=None):
         opts = make_options(backend=backend, threads=threads,
-                            sentence_modules=None if sentence_modules else 0)
+                            sentence_modules=None if sentence_modules else 0,
+                            precision=precision)
         handle = ctypes.c_void_p()
         try:
             lib.check(lib.ce_model_open(_utf8(path, "path"), opts, ctypes.byref(handle)))
@@ -38,12 +51,12 @@ class Model:
         self._setup(handle.value)
 
     @classmethod
-    def random(cls, config, seed=0, backend="auto", threads=None):
+    def random(cls, config, seed=0, backend="auto", threads=None, precision=None):
         """A model with random weights built from a config.json text or dict
         (no files, no tokenizer): for benchmarks and tests."""
         text = config if isinstance(config, (str, bytes)) else json.dumps(config)
         data = _utf8(text, "config")
-        opts = make_options(backend=backend, threads=threads)
+        opts = make_options(backend=backend, threads=threads, precision=precision)
         handle = ctypes.c_void_p()
         try:
             lib.check(lib.ce_model_open_random(data, len(data), seed, opts, ctypes.byref(handle)))
@@ -131,7 +144,16 @@ class Model:
         info["normalize"] = bool(self._dims["normalize"])
         info["heads"] = self.heads
         info["labels"] = self._classifier_labels()
+        info["precision"] = self.precision
+        info["cpu"] = cpu_features()
         return info
+
+    @property
+    def precision(self):
+        """The precision the model's weight products run in: "f32", "bf16" or "int8"."""
+        value = ctypes.c_int64()
+        lib.check(lib.ce_model_get_info(self._ptr(), _lib.INFO_PRECISION, ctypes.byref(value)))
+        return _lib.PRECISIONS.get(value.value, str(value.value))
 
     def _info_value(self, key):
         """One ce_model_get_info() value read on demand (see _lib.INFO_HEADS)."""

@@ -18,10 +18,10 @@ __all__ = ["Session", "make_options"]
 
 
 def make_options(backend=None, threads=None, truncate=None, carry_state=None,
-                 sentence_modules=None):
+                 sentence_modules=None, precision=None):
     """A ce_options handle with what is not None set (caller frees), or None."""
     if (backend is None and threads is None and truncate is None and carry_state is None
-            and sentence_modules is None):
+            and sentence_modules is None and precision is None):
         return None
     handle = ctypes.c_void_p()
     lib.check(lib.ce_options_create(ctypes.byref(handle)))
@@ -29,6 +29,9 @@ def make_options(backend=None, threads=None, truncate=None, carry_state=None,
         if backend is not None:
             name = _utf8(backend, "backend")
             lib.check(lib.ce_options_set_string(handle, _lib.OPT_BACKEND, name))
+        if precision is not None:
+            name = _utf8(precision, "precision")
+            lib.check(lib.ce_options_set_string(handle, _lib.OPT_PRECISION, name))
         for key, value in ((_lib.OPT_THREADS, threads), (_lib.OPT_TRUNCATE, truncate),
                            (_lib.OPT_CARRY_STATE, carry_state),
                            (_lib.OPT_SENTENCE_MODULES, sentence_modules)):

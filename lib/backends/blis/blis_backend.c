@@ -17,11 +17,12 @@ static ce_backend_ops blis_ops = {
 const ce_backend_ops *ce_backend_blis_ops(void)
 {
     /* BLIS repacks a weight on every call; where the library's own packed
-     * kernel runs, weights are packed once per model instead. */
-    if (ce_cpu_packed_supported()) {
-        blis_ops.linear_prepare = ce_cpu_linear_prepare;
-        blis_ops.linear_release = ce_cpu_linear_release;
-        blis_ops.linear = ce_cpu_linear;
-    }
+     * kernel runs, f32 weights are packed once per model instead (elsewhere
+     * f32 products run BLIS on the raw weights). int8 weights are always
+     * prepared: AVX2+FMA kernels, or plain C. */
+    blis_ops.linear_prepare = ce_cpu_linear_prepare;
+    blis_ops.linear_release = ce_cpu_linear_release;
+    blis_ops.linear = ce_cpu_linear;
+    blis_ops.precisions = ce_cpu_linear_precisions();
     return &blis_ops;
 }

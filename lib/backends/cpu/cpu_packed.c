@@ -21,6 +21,7 @@
 #include "backends/cpu/cpu_kernels.h"
 #include "backends/cpu/cpu_packed.h"
 #include "backends/cpu/cpu_parallel.h"
+#include "backends/ref/ref.h"
 #include "core/error.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -39,6 +40,7 @@
 #define MC 128
 
 struct ce_packed_weight {
+    ce_precision precision; /* CE_PRECISION_F32: first, as every prepared form of cpu_* */
     size_t in, out, panels;
     float *data; /* panels x in x NR */
     float *bias; /* out, or NULL */
@@ -60,6 +62,7 @@ ce_status ce_cpu_packed_prepare(const ce_linear_desc *d, ce_packed_weight **out)
     ce_packed_weight *w = calloc(1, sizeof *w);
     if (!w)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory");
+    w->precision = CE_PRECISION_F32;
     w->in = d->in;
     w->out = d->out;
     w->act = d->act;
@@ -202,6 +205,34 @@ panel_rows(const packed_args *a, size_t p, size_t k0, size_t kc, size_t i0, size
     }
 }
 
+/* One panel given as floats (b: in x NR), every row, x unpacked: the int8
+ * kernel's path for many rows, on a panel it widened. */
+__attribute__((target("avx2,fma"))) static void
+panel_all_rows(const float *b, size_t in, size_t nc, const float *bias, size_t rows,
+               const float *x, size_t ldx, float *y, size_t ldy, int accumulate)
+{
+    float bias_t[NR] = {0};
+    if (bias)
+        memcpy(bias_t, bias, nc * sizeof *bias_t);
+    for (size_t k0 = 0; k0 < in; k0 += KC) {
+        size_t kc = in - k0 < KC ? in - k0 : KC;
+        const float *init = k0 == 0 && bias ? bias_t : NULL;
+        int load_y = k0 > 0 || accumulate;
+        for (size_t i = 0; i < rows; i += MR) {
+            const float *xi = x + i * ldx + k0;
+            float *yi = y + i * ldy;
+            switch (rows - i < MR ? rows - i : MR) {
+            case 6: micro(6, kc, xi, ldx, 1, b + k0 * NR, yi, ldy, nc, init, load_y); break;
+            case 5: micro(5, kc, xi, ldx, 1, b + k0 * NR, yi, ldy, nc, init, load_y); break;
+            case 4: micro(4, kc, xi, ldx, 1, b + k0 * NR, yi, ldy, nc, init, load_y); break;
+            case 3: micro(3, kc, xi, ldx, 1, b + k0 * NR, yi, ldy, nc, init, load_y); break;
+            case 2: micro(2, kc, xi, ldx, 1, b + k0 * NR, yi, ldy, nc, init, load_y); break;
+            default: micro(1, kc, xi, ldx, 1, b + k0 * NR, yi, ldy, nc, init, load_y); break;
+            }
+        }
+    }
+}
+
 /* x's rows [i0, i1) x inputs [k0, k0 + kc) into MR-row micro-panels. */
 static void pack_x(const packed_args *a, size_t k0, size_t kc, size_t i0, size_t i1, float *xp)
 {
@@ -252,11 +283,35 @@ void ce_cpu_packed_linear(void *ctx, const ce_packed_weight *w, size_t rows, con
 #endif
 }
 
+void ce_cpu_packed_panel(const float *b, size_t in, size_t nc, const float *bias, size_t rows,
+                         const float *x, size_t ldx, float *y, size_t ldy, int accumulate)
+{
+#if CE_PACKED_X86
+    panel_all_rows(b, in, nc, bias, rows, x, ldx, y, ldy, accumulate);
+#else
+    (void)b, (void)in, (void)nc, (void)bias, (void)rows, (void)x, (void)ldx, (void)y, (void)ldy,
+        (void)accumulate;
+#endif
+}
+
 ce_status ce_cpu_linear_prepare(void *model_state, const ce_linear_desc *desc, void **prepared)
 {
     (void)model_state;
+    ce_precision p = ce_linear_desc_precision(desc);
+    ce_status st;
+    if (p == CE_PRECISION_INT8) {
+        ce_int8_weight *w;
+        st = ce_cpu_int8_prepare(desc, &w);
+        if (st == CE_OK)
+            *prepared = w;
+        return st;
+    }
+    if (p != CE_PRECISION_F32 || !ce_cpu_packed_supported())
+        return ce_error(CE_ERR_UNSUPPORTED, "the packed CPU kernels do not run precision %s%s",
+                        ce_precision_name(p) ? ce_precision_name(p) : "?",
+                        p == CE_PRECISION_F32 ? " without AVX2 and FMA" : "");
     ce_packed_weight *w;
-    ce_status st = ce_cpu_packed_prepare(desc, &w);
+    st = ce_cpu_packed_prepare(desc, &w);
     if (st == CE_OK)
         *prepared = w;
     return st;
@@ -265,7 +320,18 @@ ce_status ce_cpu_linear_prepare(void *model_state, const ce_linear_desc *desc, v
 void ce_cpu_linear_release(void *model_state, void *prepared)
 {
     (void)model_state;
-    ce_cpu_packed_release(prepared);
+    if (prepared && *(const ce_precision *)prepared == CE_PRECISION_INT8)
+        ce_cpu_int8_release(prepared);
+    else
+        ce_cpu_packed_release(prepared);
+}
+
+uint32_t ce_cpu_linear_precisions(void)
+{
+    uint32_t bits = CE_PRECISION_BIT(CE_PRECISION_INT8); /* plain C where AVX2 is missing */
+    if (ce_cpu_packed_supported())
+        bits |= CE_PRECISION_BIT(CE_PRECISION_F32);
+    return bits;
 }
 
 static void activate(void *ctx, ce_backend_activation act, size_t n, float *x)
@@ -298,6 +364,10 @@ void ce_cpu_linear(void *ctx, const void *prepared, size_t rows, const float *x,
     const ce_packed_weight *w = prepared;
     if (rows == 0)
         return;
+    if (w->precision == CE_PRECISION_INT8) {
+        ce_cpu_int8_linear(ctx, prepared, rows, x, ldx, beta, y, ldy);
+        return;
+    }
     ce_cpu_packed_linear(ctx, w, rows, x, ldx, beta, y, ldy);
     ce_cpu_activate_rows(ctx, w->act, rows, w->out, y, ldy);
 }

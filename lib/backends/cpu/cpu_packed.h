@@ -20,8 +20,28 @@ void ce_cpu_packed_release(ce_packed_weight *w);
 void ce_cpu_packed_linear(void *ctx, const ce_packed_weight *w, size_t rows, const float *x,
                           size_t ldx, float beta, float *y, size_t ldy);
 
+/* One panel of floats b (in x 16, a panel's layout) times every row of x,
+ * into y's columns [0, nc) (y points at the panel's first column), starting
+ * from bias (16 values, or NULL) and y when @p accumulate. AVX2+FMA only. */
+void ce_cpu_packed_panel(const float *b, size_t in, size_t nc, const float *bias, size_t rows,
+                         const float *x, size_t ldx, float *y, size_t ldy, int accumulate);
+
+/* Weight-only int8 (cpu_int8.c): quantised as the reference does, packed in
+ * panels of 16 outputs; AVX2+FMA kernels where the CPU has them, else plain C. */
+typedef struct ce_int8_weight ce_int8_weight;
+ce_status ce_cpu_int8_prepare(const ce_linear_desc *d, ce_int8_weight **out);
+/* The same, run by the plain C kernels whatever the CPU (for the parity test). */
+ce_status ce_cpu_int8_prepare_portable(const ce_linear_desc *d, ce_int8_weight **out);
+void ce_cpu_int8_release(ce_int8_weight *w);
+/* y = act(x W^T + bias + beta y), the activation included. */
+void ce_cpu_int8_linear(void *ctx, const ce_int8_weight *w, size_t rows, const float *x,
+                        size_t ldx, float beta, float *y, size_t ldy);
+
 /* The linear_prepare / linear_release / linear slots on top of the above,
- * with the activation by the shared kernels. */
+ * with the activation by the shared kernels: f32 (packed, where
+ * ce_cpu_packed_supported()) and int8 weights, as the descriptor asks;
+ * ce_cpu_linear_precisions() gives the `precisions` bits they take. */
+uint32_t ce_cpu_linear_precisions(void);
 ce_status ce_cpu_linear_prepare(void *model_state, const ce_linear_desc *desc, void **prepared);
 void ce_cpu_linear_release(void *model_state, void *prepared);
 void ce_cpu_linear(void *ctx, const void *prepared, size_t rows, const float *x, size_t ldx,

@@ -14,6 +14,7 @@
 
 #include "backends/backend_internal.h"
 #include "backends/onednn/onednn_backend.h"
+#include "backends/ref/ref.h"
 #include "core/error.h"
 
 #define PREPARE_ROWS 128
@@ -185,6 +186,11 @@ void ce_dnnl_linear_release(void *model_state, void *prepared)
 ce_status ce_dnnl_linear_prepare(void *model_state, const ce_linear_desc *d, void **prepared)
 {
     const ce_dnnl_model *m = model_state;
+    /* oneDNN 2.x has no weight-only int8 matmul (its int8 matmul quantises the
+     * activations too) and bf16 is not wired here yet: f32 only, which the
+     * table's precisions says, so the library refuses the others before. */
+    if (ce_linear_desc_precision(d) != CE_PRECISION_F32)
+        return ce_error(CE_ERR_UNSUPPORTED, "the onednn backend prepares f32 weights only");
     ce_dnnl_weight *w = calloc(1, sizeof *w);
     if (!w)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory");

@@ -6,6 +6,9 @@
 #ifndef CE_BACKENDS_REF_REF_H
 #define CE_BACKENDS_REF_REF_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "contextembed/backend.h"
 
 void ce_ref_gemm(void *ctx, ce_transpose trans_a, ce_transpose trans_b, size_t m, size_t n,
@@ -38,6 +41,38 @@ void ce_ref_max_rows(void *ctx, size_t groups, size_t rows, size_t cols, const f
                      size_t ldy);
 void ce_ref_gate_mix(void *ctx, size_t n, const float *g, const float *t, float *x);
 void ce_ref_clip(void *ctx, size_t n, float limit, float *x);
+
+/* ---- weight-only int8 (ref_int8.c), the quantisation every backend shares ---- */
+
+/* Inputs per quantisation group (one scale per output and group). */
+#define CE_INT8_GROUP 64
+
+/* The precision @p d asks for (f32 when its struct_size predates the member). */
+static inline ce_precision ce_linear_desc_precision(const ce_linear_desc *d)
+{
+    return d->struct_size > offsetof(ce_linear_desc, precision) ? d->precision
+                                                                : CE_PRECISION_F32;
+}
+
+typedef struct ce_int8_quant {
+    size_t in, out;
+    size_t group, groups; /* inputs per group (the last may have fewer), groups per output */
+    int8_t *q;            /* [out][in] */
+    float *scale;         /* [out][groups] */
+} ce_int8_quant;
+
+/* The group size for rows of @p in inputs: CE_INT8_GROUP, or in when shorter. */
+size_t ce_int8_group(size_t in);
+/* Quantise @p d's weight ([out][in] whatever its layout); on success *out
+ * owns its arrays (ce_int8_quant_free). */
+ce_status ce_int8_quantize(const ce_linear_desc *d, ce_int8_quant *out);
+void ce_int8_quant_free(ce_int8_quant *q);
+
+/* The reference backend's linear slots: int8 weights only (f32 runs gemm). */
+ce_status ce_ref_linear_prepare(void *model_state, const ce_linear_desc *d, void **prepared);
+void ce_ref_linear_release(void *model_state, void *prepared);
+void ce_ref_linear(void *ctx, const void *prepared, size_t rows, const float *x, size_t ldx,
+                   float beta, float *y, size_t ldy);
 
 /* Number of unmasked leading columns of softmax row @p row (shared by every
  * backend so that the masking rule is written once). */

@@ -1,0 +1,64 @@
+"""Model(path, precision=...): int8 on the trained models of models/, what is
+refused, and what info reports (test/test-precision.c holds the accuracy
+contract; this checks the binding passes the setting through)."""
+import math
+import os
+import unittest
+
+from support import ROOT, TestCase, ce, flat
+
+MODELS = os.path.join(ROOT, "models")
+BERT = os.path.join(MODELS, "bert-mini-en")
+GPT2 = os.path.join(MODELS, "gpt2-mini-en")
+
+
+def cosine(a, b):
+    ab = sum(x * y for x, y in zip(a, b))
+    return ab / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+
+
+@unittest.skipUnless(os.path.isdir(BERT) and os.path.isdir(GPT2), "models/ not present")
+class TestPrecision(TestCase):
+    def test_int8_close_to_f32(self):
+        text = "And the LORD spake unto Moses, saying"
+        with ce.Model(BERT) as f, ce.Model(BERT, precision="int8") as q:
+            self.assertEqual(f.precision, "f32")
+            self.assertEqual(q.precision, "int8")
+            self.assertEqual(q.info["precision"], "int8")
+            a, b = flat(f.embed(text, layers="all")), flat(q.embed(text, layers="all"))
+            self.assertEqual(len(a), len(b))
+            self.assertNotEqual(a, b)  # really quantised
+            d = f.info["hidden_size"]
+            for i in range(0, len(a), d):
+                self.assertGreater(cosine(a[i:i + d], b[i:i + d]), 0.99)
+
+    def test_int8_decoder(self):
+        with ce.Model(GPT2, precision="int8") as q, ce.Model(GPT2) as f:
+            ppl_q = q.score("In the beginning God created the heaven and the earth.")
+            ppl_f = f.score("In the beginning God created the heaven and the earth.")
+            self.assertAlmostEqual(ppl_q["perplexity"] / ppl_f["perplexity"], 1.0, delta=0.05)
+
+    def test_bad_precision(self):
+        with self.assertRaisesRegex(ce.InvalidArgumentError, "f32, bf16, int8"):
+            ce.Model(BERT, precision="fp16")
+
+    def test_bf16_needs_the_cpu(self):
+        cpu = ce.cpu_features()
+        self.assertEqual(set(cpu), {"avx2", "avx512", "avx512_bf16", "amx_bf16", "vnni",
+                                    "amx_int8"})
+        with self.assertRaises(ce.UnsupportedError) as cm:
+            ce.Model(BERT, precision="bf16")
+        if not (cpu["avx512_bf16"] or cpu["amx_bf16"]):
+            self.assertIn("AVX512-BF16", cm.exception.message)
+            self.assertIn("AMX-BF16", cm.exception.message)
+
+    def test_session_keeps_the_models_backend(self):
+        with ce.Model(BERT, precision="int8") as q:
+            other = "ref" if q.info["backend"] != "ref" else "blis"
+            if other in ce.backends():
+                with self.assertRaisesRegex(ce.UnsupportedError, "int8"):
+                    q.session(backend=other)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -339,11 +339,12 @@ def _result(client, future, deadline, no_workers_timeout):
     try:
         while True:
             step = 1.0 if deadline is None else min(1.0, max(0.0, deadline - time.monotonic()))
-            try:
-                return future.result(timeout=step)
+            try:  # wait() only waits: a TimeoutError from it is never the task's own
+                distributed.wait(future, timeout=step)
             except (TimeoutError, asyncio.TimeoutError):
-                if future.done():  # the task's own TimeoutError
-                    raise
+                pass
+            else:
+                return future.result()
             now = time.monotonic()
             if deadline is not None and now >= deadline:
                 raise TimeoutError("contextembed.dask: no result within the timeout")

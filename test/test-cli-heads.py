@@ -393,8 +393,13 @@ def check_answer(obj, d, question, context, top, what):
     spans = P.qa_spans([(P.qa_probs(obj["start_logits"], keep),
                          P.qa_probs(obj["end_logits"], keep), ctx)], 15, top)
     raw = context.encode("utf-8")
-    want = [{"start": enc["offsets"][s["start"]][0], "end": enc["offsets"][s["end"]][1],
-             "score": s["score"]} for s in spans]
+    words = [-1 if w is None else w for w in enc["word_ids"]]
+    index = list(range(len(enc["ids"])))
+    want = []
+    for s in spans:  # whole words (align_to_words)
+        first, last = P.qa_word_span(words, seq, index, s["start"], s["end"])
+        want.append({"start": enc["offsets"][first][0], "end": enc["offsets"][last][1],
+                     "score": s["score"]})
     got = obj.get("answers", [obj])
     assert [(g["start"], g["end"]) for g in got] == [(w["start"], w["end"]) for w in want], \
         "%s: %r vs %r" % (what, got, want)

@@ -354,6 +354,7 @@ static void check_answer_case(const ce_json *c)
     const ce_json *enc = ce_json_get(c, "encoding"), *logits = array(c, "window_logits");
     const ce_json *exp = ce_json_get(c, "expected"), *answers = array(exp, "answers");
     int32_t *ids = ints(array(enc, "ids")), *seq = ints(array(enc, "sequence_ids"));
+    int32_t *words = ints(array(enc, "word_ids"));
     size_t n = array(enc, "ids")->n, *offsets = pairs(array(enc, "offsets")), room = 0;
     size_t k = get_size(c, "top"), have = 0;
     int64_t cls_id;
@@ -363,15 +364,15 @@ static void check_answer_case(const ce_json *c)
                                    NULL, 0, &room, &why);
     ck_assert_msg(count == array(exp, "windows")->n && count == logits->n, "%s: windows", name);
     pipe_window *w = malloc(count * sizeof *w);
-    size_t **index = calloc(count, sizeof *index);
+    size_t **index = calloc(count, sizeof *index), *lengths = calloc(count, sizeof *lengths);
     int32_t *w_ids = malloc(n * sizeof *w_ids), *w_seq = malloc(n * sizeof *w_seq);
     pipe_span *best = malloc(k * sizeof *best);
-    ck_assert(w && index && w_ids && w_seq && best);
+    ck_assert(w && index && lengths && w_ids && w_seq && best);
     pipe_qa_windows(seq, n, get_size(c, "max_seq_len"), get_size(c, "stride"), w, count, &room,
                     &why);
     for (size_t j = 0; j < count; j++) {
         ck_assert_ptr_nonnull(index[j] = malloc(n * sizeof *index[j]));
-        size_t len = gather(ids, seq, n, w[j], index[j], w_ids, w_seq);
+        size_t len = lengths[j] = gather(ids, seq, n, w[j], index[j], w_ids, w_seq);
         float *start = floats(array(logits->items[j], "start"));
         float *end = floats(array(logits->items[j], "end"));
         ck_assert_uint_eq(array(logits->items[j], "start")->n, len);
@@ -383,8 +384,10 @@ static void check_answer_case(const ce_json *c)
     ck_assert_msg(have == answers->n, "%s: %zu answers, expected %zu", name, have, answers->n);
     for (size_t i = 0; i < have; i++) {
         const ce_json *a = answers->items[i];
-        size_t b = offsets[2 * index[best[i].window][best[i].start]];
-        size_t e = offsets[2 * index[best[i].window][best[i].end] + 1];
+        size_t from = best[i].start, to = best[i].end, len = lengths[best[i].window];
+        pipe_qa_word_span(words, seq, index[best[i].window], len, &from, &to);
+        size_t b = offsets[2 * index[best[i].window][from]];
+        size_t e = offsets[2 * index[best[i].window][to] + 1];
         const char *text = ce_json_get_string(a, "answer");
         double score;
         ck_assert(ce_json_get_number(a, "score", &score));
@@ -397,6 +400,8 @@ static void check_answer_case(const ce_json *c)
     for (size_t j = 0; j < count; j++)
         free(index[j]);
     free(index);
+    free(lengths);
+    free(words);
     free(w);
     free(w_ids);
     free(w_seq);

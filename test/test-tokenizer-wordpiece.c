@@ -360,10 +360,14 @@ START_TEST(test_add_special_and_pair)
     check_offsets(e, OFFS(0, 0, 0, 5, 6, 11, 11, 12, 0, 0, 0, 3, 4, 7, 7, 11, 0, 0), "pair");
     const int32_t types[] = {0, 0, 0, 0, 0, 1, 1, 1, 1};
     const int32_t seqs[] = {-1, 0, 0, 0, -1, 1, 1, 1, -1};
+    /* words count from 0 in each text; "running" is one word of two tokens */
+    const int32_t words[] = {-1, 0, 1, 2, -1, 0, 1, 1, -1};
     for (size_t i = 0; i < 9; i++) {
         ck_assert_int_eq(ce_encoding_type_ids(e)[i], types[i]);
         ck_assert_int_eq(ce_encoding_sequence_ids(e)[i], seqs[i]);
+        ck_assert_int_eq(ce_encoding_word_ids(e)[i], words[i]);
     }
+    ck_assert_ptr_null(ce_encoding_word_ids(NULL));
     ce_encoding_free(e);
     /* without special tokens the pair still gets type 1 */
     e = encode2(tok, "Hello", "world", 0, 0);

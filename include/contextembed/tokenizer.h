@@ -128,6 +128,19 @@ CE_API const int32_t *ce_encoding_sequence_ids(const ce_encoding *enc);
 CE_API const size_t *ce_encoding_offsets(const ce_encoding *enc);
 
 /**
+ * @brief The word each token came from, as Hugging Face's `Encoding.word_ids`:
+ * a word is one piece the pre-tokenizer split the text into (for BERT a run of
+ * letters and digits or one punctuation character; for byte-level BPE one
+ * regex split, its leading space included) or one added token; words are
+ * numbered from 0 within each text (the pair's restart at 0), added special
+ * tokens give -1. Tokens of one word are consecutive, so a span of tokens
+ * widens to whole words by moving to the first and last token of their words.
+ * Borrowed from @p enc (length ce_encoding_length()); NULL for NULL.
+ * Thread-safe on a shared const encoding.
+ */
+CE_API const int32_t *ce_encoding_word_ids(const ce_encoding *enc);
+
+/**
  * @brief The string of token @p id in the vocabulary (e.g. "##ing"). *token is
  * borrowed from @p tok (not NUL-terminated necessarily: use *len).
  * CE_ERR_OUT_OF_RANGE for an unknown id.

@@ -118,6 +118,11 @@ const int32_t *ce_encoding_sequence_ids(const ce_encoding *enc)
     return enc ? enc->seq_ids : NULL;
 }
 
+const int32_t *ce_encoding_word_ids(const ce_encoding *enc)
+{
+    return enc ? enc->word_ids : NULL;
+}
+
 const size_t *ce_encoding_offsets(const ce_encoding *enc)
 {
     return enc ? enc->offsets : NULL;

@@ -419,6 +419,7 @@ static bool whole_word(work *w, const span_map *m, int32_t *id)
 static ce_status bpe_word(work *w, const span_map *m)
 {
     int32_t id;
+    ce_tok_list_begin_word(w->out);
     if (w->bpe->ignore_merges && whole_word(w, m, &id)) {
         size_t start, end;
         text_span(w, m, 0, m->len - 1, &start, &end);
@@ -498,6 +499,7 @@ static ce_status bpe_encode_segment(const ce_tokenizer *tok, const char *text, s
     ce_status st = ce_added_scan_start(&scan, &tok->norm_set, s, len);
     while (st == CE_OK && ce_added_next(&scan, tok->added, prev, skip_special, &ms, &me, &t)) {
         st = encode_piece(&w, start + prev, start + ms);
+        ce_tok_list_begin_word(out);
         if (st == CE_OK)
             st = ce_tok_list_push(out, t->id, start + ms, start + me);
         prev = me;

@@ -57,6 +57,7 @@ static ce_status encode_sequence(const ce_tokenizer *tok, const char *text, size
         size_t ts = ms, te = me;
         if (tok->pp_trim_offsets)
             trim_added(tok, text, out, &ts, &te);
+        ce_tok_list_begin_word(out);
         if (st == CE_OK)
             st = ce_tok_list_push(out, t->id, ts, te);
         prev = me;

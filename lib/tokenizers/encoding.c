@@ -18,19 +18,30 @@ ce_status ce_tok_list_push(ce_tok_list *l, int32_t id, size_t start, size_t end)
         if (!offs)
             return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory for tokens");
         l->offs = offs;
+        int32_t *words = realloc(l->words, cap * sizeof *words);
+        if (!words)
+            return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory for tokens");
+        l->words = words;
         l->cap = cap;
     }
     l->ids[l->n] = id;
+    l->words[l->n] = l->word;
     l->offs[2 * l->n] = start;
     l->offs[2 * l->n + 1] = end;
     l->n++;
     return CE_OK;
 }
 
+void ce_tok_list_begin_word(ce_tok_list *l)
+{
+    l->word = l->n_words < INT32_MAX ? l->n_words++ : l->n_words;
+}
+
 void ce_tok_list_free(ce_tok_list *l)
 {
     free(l->ids);
     free(l->offs);
+    free(l->words);
     memset(l, 0, sizeof *l);
 }
 
@@ -59,14 +70,14 @@ void ce_strbuf_free(ce_strbuf *b)
     memset(b, 0, sizeof *b);
 }
 
-/* One block for the four arrays; offsets first for alignment. At least one
+/* One block for the five arrays; offsets first for alignment. At least one
  * slot each, so that an empty encoding still hands out valid pointers. */
 ce_encoding *ce_encoding_alloc(size_t n)
 {
     size_t m = n ? n : 1;
-    if (m > SIZE_MAX / (2 * sizeof(size_t) + 3 * sizeof(int32_t)))
+    if (m > SIZE_MAX / (2 * sizeof(size_t) + 4 * sizeof(int32_t)))
         return NULL;
-    ce_encoding *e = malloc(sizeof *e + m * (2 * sizeof(size_t) + 3 * sizeof(int32_t)));
+    ce_encoding *e = malloc(sizeof *e + m * (2 * sizeof(size_t) + 4 * sizeof(int32_t)));
     if (!e)
         return NULL;
     e->n = n;
@@ -74,6 +85,7 @@ ce_encoding *ce_encoding_alloc(size_t n)
     e->ids = (int32_t *)(e->offsets + 2 * m);
     e->type_ids = e->ids + m;
     e->seq_ids = e->type_ids + m;
+    e->word_ids = e->seq_ids + m;
     e->n_texts = 1;
     e->text_starts = e->one_text;
     e->one_text[0] = 0;
@@ -101,6 +113,7 @@ ce_encoding *ce_encoding_concat(ce_encoding *const *encs, size_t n_encs)
         memcpy(e->ids + at, x->ids, x->n * sizeof *e->ids);
         memcpy(e->type_ids + at, x->type_ids, x->n * sizeof *e->type_ids);
         memcpy(e->seq_ids + at, x->seq_ids, x->n * sizeof *e->seq_ids);
+        memcpy(e->word_ids + at, x->word_ids, x->n * sizeof *e->word_ids);
         memcpy(e->offsets + 2 * at, x->offsets, 2 * x->n * sizeof *e->offsets);
         at += x->n;
     }
@@ -152,12 +165,13 @@ void ce_truncate_longest_first(ce_tok_list *a, ce_tok_list *b, size_t max_tokens
     b->n = min_size(b->n, n2);
 }
 
-static void put(ce_encoding *e, size_t i, int32_t id, int32_t type, int32_t seq, size_t start,
-                size_t end)
+static void put(ce_encoding *e, size_t i, int32_t id, int32_t type, int32_t seq, int32_t word,
+                size_t start, size_t end)
 {
     e->ids[i] = id;
     e->type_ids[i] = type;
     e->seq_ids[i] = seq;
+    e->word_ids[i] = word;
     e->offsets[2 * i] = start;
     e->offsets[2 * i + 1] = end;
 }
@@ -181,13 +195,14 @@ ce_status ce_template_apply(const ce_template *t, const ce_tok_list *a, const ce
         const ce_piece *pc = &t->pieces[p];
         if (pc->kind == CE_PIECE_SPECIAL) {
             for (size_t k = 0; add_special && k < pc->n_ids; k++)
-                put(e, i++, pc->ids[k], pc->type_id, -1, 0, 0);
+                put(e, i++, pc->ids[k], pc->type_id, -1, -1, 0, 0);
             continue;
         }
         const ce_tok_list *src = pc->kind == CE_PIECE_A ? a : b;
         int32_t seq = pc->kind == CE_PIECE_A ? 0 : 1;
         for (size_t k = 0; src && k < src->n; k++)
-            put(e, i++, src->ids[k], pc->type_id, seq, src->offs[2 * k], src->offs[2 * k + 1]);
+            put(e, i++, src->ids[k], pc->type_id, seq, src->words[k], src->offs[2 * k],
+                src->offs[2 * k + 1]);
     }
     *out = e;
     return CE_OK;

@@ -20,14 +20,20 @@
 
 /* ---- small growable buffers ---------------------------------------------- */
 
-/* Tokens of one sequence: ids and absolute [start, end) byte offsets. */
+/* Tokens of one sequence: ids, absolute [start, end) byte offsets and the
+ * word (pre-token or added token) each came from, numbered from 0. */
 typedef struct ce_tok_list {
     int32_t *ids;
-    size_t *offs; /* 2 per token */
+    size_t *offs;   /* 2 per token */
+    int32_t *words; /* 1 per token */
     size_t n, cap;
+    int32_t word, n_words; /* the word of the next push; words begun so far */
 } ce_tok_list;
 
 ce_status ce_tok_list_push(ce_tok_list *l, int32_t id, size_t start, size_t end);
+/* The tokens pushed from now on belong to a new word, as Hugging Face's
+ * word ids count the splits a pre-tokenizer (or an added token) makes. */
+void ce_tok_list_begin_word(ce_tok_list *l);
 void ce_tok_list_free(ce_tok_list *l);
 
 typedef struct ce_strbuf {
@@ -251,7 +257,8 @@ struct ce_encoding {
     int32_t *ids;
     int32_t *type_ids;
     int32_t *seq_ids;
-    size_t *offsets; /* 2 per token */
+    int32_t *word_ids; /* word within its sequence, -1 for special tokens */
+    size_t *offsets;   /* 2 per token */
     /* a batch: text t holds tokens [text_starts[t], text_starts[t + 1]) */
     size_t n_texts;
     size_t *text_starts; /* n_texts + 1 */

@@ -27,6 +27,7 @@ static ce_status ws_encode_segment(const ce_tokenizer *tok, const char *text, si
         if (!ce_utf8_next(text, end, &pos, &cp)) /* checked before: cannot happen */
             return ce_error(CE_ERR_INVALID_UTF8, "text: invalid UTF-8 at byte %zu", at);
         if (is_space(cp) && in_word) {
+            ce_tok_list_begin_word(out);
             ce_status st = ce_tok_list_push(out, -1, word, at);
             if (st != CE_OK)
                 return st;
@@ -36,7 +37,10 @@ static ce_status ws_encode_segment(const ce_tokenizer *tok, const char *text, si
             in_word = true;
         }
     }
-    return in_word ? ce_tok_list_push(out, -1, word, end) : CE_OK;
+    if (!in_word)
+        return CE_OK;
+    ce_tok_list_begin_word(out);
+    return ce_tok_list_push(out, -1, word, end);
 }
 
 /* Words joined by single spaces (only reachable with no ids: none is valid). */

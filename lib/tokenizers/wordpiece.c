@@ -27,6 +27,7 @@ static ce_status push_unk(wp_ctx *c, size_t a, size_t b)
 static ce_status wp_word(void *vctx, size_t a, size_t b)
 {
     wp_ctx *c = vctx;
+    ce_tok_list_begin_word(c->out);
     if (b - a > c->wp->max_chars)
         return push_unk(c, a, b);
     size_t mark = c->out->n;
@@ -88,6 +89,7 @@ static ce_status split_normalized(wp_ctx *c, size_t n, size_t blen, bool skip_sp
     while (st == CE_OK && ce_added_next(&scan, tok->added, prev, skip_special, &ms, &me, &t)) {
         size_t ca = char_at(c->cpos, n, ms), cb = char_at(c->cpos, n, me);
         st = tokenize_range(c, char_at(c->cpos, n, prev), ca);
+        ce_tok_list_begin_word(c->out);
         if (st == CE_OK)
             st = ce_tok_list_push(c->out, t->id, c->v[ca].start, c->v[cb - 1].end);
         prev = me;

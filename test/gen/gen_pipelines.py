@@ -443,16 +443,29 @@ def span_cases():
     return cases
 
 
+def hf_word_to_chars(window_words, window_seqs, window_offsets, token):
+    """tokenizers' Encoding.word_to_chars(token_to_word(token), sequence 1) on
+    one window's encoding: the characters from the first to the last token of
+    the token's word among the window's own tokens."""
+    word = window_words[token]
+    toks = [i for i, (w, s) in enumerate(zip(window_words, window_seqs)) if w == word and s == 1]
+    return window_offsets[toks[0]][0], window_offsets[toks[-1]][1]
+
+
 def answer_cases():
-    """Whole chain: one pair encoding, windows, per-window logits, offsets."""
+    """Whole chain: one pair encoding, windows, per-window logits, offsets of
+    the answer's first and last words (align_to_words, the pipeline's default)."""
     cases = []
     context = "Ann met Bob in old Zürich town by the lake"
-    words = [(0, 3), (4, 7), (8, 11), (12, 14), (15, 18), (19, 26), (27, 31), (32, 34),
-             (35, 38), (39, 43)]
-    q_len = 2
-    ids = [101, 2001, 2002, 102] + [3000 + i for i in range(len(words))] + [102]
-    seq_ids = [-1, 0, 0, -1] + [1] * len(words) + [-1]
-    offsets = [[0, 0], [0, 5], [6, 9], [0, 0]] + [list(w) for w in words] + [[0, 0]]
+    # (offsets, word) of the context tokens: "Zürich" is two tokens, "Zü" "##rich"
+    tokens_of = [((0, 3), 0), ((4, 7), 1), ((8, 11), 2), ((12, 14), 3), ((15, 18), 4),
+                 ((19, 22), 5), ((22, 26), 5), ((27, 31), 6), ((32, 34), 7), ((35, 38), 8),
+                 ((39, 43), 9)]
+    ids = [101, 2001, 2002, 102] + [3000 + i for i in range(len(tokens_of))] + [102]
+    seq_ids = [-1, 0, 0, -1] + [1] * len(tokens_of) + [-1]
+    word_ids = [-1, 0, 1, -1] + [w for _, w in tokens_of] + [-1]
+    offsets = [[0, 0], [0, 5], [6, 9], [0, 0]] + [list(o) for o, _ in tokens_of] + [[0, 0]]
+    ZU, RICH = 4 + 5, 4 + 6  # encoding indices of "Zü" and "##rich"
 
     def add(name, max_len, stride, top, max_answer, logits_of, want):
         win = hf_windows(seq_ids, max_len, stride)
@@ -469,49 +482,69 @@ def answer_cases():
         data = context.encode("utf-8")
         answers = []
         for s in spans:
-            b = offsets[tokens[s["window"]][s["start"]]][0]
-            e = offsets[tokens[s["window"]][s["end"]]][1]
+            toks = tokens[s["window"]]
+            ww, ws, wo = ([word_ids[i] for i in toks], [seq_ids[i] for i in toks],
+                          [offsets[i] for i in toks])
+            b = hf_word_to_chars(ww, ws, wo, s["start"])[0]
+            e = hf_word_to_chars(ww, ws, wo, s["end"])[1]
             answers.append({"answer": data[b:e].decode("utf-8"), "start": b, "end": e,
                             "score": s["score"], "window": s["window"]})
         got = [(a["answer"], a["window"]) for a in answers]
         check(got == want, "%s: %r, wanted %r" % (name, got, want))
         cases.append({"name": name, "context": context, "question": "who where",
-                      "encoding": {"ids": ids, "sequence_ids": seq_ids, "offsets": offsets},
+                      "encoding": {"ids": ids, "sequence_ids": seq_ids, "word_ids": word_ids,
+                                   "offsets": offsets},
                       "cls_id": 101, "max_seq_len": max_len, "stride": stride, "top": top,
                       "max_answer": max_answer,
                       "window_logits": [{"start": w["start_logits"], "end": w["end_logits"]}
                                         for w in windows],
                       "expected": {"windows": win["windows"], "answers": answers}})
 
-    # encoding index 4 + w is word w. Windows of max_len 9: 4 context tokens
-    # ([CLS] q q [SEP] c c c c [SEP]), stride 2: [0,4) [2,6) [4,8) [6,10).
+    # Windows of max_len 9 hold 4 context tokens ([CLS] q q [SEP] c c c c [SEP]);
+    # with stride 2: context tokens [0,4) [2,6) [4,8) [6,10) [8,11).
     def across(k, i):
-        """'old Zürich' (words 4-5) straddles windows 1 | 2 ([2,6) ends at word
-        5, [4,8) starts at word 4): both hold it; window 2 is surer."""
-        w = i - 4
-        if w == 4:
+        """'old Zürich' (tokens 4-6) is whole in window 2 only ([4,8))."""
+        if i == 4 + 4:
             return (2.0 + (k == 2), 0.0)
-        if w == 5:
+        if i == RICH:
             return (0.0, 2.0 + (k == 2))
         return (0.0, 0.0)
     add("across_window_boundary", 9, 2, 1, 15, across, [("old Zürich", 2)])
 
     def cut(k, i):
-        """'Bob in old' (words 2-4): window 0 ([0,4)) holds its start only;
+        """'Bob in old' (tokens 2-4): window 0 ([0,4)) holds its start only;
         window 1 ([2,6)) holds all of it."""
-        w = i - 4
-        return {2: (3.0, 0.0), 3: (0.0, 0.5), 4: (0.0, 3.0)}.get(w, (0.0, 0.0))
+        return {6: (3.0, 0.0), 7: (0.0, 0.5), 8: (0.0, 3.0)}.get(i, (0.0, 0.0))
     add("cut_by_window_end", 9, 2, 2, 15, cut, [("Bob in old", 1), ("Bob in", 0)])
 
     def second(k, i):
         """Only the second window ([3,6) with stride 1) is sure: 'in old'."""
-        w = i - 4
-        if k == 1 and w == 3:
+        if k == 1 and i == 7:
             return (4.0, 0.0)
-        if k == 1 and w == 4:
+        if k == 1 and i == 8:
             return (0.0, 4.0)
         return (0.0, 0.0)
     add("best_in_second_window", 8, 0, 1, 15, second, [("in old", 1)])
+
+    def inside_word(k, i):
+        """Start and end both on '##rich': the answer is the whole word."""
+        return (3.0, 3.0) if i == RICH else (0.0, 0.0)
+    add("widened_to_word", 20, 2, 1, 15, inside_word, [("Zürich", 0)])
+
+    def ends_mid_word(k, i):
+        """'old Zü': the end widens to the end of 'Zürich'; then 'Zü' alone."""
+        return {8: (3.0, 0.0), ZU: (1.0, 3.0)}.get(i, (0.0, 0.0))
+    add("end_widened", 20, 2, 2, 15, ends_mid_word, [("old Zürich", 0), ("Zürich", 0)])
+
+    def cut_word(k, i):
+        """Window 3 ([6,10)) starts at '##rich' without 'Zü': the word is
+        widened only over the window's own tokens, so the answer is 'rich town'."""
+        if k == 3 and i == RICH:
+            return (4.0, 0.0)
+        if k == 3 and i == RICH + 1:
+            return (0.0, 4.0)
+        return (0.0, 0.0)
+    add("word_cut_by_window", 9, 2, 1, 15, cut_word, [("rich town", 3)])
     return cases
 
 
@@ -547,7 +580,8 @@ def main():
           "window, lower start, lower end")
     write("answer.json", answer_cases(),
           "question-answering, the whole chain: windows of the encoding, the given logits per "
-          "window, spans, byte offsets of the answer's first and last tokens into context")
+          "window, spans, byte offsets into context of the words (within the window) of the "
+          "answer's first and last tokens (align_to_words)")
 
 
 if __name__ == "__main__":

@@ -30,8 +30,9 @@ static const char answer_usage[] =
     "[CLS] count (others get logit -10000; [CLS] then gets probability 0); a span\n"
     "of context tokens from start to end, end - start < N, scores\n"
     "p_start * p_end; the best over all windows wins (equal scores: the earlier\n"
-    "window, then the earlier span). The answer's offsets are those of its first\n"
-    "and last tokens. \"start_logits\" and \"end_logits\" are the raw logits of the\n"
+    "window, then the earlier span). The answer's offsets are those of the words\n"
+    "holding its first and last tokens (whole words, as the pipeline's\n"
+    "align_to_words). \"start_logits\" and \"end_logits\" are the raw logits of the\n"
     "window holding the best answer (its tokens: the template, the question and\n"
     "its slice of the context).\n"
     "\n" HEAD_COMMON_HELP
@@ -129,13 +130,18 @@ static int resolve(answer_run *r)
     return rc;
 }
 
-/* One span's fields: "answer", "start", "end", "score". */
+/* One span's fields: "answer", "start", "end", "score"; the span widened to
+ * whole words. */
 static void write_span(const answer_result *res, const pipe_span *s, const cli_text *context,
                        int *first)
 {
     const size_t *offsets = ce_encoding_offsets(res->enc);
-    size_t b = offsets[2 * res->index[s->window][s->start]];
-    size_t e = offsets[2 * res->index[s->window][s->end] + 1];
+    const size_t *index = res->index[s->window];
+    size_t from = s->start, to = s->end;
+    pipe_qa_word_span(ce_encoding_word_ids(res->enc), ce_encoding_sequence_ids(res->enc), index,
+                      res->lengths[s->window], &from, &to);
+    size_t b = offsets[2 * index[from]];
+    size_t e = offsets[2 * index[to] + 1];
     e = e < context->len ? e : context->len;
     b = b < e ? b : e;
     cli_json_key(stdout, "answer", first);

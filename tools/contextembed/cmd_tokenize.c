@@ -14,9 +14,11 @@ static const char tokenize_usage[] =
     "                             [--] [TEXT ...]\n"
     "\n"
     "Print one JSON object per text, one per line:\n"
-    "  {\"ids\": [...], \"tokens\": [...], \"offsets\": [[begin, end], ...]}\n"
+    "  {\"ids\": [...], \"tokens\": [...], \"offsets\": [[begin, end], ...],\n"
+    "   \"word_ids\": [...]}\n"
     "with UTF-8 byte offsets into the text the token came from ([0, 0] for added\n"
-    "special tokens), and \"type_ids\" when --pair is given.\n"
+    "special tokens), the word of its text each token belongs to (null for added\n"
+    "special tokens; Hugging Face's word_ids), and \"type_ids\" when --pair is given.\n"
     "\n"
     "  -m, --model DIR           use the tokenizer of a model directory\n"
     "  -t, --tokenizer PATH      tokenizer.json, vocab.txt or a directory holding one\n"
@@ -122,6 +124,12 @@ static void write_encoding(const ce_tokenizer *tok, const ce_encoding *e, int wi
     fputc(']', stdout);
     cli_json_key(stdout, "offsets", &first);
     cli_json_pairs(stdout, ce_encoding_offsets(e), n);
+    cli_json_key(stdout, "word_ids", &first);
+    const int32_t *words = ce_encoding_word_ids(e);
+    fputc('[', stdout);
+    for (size_t i = 0; i < n; i++)
+        printf(words[i] < 0 ? "%snull" : "%s%d", i ? "," : "", (int)words[i]);
+    fputc(']', stdout);
     if (with_types) {
         cli_json_key(stdout, "type_ids", &first);
         cli_json_int_array(stdout, ce_encoding_type_ids(e), n);

@@ -2,6 +2,7 @@
  * question-answering pipeline chooses them (select_starts_ends, decode_spans):
  * see pipelines.h. */
 #include <math.h>
+#include <stdbool.h>
 
 #include "pipelines.h"
 
@@ -70,4 +71,18 @@ size_t pipe_qa_add_spans(const double *p_start, const double *p_end, const unsig
                 have = insert(best, have, k, (pipe_span){window, s, e, p_start[s] * p_end[e]});
     }
     return have;
+}
+
+static bool same_word(const int32_t *words, const int32_t *seq_ids, size_t a, size_t b)
+{
+    return words[a] >= 0 && words[a] == words[b] && seq_ids[a] == seq_ids[b];
+}
+
+void pipe_qa_word_span(const int32_t *words, const int32_t *seq_ids, const size_t *index, size_t n,
+                       size_t *start, size_t *end)
+{
+    while (*start > 0 && same_word(words, seq_ids, index[*start], index[*start - 1]))
+        --*start;
+    while (*end + 1 < n && same_word(words, seq_ids, index[*end], index[*end + 1]))
+        ++*end;
 }

@@ -109,4 +109,13 @@ size_t pipe_qa_add_spans(const double *p_start, const double *p_end, const unsig
                          size_t n, size_t window, size_t max_answer, pipe_span *best, size_t have,
                          size_t k);
 
+/* The answer's tokens widened to whole words, as the pipeline's
+ * align_to_words does: *start moves back to the first, *end on to the last
+ * token of its word among the window's tokens (a word a window cuts keeps
+ * only its part inside). words and seq_ids are of the whole encoding
+ * (ce_encoding_word_ids(), ce_encoding_sequence_ids()), index the window's
+ * encoding indices (pipe_qa_window_tokens), n its length. */
+void pipe_qa_word_span(const int32_t *words, const int32_t *seq_ids, const size_t *index, size_t n,
+                       size_t *start, size_t *end);
+
 #endif

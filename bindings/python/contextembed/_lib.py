@@ -69,6 +69,7 @@ SIGNATURES = {
     "ce_encoding_ids": (c_int32_p, [_vp]),
     "ce_encoding_type_ids": (c_int32_p, [_vp]),
     "ce_encoding_sequence_ids": (c_int32_p, [_vp]),
+    "ce_encoding_word_ids": (c_int32_p, [_vp]),
     "ce_encoding_offsets": (c_size_p, [_vp]),
     "ce_tokenizer_id_to_token": (_st, [_vp, ctypes.c_int32, c_void_pp, c_size_p]),
     "ce_tokenizer_token_to_id": (_st, [_vp, _cp, _sz, c_int32_p]),

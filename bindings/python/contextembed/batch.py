@@ -68,6 +68,7 @@ def encode_batch(tokenizer, texts, pairs=None, add_special=True, special_as_text
         ids = lib.ce_encoding_ids(enc)[:n] if n else []
         type_ids = lib.ce_encoding_type_ids(enc)[:n] if n else []
         seq_ids = lib.ce_encoding_sequence_ids(enc)[:n] if n else []
+        word_ids = lib.ce_encoding_word_ids(enc)[:n] if n else []
         flat = lib.ce_encoding_offsets(enc)[:2 * n] if n else []
     finally:
         lib.ce_encoding_free(enc)
@@ -79,7 +80,8 @@ def encode_batch(tokenizer, texts, pairs=None, add_special=True, special_as_text
         offsets = [(flat[2 * i], flat[2 * i + 1]) for i in range(a, b)]
         tokens = [tokenizer._token(i) if i >= 0 else sources[s][o[0]:o[1]].decode("utf-8", "replace")
                   for i, o, s in zip(ids[a:b], offsets, seq_ids[a:b])]
-        out.append(Encoding(ids[a:b], type_ids[a:b], seq_ids[a:b], offsets, tokens, data[t], pair))
+        out.append(Encoding(ids[a:b], type_ids[a:b], seq_ids[a:b], offsets, tokens, data[t], pair,
+                            word_ids[a:b]))
     return out
 
 

@@ -186,7 +186,8 @@ def answer(model, question, context, top=1, max_answer_tokens=15, doc_stride=Non
     chooses it (Hugging Face's question-answering pipeline): {"answer",
     "start", "end", "char_start", "char_end", "score", "start_logits",
     "end_logits"}, and with top > 1 "answers" (the top best, same fields but
-    the logits). start/end are UTF-8 byte offsets into @context; the logits
+    the logits). start/end are UTF-8 byte offsets into @context of the whole
+    words holding the span's first and last tokens (align_to_words); the logits
     are those of the window holding the best answer."""
     _choose(model, ["question_answering"], "answer")
     max_seq_len, doc_stride = _answer_settings(model, max_answer_tokens, doc_stride,
@@ -211,8 +212,10 @@ def answer(model, question, context, top=1, max_answer_tokens=15, doc_stride=Non
     chars = _char_positions(enc.pair)
     found = []
     for s in spans:
-        b = enc.offsets[index[s["window"]][s["start"]]][0]
-        e = enc.offsets[index[s["window"]][s["end"]]][1]
+        ix = index[s["window"]]
+        first, last = pipelines.qa_word_span(enc.word_ids, enc.sequence_ids, ix, s["start"],
+                                             s["end"])
+        b, e = enc.offsets[ix[first]][0], enc.offsets[ix[last]][1]
         item = _text_slice(enc.pair, chars, b, e)
         found.append({"answer": item["text"], "start": b, "end": e,
                       "char_start": item["char_start"], "char_end": item["char_end"],

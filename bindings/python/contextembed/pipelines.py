@@ -191,3 +191,19 @@ def qa_spans(windows, max_answer, k):
                         yield (-(p_start[s] * p_end[e]), w, s, e)
     best = heapq.nsmallest(k, candidates())
     return [{"window": w, "start": s, "end": e, "score": -neg} for neg, w, s, e in best]
+
+
+def qa_word_span(word_ids, sequence_ids, index, start, end):
+    """(start, end) window positions widened to whole words, as the pipeline's
+    align_to_words: start back to the first, end on to the last token of its
+    word among the window's tokens (index: their encoding indices). word_ids
+    and sequence_ids are of the whole encoding (None / -1: no word)."""
+    def same(a, b):
+        wa = word_ids[index[a]]
+        return (wa is not None and wa >= 0 and wa == word_ids[index[b]]
+                and sequence_ids[index[a]] == sequence_ids[index[b]])
+    while start > 0 and same(start, start - 1):
+        start -= 1
+    while end + 1 < len(index) and same(end, end + 1):
+        end += 1
+    return start, end

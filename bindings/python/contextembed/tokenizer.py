@@ -35,18 +35,22 @@ class Encoding:
     """Tokens of one text (or text pair), copied out of the library.
 
     ``ids``, ``type_ids`` (0 first text, 1 pair), ``sequence_ids`` (0, 1, or -1
-    for added special tokens), ``tokens`` (vocabulary strings; the word itself
+    for added special tokens), ``word_ids`` (the word of the text each token
+    came from, counted from 0 in each text as Hugging Face's ``word_ids()``;
+    None for added special tokens), ``tokens`` (vocabulary strings; the word itself
     for tokenizers without a vocabulary (ELMo's), whose ids are -1), ``offsets``
     ([begin, end) UTF-8 byte offsets in the text the token came from; (0, 0)
     for added special tokens) and ``char_offsets`` (the same in code points,
     for slicing the Python str).
     """
 
-    __slots__ = ("ids", "type_ids", "sequence_ids", "offsets", "char_offsets", "tokens",
-                 "text", "pair")
+    __slots__ = ("ids", "type_ids", "sequence_ids", "word_ids", "offsets", "char_offsets",
+                 "tokens", "text", "pair")
 
-    def __init__(self, ids, type_ids, sequence_ids, offsets, tokens, text, pair):
+    def __init__(self, ids, type_ids, sequence_ids, offsets, tokens, text, pair, word_ids=None):
         self.ids, self.type_ids, self.sequence_ids = ids, type_ids, sequence_ids
+        self.word_ids = [None if w < 0 else w for w in word_ids] if word_ids is not None \
+            else [None] * len(ids)
         self.offsets, self.tokens, self.text, self.pair = offsets, tokens, text, pair
         maps = [_char_positions(text), _char_positions(pair or b"")]
         self.char_offsets = [(b, e) if s < 0 else (maps[s][b], maps[s][e])
@@ -135,6 +139,7 @@ class Tokenizer:
             ids = lib.ce_encoding_ids(enc)[:n]
             type_ids = lib.ce_encoding_type_ids(enc)[:n]
             seq_ids = lib.ce_encoding_sequence_ids(enc)[:n]
+            word_ids = lib.ce_encoding_word_ids(enc)[:n]
             flat = lib.ce_encoding_offsets(enc)[:2 * n] if n else []
         finally:
             lib.ce_encoding_free(enc)
@@ -144,7 +149,7 @@ class Tokenizer:
         tokens = [self.id_to_token(i) if i >= 0 else
                   texts[s][b:e].decode("utf-8", "replace")
                   for i, (b, e), s in zip(ids, offsets, seq_ids)]
-        return Encoding(ids, type_ids, seq_ids, offsets, tokens, data, pair_data)
+        return Encoding(ids, type_ids, seq_ids, offsets, tokens, data, pair_data, word_ids)
 
     def decode(self, ids, skip_special=False):
         """Text of @ids as the tokenizer's decoder makes it (specials kept

@@ -203,9 +203,11 @@ class Answer(HeadsBase):
                                                m.tokenizer.special_id("cls"))
                     spans = P.qa_spans([(P.qa_probs(r["start_logits"], keep),
                                          P.qa_probs(r["end_logits"], keep), context)], 15, 3)
+                    ix = list(range(len(enc)))
+                    words = [P.qa_word_span(enc.word_ids, enc.sequence_ids, ix, s["start"],
+                                            s["end"]) for s in spans]
                     self.assertEqual([(a["start"], a["end"]) for a in r["answers"]],
-                                     [(enc.offsets[s["start"]][0], enc.offsets[s["end"]][1])
-                                      for s in spans])
+                                     [(enc.offsets[b][0], enc.offsets[e][1]) for b, e in words])
                     for a in r["answers"]:
                         self.assertEqual(ctx[a["char_start"]:a["char_end"]], a["answer"])
                     self.assertEqual(r["answer"], r["answers"][0]["answer"])

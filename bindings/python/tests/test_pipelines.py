@@ -120,8 +120,10 @@ class PipelineRules(unittest.TestCase):
                 data = c["context"].encode("utf-8")
                 got = []
                 for s in spans:
-                    b = enc["offsets"][index[s["window"]][s["start"]]][0]
-                    e = enc["offsets"][index[s["window"]][s["end"]]][1]
+                    ix = index[s["window"]]
+                    first, last = P.qa_word_span(enc["word_ids"], enc["sequence_ids"], ix,
+                                                 s["start"], s["end"])
+                    b, e = enc["offsets"][ix[first]][0], enc["offsets"][ix[last]][1]
                     got.append({"answer": data[b:e].decode("utf-8"), "start": b, "end": e,
                                 "window": s["window"], "score": s["score"]})
                 want = c["expected"]["answers"]

@@ -7,6 +7,11 @@ PKGS="meson ninja-build pkg-config gcc g++ binutils libblis-dev libdnnl-dev chec
 PKGS="$PKGS python3-distributed python3-numpy python3-pandas"
 # test/fuzz/run.sh: clang with libFuzzer
 PKGS="$PKGS clang libclang-rt-14-dev"
+# pip install ./bindings/python offline (meson-python) and test/test-pip.sh (fresh venvs)
+PKGS="$PKGS python3-mesonpy python3-pip python3-venv"
+# scripts/make-bundle.sh and test/test-bundle.sh (the static link of test/test-static.sh needs
+# no more: libyaml-dev, libutf8proc-dev, libblis-dev, gcc and libc6-dev ship their .a files)
+PKGS="$PKGS patchelf"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -99,6 +99,11 @@ def test_refused(cpu):
         _, err = run(["embed", "-m", BERT, "--precision", "bf16", "x"], code=1)
         check("AVX512-BF16" in err and "AMX-BF16" in err, "embed --precision bf16 refused here",
               err.strip())
+    # the reference backend runs bf16 anywhere when named, and says so
+    out, _ = run(["info", "-m", BERT, "--backend", "ref", "--precision", "bf16"])
+    info = json.loads(out)
+    check(info["precision"] == "bf16" and info["backend"] == "ref", "info --backend ref bf16",
+          out.strip())
     _, err = run(["score", "-m", GPT2, "--backend", "onednn", "--precision", "int8", "x"], code=1)
     check("cannot run precision \"int8\"" in err or "unknown backend" in err,
           "score --backend onednn --precision int8 refused", err.strip())

@@ -9,8 +9,7 @@
  *     layer has cosine similarity >= 0.99 with f32's.
  * The reference backend's int8 product (the ground truth the fast kernels
  * follow) gives GPT-2 the same logits as blis's within 1e-3 relative.
- * Bad input: an unknown precision string; bf16 on a CPU without AVX512-BF16
- * or AMX-BF16 (the message names both); a backend that cannot prepare int8,
+ * Bad input: an unknown precision string; a backend that cannot prepare int8,
  * named (a clear error) or left to "auto" (skipped, with a warning); a
  * session asking for another precision or another backend than its model's.
  *
@@ -24,50 +23,9 @@
 #include "backends/backend_internal.h"
 #include "contextembed/contextembed.h"
 #include "io/weights.h"
+#include "test-heldout.h"
 #include "test-util.h"
 
-#ifndef CE_MODELS_DIR
-#define CE_MODELS_DIR CE_FIXTURES_DIR "/../../models"
-#endif
-
-static char model_path[512];
-
-static const char *model_dir(const char *name)
-{
-    snprintf(model_path, sizeof model_path, "%s/%s", CE_MODELS_DIR, name);
-    return model_path;
-}
-
-static ce_status open_at(const char *dir, const char *backend, const char *precision,
-                         ce_model **m)
-{
-    ce_options *o;
-    ck_assert_int_eq(ce_options_create(&o), CE_OK);
-    if (backend)
-        ck_assert_int_eq(ce_options_set_string(o, CE_OPT_BACKEND, backend), CE_OK);
-    if (precision)
-        ck_assert_int_eq(ce_options_set_string(o, CE_OPT_PRECISION, precision), CE_OK);
-    ck_assert_int_eq(ce_options_set_int(o, CE_OPT_THREADS, 2), CE_OK);
-    ce_status st = ce_model_open(dir, o, m);
-    ce_options_free(o);
-    return st;
-}
-
-static ce_model *must_open(const char *dir, const char *backend, const char *precision)
-{
-    ce_model *m = NULL;
-    ce_status st = open_at(dir, backend, precision, &m);
-    ck_assert_msg(st == CE_OK, "%s (%s, %s): %s", dir, backend ? backend : "auto",
-                  precision ? precision : "f32", ce_last_error());
-    return m;
-}
-
-static ce_session *must_session(const ce_model *m)
-{
-    ce_session *s = NULL;
-    ck_assert_msg(ce_session_create(m, NULL, &s) == CE_OK, "%s", ce_last_error());
-    return s;
-}
 
 /* ---- the option ---- */
 
@@ -118,34 +76,6 @@ START_TEST(test_cpu_features)
 END_TEST
 
 /* ---- what is refused ---- */
-
-START_TEST(test_bf16_refused)
-{
-    uint32_t f = ce_cpu_features();
-    ce_model *m = NULL;
-    ce_status st = open_at(model_dir("bert-mini-en"), NULL, "bf16", &m);
-    /* no backend prepares bf16 yet: refused on every CPU, for the CPU's sake where it lacks it */
-    ck_assert_int_eq(st, CE_ERR_UNSUPPORTED);
-    ck_assert_ptr_null(m);
-    if (!(f & (CE_CPU_AVX512_BF16 | CE_CPU_AMX_BF16))) {
-        ck_assert_msg(strstr(ce_last_error(), "AVX512-BF16") &&
-                          strstr(ce_last_error(), "AMX-BF16"),
-                      "%s", ce_last_error());
-        ce_options *o;
-        ck_assert_int_eq(ce_options_create(&o), CE_OK);
-        ck_assert_int_eq(ce_options_set_string(o, CE_OPT_PRECISION, "bf16"), CE_OK);
-        static const char cfg[] = "{\"model_type\": \"gpt2\", \"n_embd\": 32, \"n_layer\": 1, "
-                                  "\"n_head\": 2, \"vocab_size\": 50, \"n_positions\": 16}";
-        ck_assert_int_eq(ce_model_open_random(cfg, sizeof cfg - 1, 1, o, &m), CE_ERR_UNSUPPORTED);
-        ck_assert_ptr_null(m);
-        ce_options_free(o);
-    }
-    for (size_t i = 0; i < ce_backend_count(); i++) {
-        st = open_at(model_dir("bert-mini-en"), ce_backend_name(i), "bf16", &m);
-        ck_assert_msg(st == CE_ERR_UNSUPPORTED, "%s: %s", ce_backend_name(i), ce_last_error());
-    }
-}
-END_TEST
 
 /* A host backend that prepares f32 weights (packed [out, in]) and counts. */
 typedef struct host_weight {
@@ -271,11 +201,11 @@ START_TEST(test_backend_without_int8)
     refuses.precisions = CE_PRECISION_BIT(CE_PRECISION_F32) | CE_PRECISION_BIT(CE_PRECISION_INT8);
     ck_assert_int_eq(ce_backend_register(&refuses), CE_OK);
 
-    const char *dir = model_dir("gpt2-mini-en");
+    const char *dir = ce_test_model_dir("gpt2-mini-en");
     ce_model *m = NULL;
     static const char *const named[] = {"host-v2-old", "host-f32"};
     for (size_t i = 0; i < 2; i++) {
-        ck_assert_int_eq(open_at(dir, named[i], "int8", &m), CE_ERR_UNSUPPORTED);
+        ck_assert_int_eq(ce_test_open_at(dir, named[i], "int8", &m), CE_ERR_UNSUPPORTED);
         ck_assert_ptr_null(m);
         char want[96];
         snprintf(want, sizeof want, "backend \"%s\" cannot run precision \"int8\"", named[i]);
@@ -283,26 +213,26 @@ START_TEST(test_backend_without_int8)
                       "%s", ce_last_error());
     }
     ck_assert_int_eq(host_prepares, 0); /* refused before anything is prepared */
-    ck_assert_int_eq(open_at(dir, "host-refuses", "int8", &m), CE_ERR_UNSUPPORTED);
+    ck_assert_int_eq(ce_test_open_at(dir, "host-refuses", "int8", &m), CE_ERR_UNSUPPORTED);
     ck_assert_msg(strstr(ce_last_error(), "backend \"host-refuses\": cannot prepare tensor"), "%s",
                   ce_last_error());
     if (ce_test_has_backend("onednn")) {
-        ck_assert_int_eq(open_at(dir, "onednn", "int8", &m), CE_ERR_UNSUPPORTED);
+        ck_assert_int_eq(ce_test_open_at(dir, "onednn", "int8", &m), CE_ERR_UNSUPPORTED);
         ck_assert_msg(strstr(ce_last_error(), "backend \"onednn\" cannot run precision \"int8\""),
                       "%s", ce_last_error());
     }
 
     /* f32 still works with them */
-    m = must_open(dir, "host-v2-old", NULL);
+    m = ce_test_must_open(dir, "host-v2-old", NULL);
     ck_assert_int_gt(host_prepares, 0);
     ce_model_free(m);
 
     /* "auto" skips them, saying so, and never runs int8 as f32 */
     warnings[0] = '\0';
     ce_set_log_callback(keep_warning, NULL, CE_LOG_WARNING);
-    m = must_open(dir, NULL, "int8");
+    m = ce_test_must_open(dir, NULL, "int8");
     ce_set_log_callback(NULL, NULL, CE_LOG_WARNING);
-    ce_session *s = must_session(m);
+    ce_session *s = ce_test_must_session(m);
     const char *used = ce_session_backend(s);
     ck_assert_msg(strcmp(used, "host-v2-old") && strcmp(used, "host-f32"), "%s", used);
     ck_assert_msg(strstr(warnings, "host-v2-old") && strstr(warnings, "host-f32"), "%s", warnings);
@@ -316,7 +246,7 @@ END_TEST
 
 START_TEST(test_session_rules)
 {
-    ce_model *m = must_open(model_dir("bert-mini-en"), NULL, "int8");
+    ce_model *m = ce_test_must_open(ce_test_model_dir("bert-mini-en"), NULL, "int8");
     const char *model_backend = m->settings.backend;
     ce_options *o;
     ce_session *s = NULL;
@@ -342,7 +272,7 @@ START_TEST(test_session_rules)
     ce_model_free(m);
 
     /* f32 models keep allowing sessions on another backend (raw weights) */
-    m = must_open(model_dir("bert-mini-en"), NULL, NULL);
+    m = ce_test_must_open(ce_test_model_dir("bert-mini-en"), NULL, NULL);
     int64_t p = -1;
     ck_assert_int_eq(ce_model_get_info(m, CE_INFO_PRECISION, &p), CE_OK);
     ck_assert_int_eq(p, CE_PRECISION_F32);
@@ -359,8 +289,8 @@ END_TEST
  * copies exist, except a tied head's (the embedding table reads it). */
 START_TEST(test_int8_memory)
 {
-    ce_model *f = must_open(model_dir("gpt2-mini-en"), NULL, NULL);
-    ce_model *q = must_open(model_dir("gpt2-mini-en"), NULL, "int8");
+    ce_model *f = ce_test_must_open(ce_test_model_dir("gpt2-mini-en"), NULL, NULL);
+    ce_model *q = ce_test_must_open(ce_test_model_dir("gpt2-mini-en"), NULL, "int8");
     size_t conv_f32 = ce_weights_bytes_converted(f->weights);
     size_t conv_int8 = ce_weights_bytes_converted(q->weights);
     ce_lin_list *lins = q->arch->linears(q->arch_data);
@@ -387,191 +317,72 @@ END_TEST
 
 /* ---- accuracy ---- */
 
-/* The held-out texts of gpt2-mini-en: separated by a line holding a form feed. */
-static char *heldout;
-static const char *texts[256];
-static size_t text_lens[256], n_texts;
-
-static void read_heldout(void)
+/* The reference's int8 logits against the fast backend's on a few texts:
+ * largest |a - b| / max |a| of a row. */
+static double ref_vs_fast(const ce_model *fast, size_t n_texts)
 {
-    if (heldout)
-        return;
-    char path[600];
-    snprintf(path, sizeof path, "%s/heldout.txt", model_dir("gpt2-mini-en"));
-    size_t len;
-    heldout = ce_test_read_file(path, &len);
-    ck_assert_ptr_nonnull(heldout);
-    if (len && heldout[len - 1] == '\n')
-        heldout[--len] = '\0';
-    char *p = heldout;
-    while (n_texts < 256) {
-        texts[n_texts] = p;
-        char *sep = strstr(p, "\n\f\n");
-        if (sep)
-            *sep = '\0';
-        text_lens[n_texts] = strlen(p);
-        n_texts++;
-        if (!sep)
-            break;
-        p = sep + 3;
+    ce_model *r = ce_test_must_open(ce_test_model_dir("gpt2-mini-en"), "ref", "int8");
+    ce_session *sq = ce_test_must_session(fast), *sr = ce_test_must_session(r);
+    int64_t v;
+    ck_assert_int_eq(ce_model_get_info(r, CE_INFO_VOCAB_SIZE, &v), CE_OK);
+    size_t vocab = (size_t)v, cap = 256 * vocab;
+    float *lq = malloc(cap * sizeof *lq), *lr = malloc(cap * sizeof *lr);
+    ck_assert(lq && lr);
+    double max_rel = 0.0;
+    for (size_t t = 0; t < n_texts; t++) {
+        int32_t *ids;
+        size_t n;
+        ce_test_encode_heldout(r, t, &ids, &n);
+        ce_test_all_logits(sq, ids, n, lq, cap);
+        ce_test_all_logits(sr, ids, n, lr, cap);
+        for (size_t i = 0; i < n; i++) {
+            double mx = 0.0, d = 0.0;
+            for (size_t j = 0; j < vocab; j++) {
+                mx = fmax(mx, fabs(lr[i * vocab + j]));
+                d = fmax(d, fabs((double)lr[i * vocab + j] - lq[i * vocab + j]));
+            }
+            max_rel = fmax(max_rel, d / mx);
+        }
+        free(ids);
     }
-    ck_assert_uint_eq(n_texts, 171);
-}
-
-typedef struct lm_stats {
-    double logprob_f32, logprob_int8;
-    size_t scored, agree;
-    double max_rel; /* largest |a - b| / max |a| of a logits row (ref vs blis) */
-} lm_stats;
-
-static size_t argmax(const float *x, size_t n)
-{
-    size_t best = 0;
-    for (size_t i = 1; i < n; i++)
-        if (x[i] > x[best])
-            best = i;
-    return best;
-}
-
-static double logprob(const float *x, size_t n, int32_t id)
-{
-    double mx = x[argmax(x, n)], sum = 0.0;
-    for (size_t i = 0; i < n; i++)
-        sum += exp((double)x[i] - mx);
-    return (double)x[id] - mx - log(sum);
-}
-
-/* The logits of every position of @p ids (n tokens) into @p out. */
-static void all_logits(ce_session *s, const int32_t *ids, size_t n, float *out, size_t cap)
-{
-    ck_assert_int_eq(ce_session_rewind(s, 0), CE_OK);
-    ck_assert_msg(ce_session_append(s, ids, n, CE_APPEND_ALL_LOGITS) == CE_OK, "%s",
-                  ce_last_error());
-    size_t count;
-    ck_assert_int_eq(ce_session_logits(s, out, cap, &count), CE_OK);
-}
-
-static void encode(const ce_model *m, size_t t, int32_t **ids, size_t *n)
-{
-    ce_encoding *e;
-    ck_assert_int_eq(ce_tokenizer_encode(ce_model_tokenizer(m), texts[t], text_lens[t], NULL, 0,
-                                         0, 0, &e),
-                     CE_OK);
-    *n = ce_encoding_length(e);
-    *ids = malloc(*n * sizeof **ids);
-    memcpy(*ids, ce_encoding_ids(e), *n * sizeof **ids);
-    ce_encoding_free(e);
+    free(lq), free(lr);
+    ce_session_free(sq), ce_session_free(sr);
+    ce_model_free(r);
+    return max_rel;
 }
 
 START_TEST(test_gpt2_int8_contract)
 {
-    read_heldout();
-    ce_model *q = must_open(model_dir("gpt2-mini-en"), NULL, "int8");
-    ce_model *f = must_open(model_dir("gpt2-mini-en"), q->settings.backend, NULL);
-    ce_model *r = must_open(model_dir("gpt2-mini-en"), "ref", "int8");
-    ce_session *sf = must_session(f), *sq = must_session(q), *sr = must_session(r);
-    int64_t v;
-    ck_assert_int_eq(ce_model_get_info(f, CE_INFO_VOCAB_SIZE, &v), CE_OK);
-    size_t vocab = (size_t)v, cap = 256 * vocab;
-    float *lf = malloc(cap * sizeof *lf), *lq = malloc(cap * sizeof *lq);
-    float *lr = malloc(cap * sizeof *lr);
-    lm_stats st = {0};
-    for (size_t t = 0; t < n_texts; t++) {
-        int32_t *ids;
-        size_t n;
-        encode(f, t, &ids, &n);
-        ck_assert_uint_le(n, 256);
-        all_logits(sf, ids, n, lf, cap);
-        all_logits(sq, ids, n, lq, cap);
-        for (size_t i = 0; i + 1 < n; i++) {
-            const float *a = lf + i * vocab, *b = lq + i * vocab;
-            st.logprob_f32 += logprob(a, vocab, ids[i + 1]);
-            st.logprob_int8 += logprob(b, vocab, ids[i + 1]);
-            st.agree += argmax(a, vocab) == argmax(b, vocab);
-            st.scored++;
-        }
-        if (t < 12) { /* the reference's int8 is the same model */
-            all_logits(sr, ids, n, lr, cap);
-            for (size_t i = 0; i < n; i++) {
-                double mx = 0.0, d = 0.0;
-                for (size_t j = 0; j < vocab; j++) {
-                    mx = fmax(mx, fabs(lr[i * vocab + j]));
-                    d = fmax(d, fabs((double)lr[i * vocab + j] - lq[i * vocab + j]));
-                }
-                st.max_rel = fmax(st.max_rel, d / mx);
-            }
-        }
-        free(ids);
-    }
-    double ppl_f32 = exp(-st.logprob_f32 / (double)st.scored);
-    double ppl_int8 = exp(-st.logprob_int8 / (double)st.scored);
-    double agree = (double)st.agree / (double)st.scored;
+    ce_model *q = ce_test_must_open(ce_test_model_dir("gpt2-mini-en"), NULL, "int8");
+    ce_model *f = ce_test_must_open(ce_test_model_dir("gpt2-mini-en"), q->settings.backend, NULL);
+    ce_test_lm_stats st = ce_test_lm_compare(f, q, ce_test_read_heldout()->n);
+    double max_rel = ref_vs_fast(q, 12); /* the reference's int8 is the same model */
     fprintf(stderr,
             "gpt2-mini-en held-out (%zu tokens, backend %s): perplexity f32 %.4f, int8 %.4f "
             "(%+.3f %%); argmax agreement %.2f %%; ref vs %s int8 logits: max rel. diff %.2e\n",
-            st.scored, f->settings.backend, ppl_f32, ppl_int8, 100.0 * (ppl_int8 / ppl_f32 - 1.0),
-            100.0 * agree, q->settings.backend, st.max_rel);
+            st.scored, f->settings.backend, st.ppl_f, st.ppl_q, 100.0 * (st.ppl_q / st.ppl_f - 1.0),
+            100.0 * st.agree, q->settings.backend, max_rel);
     ck_assert_uint_eq(st.scored, 40365);
-    ck_assert_msg(fabs(ppl_int8 / ppl_f32 - 1.0) <= 0.02, "perplexity %.4f vs %.4f", ppl_int8,
-                  ppl_f32);
-    ck_assert_msg(agree >= 0.97, "argmax agreement %.4f", agree);
-    ck_assert_msg(st.max_rel <= 1e-3, "ref vs fast int8: %.3g", st.max_rel);
-    free(lf), free(lq), free(lr);
-    ce_session_free(sf), ce_session_free(sq), ce_session_free(sr);
-    ce_model_free(f), ce_model_free(q), ce_model_free(r);
+    ck_assert_msg(fabs(st.ppl_q / st.ppl_f - 1.0) <= 0.02, "perplexity %.4f vs %.4f", st.ppl_q,
+                  st.ppl_f);
+    ck_assert_msg(st.agree >= 0.97, "argmax agreement %.4f", st.agree);
+    ck_assert_msg(max_rel <= 1e-3, "ref vs fast int8: %.3g", max_rel);
+    ce_model_free(f), ce_model_free(q);
 }
 END_TEST
 
 #define COSINE_MIN 0.99
 #define N_ENCODER_TEXTS 24
 
-/* Every token's vector at every layer, int8 against f32: the smallest
- * cosine similarity. */
+/* Every token's vector at every layer, int8 against f32: the smallest cosine. */
 static double min_cosine(const char *name)
 {
-    read_heldout();
-    ce_model *q = must_open(model_dir(name), NULL, "int8");
-    ce_model *f = must_open(model_dir(name), q->settings.backend, NULL);
-    ce_session *sf = must_session(f), *sq = must_session(q);
-    ce_select *sel;
-    ck_assert_int_eq(ce_select_create(&sel), CE_OK);
-    ck_assert_int_eq(ce_select_layers(sel, NULL, 0), CE_OK);
-    int64_t max_pos = 0;
-    ck_assert_int_eq(ce_model_get_info(f, CE_INFO_MAX_POSITIONS, &max_pos), CE_OK);
-    size_t max_len = max_pos > 0 && max_pos < 100000 ? (size_t)max_pos : 0;
-    ck_assert_int_eq(ce_session_run_texts(sf, N_ENCODER_TEXTS, texts, text_lens,
-                                          CE_ENCODE_ADD_SPECIAL, max_len),
-                     CE_OK);
-    ck_assert_int_eq(ce_session_run_texts(sq, N_ENCODER_TEXTS, texts, text_lens,
-                                          CE_ENCODE_ADD_SPECIAL, max_len),
-                     CE_OK);
-    double worst = 1.0, sum = 0.0;
-    size_t vectors = 0;
-    for (size_t t = 0; t < N_ENCODER_TEXTS; t++) {
-        size_t shape[3], ndim, count;
-        ck_assert_int_eq(ce_session_output_shape(sf, t, sel, shape, &ndim), CE_OK);
-        size_t n = shape[0] * shape[1] * shape[2];
-        float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
-        ck_assert_int_eq(ce_session_output(sf, t, sel, a, n, &count), CE_OK);
-        ck_assert_int_eq(ce_session_output(sq, t, sel, b, n, &count), CE_OK);
-        for (size_t v = 0; v < shape[0] * shape[1]; v++) {
-            double ab = 0, aa = 0, bb = 0;
-            for (size_t j = 0; j < shape[2]; j++) {
-                double x = a[v * shape[2] + j], y = b[v * shape[2] + j];
-                ab += x * y, aa += x * x, bb += y * y;
-            }
-            double c = aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : (aa == bb ? 1.0 : 0.0);
-            worst = fmin(worst, c);
-            sum += c;
-            vectors++;
-        }
-        free(a), free(b);
-    }
-    fprintf(stderr, "%s (backend %s): %zu token vectors (every layer): cosine int8 vs f32 "
-                    "min %.5f, mean %.6f\n",
-            name, f->settings.backend, vectors, worst, sum / (double)vectors);
-    ce_select_free(sel);
-    ce_session_free(sf), ce_session_free(sq);
+    ce_model *q = ce_test_must_open(ce_test_model_dir(name), NULL, "int8");
+    ce_model *f = ce_test_must_open(ce_test_model_dir(name), q->settings.backend, NULL);
+    double mean, worst = ce_test_min_cosine(f, q, N_ENCODER_TEXTS, &mean);
+    fprintf(stderr, "%s (backend %s): cosine int8 vs f32 of every token vector at every layer "
+                    "(%d texts): min %.5f, mean %.6f\n",
+            name, f->settings.backend, N_ENCODER_TEXTS, worst, mean);
     ce_model_free(f), ce_model_free(q);
     return worst;
 }
@@ -592,20 +403,13 @@ END_TEST
 
 int main(void)
 {
-    char probe[600];
-    snprintf(probe, sizeof probe, "%s/config.json", model_dir("gpt2-mini-en"));
-    FILE *fp = fopen(probe, "r");
-    if (!fp) {
-        fprintf(stderr, "SKIP: %s is missing\n", probe);
+    if (!ce_test_models_present())
         return CE_TEST_SKIP;
-    }
-    fclose(fp);
     Suite *s = suite_create("precision");
     TCase *tc = tcase_create("precision");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_option);
     tcase_add_test(tc, test_cpu_features);
-    tcase_add_test(tc, test_bf16_refused);
     tcase_add_test(tc, test_backend_without_int8);
     tcase_add_test(tc, test_session_rules);
     tcase_add_test(tc, test_int8_memory);

@@ -1,17 +1,22 @@
 /* Threads a host can trust: the thread count is capped at the CPUs the
  * process may use, a busy machine lowers it per call, once every session and
  * model is freed nothing of the library's keeps a CPU busy, and sessions on
- * several host threads share one model's prepared weights and agree exactly. */
+ * several host threads share one model's prepared weights and agree exactly.
+ * Host threads are POSIX threads: ThreadSanitizer (the build-tsan run of
+ * .ci/run, which runs this suite) does not know C11's thrd_create. */
+#include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
-#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "contextembed/contextembed.h"
 #include "contextembed/backend.h"
+#include "backends/backend_internal.h"
 #include "core/cpus.h"
 #include "test-util.h"
 
@@ -125,13 +130,13 @@ typedef struct host_job {
     int mismatches, failures;
 } host_job;
 
-static int host_thread(void *arg)
+static void *host_thread(void *arg)
 {
     host_job *j = arg;
     ce_session *s;
     if (ce_session_create(j->model, NULL, &s) != CE_OK) {
         j->failures++;
-        return 0;
+        return NULL;
     }
     int32_t ids[N_IDS];
     test_ids(ids);
@@ -148,7 +153,7 @@ static int host_thread(void *arg)
     }
     free(got);
     ce_session_free(s);
-    return 0;
+    return NULL;
 }
 
 START_TEST(test_sessions_on_threads_agree)
@@ -166,13 +171,13 @@ START_TEST(test_sessions_on_threads_agree)
         size_t count;
         ck_assert_int_eq(ce_session_output(s, 0, NULL, want, n, &count), CE_OK);
         host_job jobs[HOST_THREADS];
-        thrd_t t[HOST_THREADS];
+        pthread_t t[HOST_THREADS];
         for (int i = 0; i < HOST_THREADS; i++) {
             jobs[i] = (host_job){m, want, n, 0, 0};
-            ck_assert_int_eq(thrd_create(&t[i], host_thread, &jobs[i]), thrd_success);
+            ck_assert_int_eq(pthread_create(&t[i], NULL, host_thread, &jobs[i]), 0);
         }
         for (int i = 0; i < HOST_THREADS; i++) {
-            thrd_join(t[i], NULL);
+            pthread_join(t[i], NULL);
             ck_assert_msg(jobs[i].failures == 0 && jobs[i].mismatches == 0,
                           "backend %s, host thread %d: %d failures, %d values differ",
                           ce_backend_name(b), i, jobs[i].failures, jobs[i].mismatches);
@@ -181,6 +186,268 @@ START_TEST(test_sessions_on_threads_agree)
         ce_session_free(s);
         ce_model_free(m);
     }
+}
+END_TEST
+
+/* Many host threads at once on one model and one tokenizer: each tokenizes
+ * with the shared tokenizers (the model's and one opened on its own) and runs
+ * its own 2-thread session on the shared prepared weights, so OpenMP pools of
+ * several host threads run the kernels concurrently. Every thread must get
+ * the ids and the vectors the main thread got. The ThreadSanitizer run of CI
+ * runs this with every built backend. */
+#define MANY_THREADS 8
+#define MANY_ROUNDS 3
+#define N_TEXTS 4
+#define TEXT_TOKENS 64 /* at most, bert-tiny's positions */
+
+static const char *const many_texts[N_TEXTS] = {
+    "The quick brown fox jumps over the lazy dog.",
+    "Unbelievably, the tide went out and the boats lay on the sand.",
+    "A man plays a guitar; someone else plays music in the street.",
+    "Where can I buy bread? The shop on the corner sells it.",
+};
+
+typedef struct many_shared {
+    ce_model *model;
+    const ce_tokenizer *own; /* opened alone, shared by every thread */
+    int32_t want_ids[N_TEXTS][TEXT_TOKENS];
+    size_t want_len[N_TEXTS];
+    float *want_vec[N_TEXTS]; /* last layer, every token */
+    size_t want_n[N_TEXTS];
+} many_shared;
+
+typedef struct many_job {
+    const many_shared *sh;
+    int index;
+    int bad_ids, bad_vecs, failures;
+    float worst; /* largest relative difference seen */
+} many_job;
+
+static int same_ids(const ce_encoding *e, const int32_t *want, size_t len)
+{
+    return ce_encoding_length(e) == len && memcmp(ce_encoding_ids(e), want, len * sizeof *want) == 0;
+}
+
+static void *many_thread(void *arg)
+{
+    many_job *j = arg;
+    const many_shared *sh = j->sh;
+    const ce_tokenizer *toks[2] = {ce_model_tokenizer(sh->model), sh->own};
+    ce_session *s;
+    if (ce_session_create(sh->model, NULL, &s) != CE_OK) {
+        j->failures++;
+        return NULL;
+    }
+    float *got = malloc(TEXT_TOKENS * 64 * sizeof *got);
+    for (int r = 0; got && r < MANY_ROUNDS; r++) {
+        for (int t = 0; t < N_TEXTS; t++) {
+            int k = (t + j->index + r) % N_TEXTS; /* threads start at different texts */
+            for (int w = 0; w < 2; w++) {
+                ce_encoding *e;
+                if (ce_tokenizer_encode(toks[w], many_texts[k], strlen(many_texts[k]), NULL, 0,
+                                        0, TEXT_TOKENS, &e) != CE_OK) {
+                    j->failures++;
+                    continue;
+                }
+                j->bad_ids += !same_ids(e, sh->want_ids[k], sh->want_len[k]);
+                ce_encoding_free(e);
+            }
+        }
+        size_t lens[N_TEXTS];
+        for (int t = 0; t < N_TEXTS; t++)
+            lens[t] = strlen(many_texts[t]);
+        if (ce_session_run_texts(s, N_TEXTS, (const char *const *)many_texts, lens, 0,
+                                 TEXT_TOKENS) != CE_OK) {
+            j->failures++;
+            continue;
+        }
+        for (int t = 0; t < N_TEXTS; t++) {
+            size_t n;
+            if (ce_session_output(s, (size_t)t, NULL, got, TEXT_TOKENS * 64, &n) != CE_OK ||
+                n != sh->want_n[t]) {
+                j->failures++;
+                continue;
+            }
+            int bad = 0;
+            for (size_t i = 0; i < n; i++) {
+                float want = sh->want_vec[t][i];
+                float d = fabsf(got[i] - want) / (1.0f + fabsf(want));
+                if (d > j->worst)
+                    j->worst = d;
+                bad |= !(d <= 1e-5f);
+            }
+            j->bad_vecs += bad;
+        }
+    }
+    free(got);
+    ce_session_free(s);
+    return NULL;
+}
+
+START_TEST(test_many_threads_one_model)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bert-tiny-uncased", ce_test_fixtures());
+    for (size_t b = 0; b < ce_backend_count(); b++) {
+        const char *name = ce_backend_name(b);
+        many_shared sh = {.model = open_bert(strcmp(name, "ref") ? 2 : 1, name)};
+        ce_tokenizer *own;
+        ck_assert_msg(ce_tokenizer_open(path, &own) == CE_OK, "%s", ce_last_error());
+        sh.own = own;
+        /* what one thread alone gets */
+        ce_session *s;
+        ck_assert_int_eq(ce_session_create(sh.model, NULL, &s), CE_OK);
+        size_t lens[N_TEXTS];
+        for (int t = 0; t < N_TEXTS; t++) {
+            ce_encoding *e;
+            lens[t] = strlen(many_texts[t]);
+            ck_assert_int_eq(
+                ce_tokenizer_encode(own, many_texts[t], lens[t], NULL, 0, 0, TEXT_TOKENS, &e),
+                CE_OK);
+            sh.want_len[t] = ce_encoding_length(e);
+            ck_assert_uint_le(sh.want_len[t], TEXT_TOKENS);
+            memcpy(sh.want_ids[t], ce_encoding_ids(e), sh.want_len[t] * sizeof(int32_t));
+            ce_encoding_free(e);
+        }
+        ck_assert_int_eq(ce_session_run_texts(s, N_TEXTS, (const char *const *)many_texts, lens,
+                                              0, TEXT_TOKENS),
+                         CE_OK);
+        for (int t = 0; t < N_TEXTS; t++) {
+            ck_assert_int_eq(ce_session_output(s, (size_t)t, NULL, NULL, 0, &sh.want_n[t]),
+                             CE_ERR_BUFFER_TOO_SMALL);
+            ck_assert_uint_le(sh.want_n[t], TEXT_TOKENS * 64);
+            sh.want_vec[t] = malloc(sh.want_n[t] * sizeof(float));
+            size_t n;
+            ck_assert_int_eq(
+                ce_session_output(s, (size_t)t, NULL, sh.want_vec[t], sh.want_n[t], &n), CE_OK);
+        }
+        ce_session_free(s);
+
+        many_job jobs[MANY_THREADS];
+        pthread_t t[MANY_THREADS];
+        for (int i = 0; i < MANY_THREADS; i++) {
+            jobs[i] = (many_job){.sh = &sh, .index = i};
+            ck_assert_int_eq(pthread_create(&t[i], NULL, many_thread, &jobs[i]), 0);
+        }
+        for (int i = 0; i < MANY_THREADS; i++)
+            pthread_join(t[i], NULL);
+        for (int i = 0; i < MANY_THREADS; i++)
+            ck_assert_msg(jobs[i].failures == 0 && jobs[i].bad_ids == 0 && jobs[i].bad_vecs == 0,
+                          "backend %s, host thread %d: %d failures, %d encodings and %d vectors "
+                          "differ (largest relative difference %g)",
+                          name, i, jobs[i].failures, jobs[i].bad_ids, jobs[i].bad_vecs,
+                          (double)jobs[i].worst);
+        for (int i = 0; i < N_TEXTS; i++)
+            free(sh.want_vec[i]);
+        ce_tokenizer_free(own);
+        ce_model_free(sh.model);
+    }
+}
+END_TEST
+
+/* The same through the backend seam with the thread count forced (the
+ * sessions above run on one thread while the machine is busy): host threads,
+ * each with its own 2-thread context on one model state and one prepared
+ * weight, run the kernels that split over threads, all at once. Each gets
+ * exactly what the main thread got with the same thread count. */
+#define KERN_THREADS 6
+#define K_ROWS 128
+#define K_IN 256
+#define K_OUT 512
+#define K_HEADS 4 /* attention over K_ROWS tokens, heads of K_IN / K_HEADS */
+
+typedef struct kern_shared {
+    const ce_backend_model *bm;
+    void *prepared; /* K_IN -> K_OUT, GELU fused */
+    float x[K_ROWS * K_IN], gamma[K_OUT], beta[K_OUT];
+} kern_shared;
+
+typedef struct kern_out {
+    float y[K_ROWS * K_OUT];      /* linear, layer norm, GELU, softmax */
+    float attn[K_ROWS * K_IN];    /* attention with q = k = v = x */
+} kern_out;
+
+static int run_kernels(const kern_shared *sh, kern_out *o)
+{
+    ce_backend *b;
+    if (ce_backend_open(sh->bm->ops.name, 2, sh->bm, &b) != CE_OK)
+        return 0;
+    b->ops.linear(b->ctx, sh->prepared, K_ROWS, sh->x, K_IN, 0.0f, o->y, K_OUT);
+    b->ops.layer_norm(b->ctx, K_ROWS, K_OUT, o->y, K_OUT, sh->gamma, sh->beta, 1e-5f, o->y, K_OUT);
+    b->ops.gelu_erf(b->ctx, K_ROWS * K_OUT, o->y);
+    b->ops.softmax(b->ctx, K_ROWS, K_OUT, o->y, K_OUT, 0.5f, K_OUT, 0, 0);
+    b->ops.attention(b->ctx, K_HEADS, K_IN / K_HEADS, K_ROWS, K_ROWS, sh->x, K_IN, sh->x, K_IN,
+                     sh->x, K_IN, 0.125f, 1, 0, o->attn, K_IN);
+    ce_backend_close(b);
+    return 1;
+}
+
+typedef struct kern_job {
+    const kern_shared *sh;
+    const kern_out *want;
+    kern_out got;
+    int ok, same;
+} kern_job;
+
+static void *kern_thread(void *arg)
+{
+    kern_job *j = arg;
+    for (int r = 0; r < 2; r++) {
+        j->ok = run_kernels(j->sh, &j->got);
+        j->same = j->ok && memcmp(&j->got, j->want, sizeof j->got) == 0;
+        if (!j->same)
+            break;
+    }
+    return NULL;
+}
+
+START_TEST(test_kernels_from_many_threads)
+{
+    static kern_shared sh;
+    static kern_out want;
+    static kern_job jobs[KERN_THREADS];
+    for (size_t i = 0; i < K_ROWS * K_IN; i++)
+        sh.x[i] = (float)((i * 7919) % 2001) / 1000.0f - 1.0f;
+    for (size_t i = 0; i < K_OUT; i++) {
+        sh.gamma[i] = 1.0f + (float)(i % 7) / 10.0f;
+        sh.beta[i] = (float)(i % 5) / 10.0f;
+    }
+    float *w = malloc(K_OUT * K_IN * sizeof *w), bias[K_OUT];
+    ck_assert_ptr_nonnull(w);
+    for (size_t i = 0; i < K_OUT * K_IN; i++)
+        w[i] = (float)((i * 104729) % 1001) / 10000.0f - 0.05f;
+    for (size_t i = 0; i < K_OUT; i++)
+        bias[i] = (float)(i % 3) / 10.0f;
+    for (size_t b = 0; b < ce_backend_count(); b++) {
+        const char *name = ce_backend_name(b);
+        if (strcmp(name, "ref") == 0)
+            continue; /* one thread: nothing to split */
+        ce_backend_model *bm;
+        ck_assert_msg(ce_backend_model_open(name, 2, &bm) == CE_OK, "%s", ce_last_error());
+        if (!bm->ops.linear_prepare) {
+            ce_backend_model_close(bm);
+            continue;
+        }
+        sh.bm = bm;
+        ce_linear_desc d = {sizeof d, K_IN, K_OUT, w, K_IN, CE_TRANS, bias,
+                            CE_BACKEND_ACT_GELU_ERF, "threads.weight", CE_PRECISION_F32};
+        ck_assert_msg(bm->ops.linear_prepare(bm->state, &d, &sh.prepared) == CE_OK, "%s: %s",
+                      name, ce_last_error());
+        ck_assert(run_kernels(&sh, &want));
+        pthread_t t[KERN_THREADS];
+        for (int i = 0; i < KERN_THREADS; i++) {
+            jobs[i] = (kern_job){.sh = &sh, .want = &want};
+            ck_assert_int_eq(pthread_create(&t[i], NULL, kern_thread, &jobs[i]), 0);
+        }
+        for (int i = 0; i < KERN_THREADS; i++)
+            pthread_join(t[i], NULL);
+        for (int i = 0; i < KERN_THREADS; i++)
+            ck_assert_msg(jobs[i].ok && jobs[i].same, "backend %s, host thread %d: %s", name, i,
+                          jobs[i].ok ? "results differ" : "no context");
+        bm->ops.linear_release(bm->state, sh.prepared);
+        ce_backend_model_close(bm);
+    }
+    free(w);
 }
 END_TEST
 
@@ -193,6 +460,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_idle_after_free);
     tcase_add_test(tc, test_busy_machine_lowers_threads);
     tcase_add_test(tc, test_sessions_on_threads_agree);
+    tcase_add_test(tc, test_many_threads_one_model);
+    tcase_add_test(tc, test_kernels_from_many_threads);
     suite_add_tcase(s, tc);
     return s;
 }

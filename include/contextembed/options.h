@@ -27,7 +27,10 @@ typedef enum ce_option {
     CE_OPT_BACKEND = 0,
     /** int: compute threads; 0 (default) = the CPUs the process may use
      *  (sched_getaffinity). More than that is accepted and uses no more; while
-     *  other processes keep CPUs busy, a run uses fewer (never less than 1). */
+     *  other processes keep CPUs busy, a run uses fewer (never less than 1).
+     *  The worker threads (an OpenMP pool) sleep while idle and end when the
+     *  last session and model are freed: docs/guide.md, "Compute threads while
+     *  idle and after free". */
     CE_OPT_THREADS = 1,
     /** int (0/1): cut sequences longer than the model's maximum positions instead of failing
      *  with CE_ERR_TOO_LONG (default 0) */
@@ -56,9 +59,11 @@ typedef enum ce_option {
      *  of the linear layers are quantised to int8 (symmetric, one scale per output and
      *  group of 64 inputs; embedding tables and norms stay float32), activations float32;
      *  aimed at decoding, where reading the weights is the cost. "bf16" needs a CPU with
-     *  AVX512-BF16 or AMX-BF16. A precision the CPU or the backend cannot run makes
-     *  ce_model_open fail with CE_ERR_UNSUPPORTED, naming what is missing; with the
-     *  backend "auto", backends that cannot run it are skipped (never another precision). */
+     *  AVX512-BF16 or AMX-BF16, except on the "ref" backend named explicitly (the
+     *  reference product, any CPU; "auto" never picks it for bf16). A precision the CPU
+     *  or the backend cannot run makes ce_model_open fail with CE_ERR_UNSUPPORTED,
+     *  naming what is missing; with the backend "auto", backends that cannot run it are
+     *  skipped (never another precision). */
     CE_OPT_PRECISION = 7,
 } ce_option;
 

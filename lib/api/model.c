@@ -192,15 +192,24 @@ static ce_status bind_backend(ce_model *m)
     const char *names[CE_BACKEND_REGISTRY_CAPACITY];
     size_t n = ce_backend_ranked(names, CE_BACKEND_REGISTRY_CAPACITY);
     ce_status st = CE_ERR_BACKEND;
-    int all_unsupported = 1;
+    int all_unsupported = 1, tried = 0;
     for (size_t i = 0; i < n; i++) {
+        /* the reference's bf16 is a reference, never a choice made for the user */
+        if (m->settings.precision == CE_PRECISION_BF16 && strcmp(names[i], "ref") == 0)
+            continue;
+        tried++;
         st = try_backend(m, names[i]);
         if (st == CE_OK)
             return CE_OK;
         all_unsupported &= st == CE_ERR_UNSUPPORTED;
         ce_log(CE_LOG_WARNING, "%s; trying the next backend", ce_last_error());
     }
-    if (n > 0 && all_unsupported)
+    if (!tried)
+        return ce_error(CE_ERR_UNSUPPORTED, "no registered backend but the reference runs "
+                                            "precision \"%s\": name it (backend \"ref\") to "
+                                            "run it there, slowly",
+                        ce_precision_name((ce_precision)m->settings.precision));
+    if (all_unsupported)
         return ce_error_prefix(CE_ERR_UNSUPPORTED,
                                "no registered backend can run precision \"%s\"; the last tried: ",
                                ce_precision_name((ce_precision)m->settings.precision));
@@ -208,15 +217,19 @@ static ce_status bind_backend(ce_model *m)
 }
 
 /* bf16 is only worth having where the CPU multiplies in it: emulated, it
- * would be slower than f32 (and the issue asks to refuse, not crawl). */
-static ce_status check_cpu_precision(int precision)
+ * would be slower than f32, so it is refused rather than run at a crawl. The
+ * reference backend, named on purpose, is the exception: it is the ground
+ * truth of the bf16 kernels and of the accuracy contract on any CPU. */
+static ce_status check_cpu_precision(const ce_settings *s)
 {
     uint32_t f = ce_cpu_features();
-    if (precision == CE_PRECISION_BF16 && !(f & (CE_CPU_AVX512_BF16 | CE_CPU_AMX_BF16)))
+    if (s->precision == CE_PRECISION_BF16 && strcmp(s->backend, "ref") != 0 &&
+        !(f & (CE_CPU_AVX512_BF16 | CE_CPU_AMX_BF16)))
         return ce_error(CE_ERR_UNSUPPORTED,
                         "precision \"bf16\" needs a CPU with AVX512-BF16 or AMX-BF16 "
                         "instructions; this one has neither (use \"f32\", or \"int8\" for "
-                        "decoding)");
+                        "decoding; the \"ref\" backend runs bf16 anywhere, slowly, as a "
+                        "reference)");
     return CE_OK;
 }
 
@@ -228,7 +241,7 @@ ce_status ce_model_open(const char *path, const ce_options *opts, ce_model **out
     if (!m)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_model_open: out of memory");
     ce_settings_resolve(NULL, opts, &m->settings);
-    ce_status st = check_cpu_precision(m->settings.precision);
+    ce_status st = check_cpu_precision(&m->settings);
     if (st == CE_OK)
         st = open_dir(path, m);
     if (st == CE_OK)
@@ -256,7 +269,7 @@ ce_status ce_model_open_random(const char *config_json, size_t config_len, uint6
         return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_model_open_random: out of memory");
     }
     ce_settings_resolve(NULL, opts, &m->settings);
-    st = check_cpu_precision(m->settings.precision);
+    st = check_cpu_precision(&m->settings);
     if (st == CE_OK)
         st = pick_arch(NULL, config, "config", NULL, &m->arch);
     if (st == CE_OK)

@@ -4,6 +4,7 @@
  * registered once, lazily, by whichever call comes first (call_once). Entries
  * are never removed, so a name pointer handed out stays valid. */
 #include <assert.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,9 @@
 #include "core/error.h"
 #if CE_HAVE_BLIS
 #include "backends/blis/blis_backend.h"
+#endif
+#if CE_HAVE_BLIS || CE_HAVE_ONEDNN
+#include "backends/cpu/cpu_parallel.h"
 #endif
 #if CE_HAVE_ONEDNN
 #include "backends/onednn/onednn_backend.h"
@@ -250,6 +254,28 @@ static ce_status create_end(ce_backend_call *call, ce_status st, const ce_backen
     return ce_backend_call_end(call, st, context, failed);
 }
 
+/* Backend objects (model states and session contexts) open or being opened.
+ * When the last one is closed, the OpenMP worker threads that the calling
+ * thread's computations started (the built-in backends' kernels, BLIS and
+ * oneDNN all run there) are ended: nothing of the library keeps a thread once
+ * every model and session is freed. Other host threads' pools end with those
+ * threads. */
+static atomic_long objects_open;
+
+static void object_enter(void)
+{
+    atomic_fetch_add(&objects_open, 1);
+}
+
+static void object_leave(void)
+{
+    if (atomic_fetch_sub(&objects_open, 1) == 1) {
+#if CE_HAVE_BLIS || CE_HAVE_ONEDNN
+        ce_cpu_pool_release();
+#endif
+    }
+}
+
 /* Find and fill the table of @p name; check the thread count. */
 static ce_status lookup_filled(const char *name, int n_threads, ce_backend_ops *ops)
 {
@@ -304,6 +330,7 @@ ce_status ce_backend_model_open_at(const char *name, int n_threads, ce_precision
     ce_backend_model *bm = calloc(1, sizeof *bm);
     if (!bm)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_backend_model_open: out of memory");
+    object_enter();
     ce_status st = lookup_filled(name, n_threads, &bm->ops);
     if (st == CE_OK && !ce_backend_runs_precision(&bm->ops, precision))
         st = precision_refused(&bm->ops, precision);
@@ -315,6 +342,7 @@ ce_status ce_backend_model_open_at(const char *name, int n_threads, ce_precision
     }
     if (st != CE_OK) {
         free(bm);
+        object_leave();
         return st;
     }
     bm->n_threads = n_threads;
@@ -331,6 +359,7 @@ void ce_backend_model_close(ce_backend_model *bm)
     if (bm->ops.model_destroy)
         bm->ops.model_destroy(bm->state);
     free(bm);
+    object_leave();
 }
 
 ce_status ce_backend_open(const char *name, int n_threads, const ce_backend_model *model,
@@ -341,9 +370,11 @@ ce_status ce_backend_open(const char *name, int n_threads, const ce_backend_mode
     ce_backend *b = calloc(1, sizeof *b);
     if (!b)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "ce_backend_open: out of memory");
+    object_enter();
     ce_status st = lookup_filled(name, n_threads, &b->ops);
     if (st != CE_OK) {
         free(b);
+        object_leave();
         return st;
     }
     if (model && strcmp(model->ops.name, b->ops.name) != 0)
@@ -359,6 +390,7 @@ ce_status ce_backend_open(const char *name, int n_threads, const ce_backend_mode
     st = create_end(&call, st, &b->ops, "create", n_threads);
     if (st != CE_OK) {
         free(b);
+        object_leave();
         return st;
     }
     *out = b;
@@ -371,6 +403,7 @@ void ce_backend_close(ce_backend *b)
         return;
     b->ops.destroy(b->ctx);
     free(b);
+    object_leave();
 }
 
 void ce_backend_set_threads(ce_backend *b, int n)

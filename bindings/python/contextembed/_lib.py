@@ -6,7 +6,8 @@ options are enum-keyed setters, and arrays are plain scalars. The search
 order for the shared library is, first hit wins:
 
 1. the file named by the environment variable CONTEXTEMBED_LIBRARY (only it);
-2. a libcontextembed shared library next to this package (a wheel or a copy);
+   CONTEXTEMBED_LIBRARY=system skips 2 and 3: the installed system library only;
+2. a libcontextembed shared library next to this package (what pip installs);
 3. a meson build tree of the checkout the package sits in (``build*/``);
 4. the system's library path (ctypes.util.find_library, then the SONAME).
 """
@@ -136,6 +137,8 @@ SIGNATURES = {
 # enum values used by the binding (include/contextembed/*.h)
 OPT_BACKEND, OPT_THREADS, OPT_TRUNCATE, OPT_CARRY_STATE, OPT_SENTENCE_MODULES = 0, 1, 2, 3, 4
 OPT_PRECISION = 7
+OPT_LONG_INPUT, OPT_WINDOW_STRIDE = 5, 6
+LONG_WINDOW = 2
 # ce_precision values (CE_INFO_PRECISION), and ce_cpu_feature bits by the names cpu_features reports
 PRECISIONS = {0: "f32", 1: "bf16", 2: "int8"}
 CPU_FEATURES = [("avx2", 1), ("avx512", 2), ("avx512_bf16", 4), ("amx_bf16", 8), ("vnni", 16),
@@ -190,9 +193,20 @@ def _sanitized(path):
         return False
 
 
+#: CONTEXTEMBED_LIBRARY=system: the library installed on the system, not the one in the package.
+SYSTEM = "system"
+
+
+def _system():
+    found = ctypes.util.find_library("contextembed")
+    return ([found] if found else []) + ["libcontextembed.so.%d" % MAJOR_VERSION]
+
+
 def candidates():
     """Paths to try, in order (see the module docstring)."""
     env = os.environ.get("CONTEXTEMBED_LIBRARY")
+    if env == SYSTEM:
+        return _system()
     if env:
         return [env]
     here = os.path.dirname(os.path.abspath(__file__))
@@ -202,11 +216,7 @@ def candidates():
     built = [_files(d)[:1] for d in glob.glob(os.path.join(root, "build*")) if os.path.isdir(d)]
     built = [p[0] for p in built if p and not _sanitized(p[0])]
     paths += sorted(built, key=os.path.getmtime, reverse=True)  # the newest build first
-    system = ctypes.util.find_library("contextembed")
-    if system:
-        paths.append(system)
-    paths.append("libcontextembed.so.%d" % MAJOR_VERSION)
-    return paths
+    return paths + _system()
 
 
 def check_abi(abi, version, path="libcontextembed"):
@@ -273,16 +283,22 @@ def load(path=None):
     if path:
         return Library(path)
     tried = []
+    env = os.environ.get("CONTEXTEMBED_LIBRARY")
     for candidate in candidates():
         try:
             return Library(candidate)
         except LibraryNotFoundError as e:
-            if os.environ.get("CONTEXTEMBED_LIBRARY") or "ABI" in str(e):
+            if (env and env != SYSTEM) or "ABI" in str(e):
                 raise
             tried.append("%s (%s)" % (candidate, e))
+    if env == SYSTEM:
+        raise LibraryNotFoundError(
+            "CONTEXTEMBED_LIBRARY=system but no libcontextembed is installed on the system's "
+            "library path. Tried: " + "; ".join(tried))
     raise LibraryNotFoundError(
-        "libcontextembed not found; build it (meson setup build && ninja -C build), install it, "
-        "or set CONTEXTEMBED_LIBRARY to its path. Tried: " + "; ".join(tried))
+        "libcontextembed not found; pip install ./bindings/python (which builds it into the "
+        "package), build it (meson setup build && ninja -C build), install it, or set "
+        "CONTEXTEMBED_LIBRARY to its path. Tried: " + "; ".join(tried))
 
 
 lib = load()

@@ -86,7 +86,7 @@ def encode_batch(tokenizer, texts, pairs=None, add_special=True, special_as_text
 
 
 def embed_batch(model, texts, pool, normalize=None, layers=None, mix=None, batch_tokens=4096,
-                truncate=None, add_special=True, mix_layer_norm=False):
+                truncate=None, add_special=True, mix_layer_norm=False, windows=False, stride=None):
     """One pooled vector per text: [N, D] (numpy), or a list of lists without numpy."""
     from .session import _Select
     if pool in (None, "none"):
@@ -102,7 +102,7 @@ def embed_batch(model, texts, pool, normalize=None, layers=None, mix=None, batch
     max_length = model._dims["max_seq_length"] if truncate else 0
     flags = _lib.ENCODE_ADD_SPECIAL if add_special else 0
     data = _utf8_all(texts)
-    with model._pooled() as session, _Select(model, layers, mix, pool, normalize,
+    with model._pooled(windows=windows, stride=stride) as session, _Select(model, layers, mix, pool, normalize,
                                              mix_layer_norm) as sel:
         shape = sel.shape(0, model._dims["hidden_size"])
         each = 1

@@ -21,6 +21,16 @@ def cpu_features():
     return {name: bool(bits & bit) for name, bit in _lib.CPU_FEATURES}
 
 
+
+def _check_windows(truncate, windows, stride):
+    if windows and truncate:
+        raise ValueError("windows and truncate exclude each other: windows keeps every token")
+    if stride is not None and not windows:
+        raise ValueError("stride applies to windows=True only")
+    if stride is not None and (not isinstance(stride, int) or isinstance(stride, bool)
+                               or stride < 1):
+        raise ValueError("stride must be a positive int, not %r" % (stride,))
+
 class Model:
     """An open model: immutable, and safe to use from many threads at once.
 
@@ -231,24 +241,29 @@ class Model:
 
     # ---- sessions ----
 
-    def session(self, backend=None, threads=None, truncate=False, carry_state=False):
+    def session(self, backend=None, threads=None, truncate=False, carry_state=False,
+                windows=False, stride=None):
         """A new Session (one thread at a time) with the model's backend and
         threads unless given. truncate cuts over-long id sequences instead of
-        failing; carry_state (ELMo) keeps each batch row's LSTM state from one
-        run to the next."""
+        failing; windows (encoders) runs them as overlapping windows instead
+        (see embed); carry_state (ELMo) keeps each batch row's LSTM state from
+        one run to the next."""
+        _check_windows(truncate, windows, stride)
         return Session(self, backend=backend, threads=threads, truncate=truncate or None,
-                       carry_state=carry_state or None)
+                       carry_state=carry_state or None, windows=windows or None,
+                       stride=stride if windows else None)
 
     @contextlib.contextmanager
-    def _pooled(self, truncate=False):
+    def _pooled(self, truncate=False, windows=False, stride=None):
         """A session for one call, reused across calls and threads."""
-        key = bool(truncate)
+        key = (bool(truncate), bool(windows), stride if windows else None)
         with self._lock:
             self._ptr()
             free = self._pool.setdefault(key, [])
             session = free.pop() if free else None
         if session is None:
-            session = Session(self, truncate=key or None, _pooled=True)
+            session = Session(self, truncate=key[0] or None, windows=key[1] or None,
+                              stride=key[2], _pooled=True)
         try:
             yield session
         finally:
@@ -278,7 +293,7 @@ class Model:
     # ---- embeddings ----
 
     def embed(self, texts, layers=None, mix=None, pool=None, normalize=None, truncate=None,
-              batch_size=32, mix_layer_norm=False, add_special=True):
+              batch_size=32, mix_layer_norm=False, add_special=True, windows=False, stride=None):
         """Contextual embeddings of one text (one array back) or a list of
         texts (a list back). A text may be a (text, pair) tuple.
 
@@ -297,13 +312,21 @@ class Model:
         truncate: cut texts to the model's maximum length (max_seq_length)
           instead of failing; None (default) cuts only for
           sentence-transformers models, as sentence-transformers does.
+        windows: a text longer than the model takes runs as overlapping
+          windows of its maximum length, each with the special tokens, and
+          every token gets its vector from the window where it has the most
+          context on both sides (Hugging Face's max-context rule); pooling
+          covers the whole text. A text that fits is computed as without.
+          stride: tokens shared by consecutive windows (None: a quarter of the
+          maximum). Not with truncate=True.
 
         Shapes: [T, D] for one layer or a mix, [L, T, D] for a list or "all";
         pooled [D] or [L, D]. T counts tokens with the special ones (ELMo: words).
         """
-        with self._pooled() as s:
-            return s.embed(texts, layers, mix, pool, normalize, truncate, batch_size,
-                           mix_layer_norm, add_special)
+        _check_windows(truncate, windows, stride)
+        with self._pooled(windows=windows, stride=stride) as s:
+            return s.embed(texts, layers, mix, pool, normalize, False if windows else truncate,
+                           batch_size, mix_layer_norm, add_special)
 
     def embed_ids(self, ids, type_ids=None, layers=None, mix=None, pool=None, normalize=None,
                   truncate=False, mix_layer_norm=False):
@@ -313,7 +336,8 @@ class Model:
             return s.embed_ids(ids, type_ids, layers, mix, pool, normalize, mix_layer_norm)
 
     def embed_batch(self, texts, pool=None, normalize=None, layers=None, mix=None,
-                    batch_tokens=4096, truncate=None, add_special=True, mix_layer_norm=False):
+                    batch_tokens=4096, truncate=None, add_special=True, mix_layer_norm=False,
+                    windows=False, stride=None):
         """One pooled vector per text for many texts, fast: [N, D] as a numpy
         array ([N, L, D] for several layers; a list of lists without numpy).
         Each batch of about @batch_tokens tokens is one library call to
@@ -321,8 +345,10 @@ class Model:
         required, except on sentence-transformers models (their own pooling);
         the other keywords as embed()."""
         from .batch import embed_batch
-        return embed_batch(self, texts, pool, normalize, layers, mix, batch_tokens, truncate,
-                           add_special, mix_layer_norm)
+        _check_windows(truncate, windows, stride)
+        return embed_batch(self, texts, pool, normalize, layers, mix, batch_tokens,
+                           False if windows else truncate, add_special, mix_layer_norm,
+                           windows, stride)
 
     def embed_words(self, words, layers=None, mix=None, pool=None, normalize=None,
                     mix_layer_norm=False):

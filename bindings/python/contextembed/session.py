@@ -18,10 +18,13 @@ __all__ = ["Session", "make_options"]
 
 
 def make_options(backend=None, threads=None, truncate=None, carry_state=None,
-                 sentence_modules=None, precision=None):
-    """A ce_options handle with what is not None set (caller frees), or None."""
+                 sentence_modules=None, precision=None, windows=None, stride=None):
+    """A ce_options handle with what is not None set (caller frees), or None.
+    windows: long sequences run as overlapping windows (CE_LONG_WINDOW),
+    stride tokens shared by consecutive ones (None: the library's default)."""
+    long_input = _lib.LONG_WINDOW if windows else None
     if (backend is None and threads is None and truncate is None and carry_state is None
-            and sentence_modules is None and precision is None):
+            and sentence_modules is None and precision is None and long_input is None):
         return None
     handle = ctypes.c_void_p()
     lib.check(lib.ce_options_create(ctypes.byref(handle)))
@@ -34,7 +37,9 @@ def make_options(backend=None, threads=None, truncate=None, carry_state=None,
             lib.check(lib.ce_options_set_string(handle, _lib.OPT_PRECISION, name))
         for key, value in ((_lib.OPT_THREADS, threads), (_lib.OPT_TRUNCATE, truncate),
                            (_lib.OPT_CARRY_STATE, carry_state),
-                           (_lib.OPT_SENTENCE_MODULES, sentence_modules)):
+                           (_lib.OPT_SENTENCE_MODULES, sentence_modules),
+                           (_lib.OPT_LONG_INPUT, long_input),
+                           (_lib.OPT_WINDOW_STRIDE, stride if long_input else None)):
             if value is not None:
                 lib.check(lib.ce_options_set_int(handle, key, int(value)))
     except BaseException:
@@ -152,13 +157,13 @@ class Session:
     """
 
     def __init__(self, model, backend=None, threads=None, truncate=None, carry_state=None,
-                 _pooled=False):
+                 windows=None, stride=None, _pooled=False):
         # A user's session keeps its model alive; the model's own pooled
         # sessions must not (that would be a reference cycle).
         self._strong = None if _pooled else model
         self._model_ref = weakref.ref(model)
         self._settings = dict(backend=backend, threads=threads, truncate=truncate,
-                              carry_state=carry_state)
+                              carry_state=carry_state, windows=windows, stride=stride)
         opts = make_options(**self._settings)
         handle = ctypes.c_void_p()
         try:

@@ -99,6 +99,45 @@ class TestLoading(TestCase):
         finally:
             shutil.rmtree(tmp)
 
+    def test_system_library_on_request(self):
+        """CONTEXTEMBED_LIBRARY=system passes over the library next to the
+        package (what pip installs) for the one on the system's library path."""
+        tmp = tempfile.mkdtemp(prefix="ce-py-system-")
+        try:
+            package = os.path.join(tmp, "site")
+            shutil.copytree(os.path.join(PACKAGE_PARENT, "contextembed"),
+                            os.path.join(package, "contextembed"),
+                            ignore=shutil.ignore_patterns("__pycache__", "*.so*"))
+            # copies, not links: /proc/self/maps then tells which one was loaded
+            beside = os.path.join(package, "contextembed", "libcontextembed.so.0.1.0")
+            shutil.copy(os.path.realpath(ce.library_path), beside)
+            system = os.path.join(tmp, "system")
+            os.mkdir(system)
+            shutil.copy(os.path.realpath(ce.library_path),
+                        os.path.join(system, "libcontextembed.so.0"))
+            code = ("import contextembed as ce\n"
+                    "maps = open('/proc/self/maps').read()\n"
+                    "print(ce.library_path)\n"
+                    "print(%r in maps, %r in maps)\n" % (beside, system))
+            env = dict(PYTHONPATH=package, CONTEXTEMBED_LIBRARY=None, LD_LIBRARY_PATH=None)
+            p = run_python(code, **env)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(p.stdout.split("\n")[0], beside)
+            if os.path.exists("/proc/self/maps"):
+                self.assertEqual(p.stdout.split("\n")[1], "True False")
+            p = run_python(code, **dict(env, CONTEXTEMBED_LIBRARY="system",
+                                        LD_LIBRARY_PATH=system))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertNotEqual(p.stdout.split("\n")[0], beside)
+            if os.path.exists("/proc/self/maps"):
+                self.assertEqual(p.stdout.split("\n")[1], "False True")
+            if not ce._lib.ctypes.util.find_library("contextembed"):
+                p = run_python(code, **dict(env, CONTEXTEMBED_LIBRARY="system"))
+                self.assertNotEqual(p.returncode, 0)
+                self.assertIn("CONTEXTEMBED_LIBRARY=system", p.stderr)
+        finally:
+            shutil.rmtree(tmp)
+
     def test_numpy_is_optional(self):
         code = ("import sys, contextembed as ce\n"
                 "m = ce.Model(%r)\n"

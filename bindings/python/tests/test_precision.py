@@ -51,6 +51,16 @@ class TestPrecision(TestCase):
         if not (cpu["avx512_bf16"] or cpu["amx_bf16"]):
             self.assertIn("AVX512-BF16", cm.exception.message)
             self.assertIn("AMX-BF16", cm.exception.message)
+        # the reference backend, named, runs bf16 on any CPU: close to f32, not equal
+        with ce.Model(BERT, precision="bf16", backend="ref") as r, ce.Model(BERT) as f:
+            self.assertEqual(r.precision, "bf16")
+            a, b = r.embed("The tide went out.", pool="mean"), f.embed("The tide went out.",
+                                                                        pool="mean")
+            a, b = list(a), list(b)
+            dot = sum(x * y for x, y in zip(a, b))
+            cos = dot / (sum(x * x for x in a) ** 0.5 * sum(y * y for y in b) ** 0.5)
+            self.assertGreater(cos, 0.999)
+            self.assertNotEqual(a, b)
 
     def test_session_keeps_the_models_backend(self):
         with ce.Model(BERT, precision="int8") as q:

@@ -137,6 +137,9 @@ static ce_status reorder_in(const ce_dnnl_model *m, const ce_linear_desc *d, ce_
     dnnl_primitive_desc_t rpd = NULL;
     dnnl_primitive_t r = NULL;
     dnnl_stream_t stream = NULL;
+    /* the thread count from before the primitive is made: oneDNN fixes how
+     * many threads a primitive runs on when it creates it */
+    int saved = ce_dnnl_threads_enter(m->n_threads);
     dnnl_status_t st = dnnl_memory_create(&w->wmem, &w->wmd, m->engine, DNNL_MEMORY_ALLOCATE);
     if (st == dnnl_success)
         st = dnnl_memory_create(&raw, &raw_md, m->engine, (void *)d->weight);
@@ -148,12 +151,11 @@ static ce_status reorder_in(const ce_dnnl_model *m, const ce_linear_desc *d, ce_
         st = dnnl_stream_create(&stream, m->engine, dnnl_stream_default_flags);
     if (st == dnnl_success) {
         dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, raw}, {DNNL_ARG_TO, w->wmem}};
-        int saved = ce_dnnl_threads_enter(m->n_threads);
         st = dnnl_primitive_execute(r, stream, 2, args);
         if (st == dnnl_success)
             st = dnnl_stream_wait(stream);
-        ce_dnnl_threads_leave(saved);
     }
+    ce_dnnl_threads_leave(saved);
     if (stream)
         dnnl_stream_destroy(stream);
     if (r)

@@ -68,7 +68,33 @@ size_t ce_int8_group(size_t in);
 ce_status ce_int8_quantize(const ce_linear_desc *d, ce_int8_quant *out);
 void ce_int8_quant_free(ce_int8_quant *q);
 
-/* The reference backend's linear slots: int8 weights only (f32 runs gemm). */
+/* ---- bf16 (ref_bf16.c): float32 -> bf16 to nearest even, NaN kept ---- */
+
+uint16_t ce_bf16_from_f32(float f); /* back: ce_bf16_to_f32 in io/half.h */
+/* @p d's weight as bf16 [out][in] whatever its layout; on success *out is
+ * the caller's (free()). */
+ce_status ce_bf16_convert(const ce_linear_desc *d, uint16_t **out);
+
+/* ---- the reference backend's prepared weights (ref_linear.c) ---- */
+
+typedef struct ce_ref_weight {
+    ce_precision precision; /* CE_PRECISION_INT8 or CE_PRECISION_BF16 */
+    size_t in, out;
+    ce_int8_quant q;  /* int8 */
+    uint16_t *bf16;   /* bf16: [out][in] */
+    float *bias;      /* [out], or NULL */
+    ce_backend_activation act;
+} ce_ref_weight;
+
+/* The reference products on prepared weights: y = x W^T + bias (+ beta y),
+ * then the activation; bf16 rounds every activation to bf16 as well. */
+void ce_ref_int8_linear(const ce_ref_weight *w, size_t rows, const float *x, size_t ldx,
+                        float beta, float *y, size_t ldy);
+void ce_ref_bf16_linear(const ce_ref_weight *w, size_t rows, const float *x, size_t ldx,
+                        float beta, float *y, size_t ldy);
+void ce_ref_activate(ce_backend_activation act, size_t n, float *y);
+
+/* The reference backend's linear slots: int8 and bf16 weights (f32 runs gemm). */
 ce_status ce_ref_linear_prepare(void *model_state, const ce_linear_desc *d, void **prepared);
 void ce_ref_linear_release(void *model_state, void *prepared);
 void ce_ref_linear(void *ctx, const void *prepared, size_t rows, const float *x, size_t ldx,

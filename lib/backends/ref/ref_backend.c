@@ -36,11 +36,12 @@ static const ce_backend_ops ref_ops = {
     .max_rows = ce_ref_max_rows,
     .gate_mix = ce_ref_gate_mix,
     .clip = ce_ref_clip,
-    /* int8 weights are prepared (quantised once); f32 ones run gemm on the raw weights */
+    /* int8 and bf16 weights are prepared (converted once); f32 ones run gemm on the raw
+     * weights. bf16 here is the reference, which runs on any CPU when named. */
     .linear_prepare = ce_ref_linear_prepare,
     .linear_release = ce_ref_linear_release,
     .linear = ce_ref_linear,
-    .precisions = CE_PRECISION_BIT(CE_PRECISION_INT8),
+    .precisions = CE_PRECISION_BIT(CE_PRECISION_INT8) | CE_PRECISION_BIT(CE_PRECISION_BF16),
 };
 
 const ce_backend_ops *ce_backend_ref_ops(void)

@@ -70,69 +70,10 @@ void ce_int8_quant_free(ce_int8_quant *q)
     q->scale = NULL;
 }
 
-/* ---- the reference backend's prepared weights (int8 only) ---- */
-
-typedef struct ref_int8_weight {
-    ce_int8_quant q;
-    float *bias; /* [out], or NULL */
-    ce_backend_activation act;
-} ref_int8_weight;
-
-ce_status ce_ref_linear_prepare(void *model_state, const ce_linear_desc *d, void **prepared)
+/* The reference int8 product: y = x (q * scale)^T + bias, then the activation. */
+void ce_ref_int8_linear(const ce_ref_weight *w, size_t rows, const float *x, size_t ldx,
+                        float beta, float *y, size_t ldy)
 {
-    (void)model_state;
-    ce_precision p = ce_linear_desc_precision(d);
-    if (p != CE_PRECISION_INT8)
-        return ce_error(CE_ERR_UNSUPPORTED, "the reference backend prepares int8 weights only, "
-                                            "not %s", ce_precision_name(p) ? ce_precision_name(p) : "?");
-    ref_int8_weight *w = calloc(1, sizeof *w);
-    if (!w)
-        return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory");
-    ce_status st = ce_int8_quantize(d, &w->q);
-    if (st == CE_OK && d->bias) {
-        w->bias = malloc(d->out * sizeof *w->bias);
-        if (w->bias)
-            memcpy(w->bias, d->bias, d->out * sizeof *w->bias);
-        else
-            st = ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory");
-    }
-    if (st != CE_OK) {
-        ce_ref_linear_release(NULL, w);
-        return st;
-    }
-    w->act = d->act;
-    *prepared = w;
-    return CE_OK;
-}
-
-void ce_ref_linear_release(void *model_state, void *prepared)
-{
-    (void)model_state;
-    ref_int8_weight *w = prepared;
-    if (!w)
-        return;
-    ce_int8_quant_free(&w->q);
-    free(w->bias);
-    free(w);
-}
-
-static void ref_activate(ce_backend_activation act, size_t n, float *y)
-{
-    switch (act) {
-    case CE_BACKEND_ACT_GELU_ERF: ce_ref_gelu_erf(NULL, n, y); break;
-    case CE_BACKEND_ACT_GELU_TANH: ce_ref_gelu_tanh(NULL, n, y); break;
-    case CE_BACKEND_ACT_RELU: ce_ref_relu(NULL, n, y); break;
-    case CE_BACKEND_ACT_SIGMOID: ce_ref_sigmoid(NULL, n, y); break;
-    case CE_BACKEND_ACT_TANH: ce_ref_tanh(NULL, n, y); break;
-    case CE_BACKEND_ACT_NONE: break;
-    }
-}
-
-void ce_ref_linear(void *ctx, const void *prepared, size_t rows, const float *x, size_t ldx,
-                   float beta, float *y, size_t ldy)
-{
-    (void)ctx;
-    const ref_int8_weight *w = prepared;
     const ce_int8_quant *q = &w->q;
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * ldx;
@@ -153,6 +94,6 @@ void ce_ref_linear(void *ctx, const void *prepared, size_t rows, const float *x,
                 acc += (double)beta * yr[o];
             yr[o] = (float)acc;
         }
-        ref_activate(w->act, q->out, yr);
+        ce_ref_activate(w->act, q->out, yr);
     }
 }

@@ -12,7 +12,8 @@ written to a temporary file. Then, interleaved over --rounds rounds:
 - "python" (--python): Model.embed_batch(texts, pool="mean") in this process;
 - "dask-1" / "dask-2" (--dask): contextembed.dask.embed_texts on a local
   cluster of 1 or 2 worker processes x 1 thread (the model opened with 1
-  thread), on the first --dask-texts texts, the cluster started before timing.
+  thread), on the first --dask-texts texts; after the others, one cluster at
+  a time, each started and its model opened before the clock starts.
 Prints one JSON object per measurement and a summary with medians and the
 ratios the targets name (cli / bench >= 0.9, python / cli >= 0.9, dask-2 /
 dask-1 >= 1.6). Compare numbers only within one run: nothing else should run.
@@ -94,11 +95,22 @@ def run_python(model, texts, tokens):
     return tokens / (time.perf_counter() - t)
 
 
-def run_dask(client, texts, tokens, model_dir):
-    from contextembed.dask import embed_texts
-    t = time.perf_counter()
-    embed_texts(client, texts, model_dir, pool="mean", threads=1)
-    return tokens / (time.perf_counter() - t)
+def run_dask_cluster(a, workers, texts, tokens):
+    """A local cluster of @workers processes x 1 thread, the model opened on
+    each before the clock starts; closed after."""
+    from distributed import Client
+    from contextembed.dask import embed_texts, local_cluster, open_on_workers
+    with local_cluster(n_workers=workers, threads_per_worker=1) as cluster, \
+            Client(cluster) as client:
+        open_on_workers(client, a.model, threads=1)
+        t = time.perf_counter()
+        embed_texts(client, texts, a.model, pool="mean", threads=1)
+        return tokens / (time.perf_counter() - t)
+
+
+def record(results, r, name, tps):
+    results[name].append(tps)
+    print(json.dumps({"round": r, "what": name, "tokens_per_s": round(tps, 1)}), flush=True)
 
 
 def main():
@@ -116,32 +128,19 @@ def main():
         print(json.dumps({"corpus": a.texts, "tokens": tokens, "dask_texts": len(dask_texts),
                           "dask_tokens": dask_tokens, "threads": a.threads}), flush=True)
         model = Model(a.model, threads=a.threads) if a.python else None
-        clusters = {}
-        if a.dask:
-            from distributed import Client
-            from contextembed.dask import local_cluster, open_on_workers
+        for r in range(a.rounds):
+            jobs = [("bench", lambda: run_bench(a)), ("cli", lambda: run_cli(a, path, tokens, tmp))]
+            if model:
+                jobs.append(("python", lambda: run_python(model, texts, tokens)))
+            for name, job in jobs:
+                record(results, r, name, job())
+        if model:
+            model.close()
+        # Dask last, one cluster at a time: idle workers of a live cluster would
+        # slow everything else measured beside them.
+        for r in range(a.rounds if a.dask else 0):
             for w in (1, 2):
-                cluster = local_cluster(n_workers=w, threads_per_worker=1)
-                client = Client(cluster)
-                open_on_workers(client, a.model, threads=1)
-                clusters[w] = (cluster, client)
-        try:
-            for r in range(a.rounds):
-                jobs = [("bench", lambda: run_bench(a)), ("cli", lambda: run_cli(a, path, tokens, tmp))]
-                if model:
-                    jobs.append(("python", lambda: run_python(model, texts, tokens)))
-                for w, (_, client) in clusters.items():
-                    jobs.append(("dask-%d" % w,
-                                 lambda c=client: run_dask(c, dask_texts, dask_tokens, a.model)))
-                for name, job in jobs:
-                    tps = job()
-                    results[name].append(tps)
-                    print(json.dumps({"round": r, "what": name, "tokens_per_s": round(tps, 1)}),
-                          flush=True)
-        finally:
-            for cluster, client in clusters.values():
-                client.close()
-                cluster.close()
+                record(results, r, "dask-%d" % w, run_dask_cluster(a, w, dask_texts, dask_tokens))
     med = {k: statistics.median(v) for k, v in results.items() if v}
     summary = {"median_tokens_per_s": {k: round(v, 1) for k, v in med.items()},
                "cli_over_bench": round(med["cli"] / med["bench"], 3)}

@@ -12,6 +12,8 @@ PKGS="$PKGS python3-mesonpy python3-pip python3-venv"
 # scripts/make-bundle.sh and test/test-bundle.sh (the static link of test/test-static.sh needs
 # no more: libyaml-dev, libutf8proc-dev, libblis-dev, gcc and libc6-dev ship their .a files)
 PKGS="$PKGS patchelf"
+# the API reference (meson compile -C build docs) and its test (test/test-docs.sh)
+PKGS="$PKGS doxygen"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

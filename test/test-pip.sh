@@ -77,9 +77,10 @@ print("library:", ce.library_path, "mapped:", mapped)
 bad = [p for p in [ce.__file__, ce.library_path] + mapped if not inside(p)]
 if bad or (maps is not None and not mapped):
     sys.exit("FAIL: not from the venv %s: %s" % (venv, bad or "no library mapped"))
-# every module of the source package was installed (bindings/python/meson.build lists them)
+# every module of the source package, and its py.typed marker, was installed
+# (bindings/python/meson.build lists them)
 package = os.path.join(src, "bindings", "python", "contextembed")
-missing = [m for m in os.listdir(package) if m.endswith(".py")
+missing = [m for m in os.listdir(package) if (m.endswith(".py") or m == "py.typed")
            and not os.path.exists(os.path.join(os.path.dirname(ce.__file__), m))]
 if missing:
     sys.exit("FAIL: modules not installed: %s (list them in bindings/python/meson.build)" % missing)

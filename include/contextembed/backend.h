@@ -68,7 +68,8 @@ typedef enum ce_backend_activation {
  */
 typedef struct ce_linear_desc {
     uint32_t struct_size;       /**< sizeof(ce_linear_desc) of the library calling */
-    size_t in, out;             /**< columns of x, columns of y (both >= 1) */
+    /** @c in: columns of x (>= 1) */
+    size_t in, out;             /**< @c out: columns of y (>= 1) */
     const float *weight;        /**< see above */
     size_t ld;                  /**< row stride of weight, in elements */
     ce_transpose layout;        /**< CE_TRANS: weight is [out, in]; CE_NO_TRANS: [in, out] */
@@ -254,7 +255,14 @@ typedef struct ce_backend_ops {
  * @c create nor @c session_create, no @c destroy, or @c linear_prepare without
  * @c linear and @c linear_release, and with CE_ERR_STATE when the name is
  * taken.
- * Thread-safe.
+ *
+ * Thread-safe: the registry is process-wide and guarded by a mutex, so
+ * backends may be registered while other threads open models and sessions
+ * (a model or session already open keeps the backend it has). Entries are
+ * never removed. The library then calls the table's functions from any
+ * thread: a context from @c create or @c session_create is used by one
+ * thread at a time, while a model's state and its prepared weights are
+ * shared by the threads of every session on that model at once.
  */
 CE_API ce_status ce_backend_register(const ce_backend_ops *ops);
 

@@ -72,26 +72,53 @@ typedef enum ce_log_level {
 } ce_log_level;
 
 /**
- * @brief Log callback. @p message is borrowed for the duration of the call.
- * May be called from any thread that calls into the library.
+ * @brief Log callback (see ce_set_log_callback()).
+ *
+ * Called synchronously, on the thread whose library call produced the message;
+ * calls on several threads may run at the same time, so the callback and what
+ * @p user_data points to must be safe to use from several threads at once.
+ * @p message is borrowed for the duration of the call.
  */
 typedef void (*ce_log_fn)(void *user_data, ce_log_level level, const char *message);
 
 /**
  * @brief Install (or with NULL remove) the process-wide log callback.
  *
- * The library never prints; without a callback messages are dropped. Messages
- * below @p min_level are not delivered. Thread-safe: the callback is swapped
- * atomically, but a call already running may still use the previous one.
+ * The library never prints; without a callback messages are dropped. There is
+ * one callback for the whole process: every thread, model and session (and
+ * every other user of the library loaded in the process) logs through it.
+ *
+ * @param callback  called with @p user_data for each message at or above
+ *                  @p min_level; NULL removes the current callback
+ * @param user_data passed unchanged to @p callback; the library never frees it
+ * @param min_level messages below it are not delivered
+ *
+ * How long @p user_data must live: the library keeps the pointer, not a copy
+ * of what it points to. It must stay valid until this callback is replaced by
+ * another call of ce_set_log_callback() or cleared with NULL, and, at that
+ * moment, no library call may be running on another thread: a call that read
+ * the previous callback just before the swap still delivers its message to
+ * the previous callback with the previous @p user_data after the swap
+ * returns. Replace or clear the callback while no other thread is inside the
+ * library (or wait until every call running then has returned); after that,
+ * the old @p user_data may be freed.
+ *
+ * Thread-safe: the callback, its user data and the level are swapped together
+ * under a mutex and read together under it, so a message never reaches a
+ * callback with another callback's user data; the callback itself is called
+ * outside the lock (see ::ce_log_fn).
  */
 CE_API void ce_set_log_callback(ce_log_fn callback, void *user_data, ce_log_level min_level);
 
-/** @brief Version string "MAJOR.MINOR.PATCH" of the loaded library (static). */
+/**
+ * @brief Version string "MAJOR.MINOR.PATCH" of the loaded library (static).
+ * Thread-safe.
+ */
 CE_API const char *ce_version(void);
 
 /**
  * @brief ABI version of the loaded library (::CE_ABI_VERSION it was built with).
- * Bindings compare it with the version they were written for.
+ * Bindings compare it with the version they were written for. Thread-safe.
  */
 CE_API uint32_t ce_abi_version(void);
 
@@ -106,7 +133,10 @@ typedef enum ce_precision {
     CE_PRECISION_INT8 = 2, /**< weight-only int8 (symmetric, per group of inputs), float32 activations */
 } ce_precision;
 
-/** @brief The option spelling of a precision ("f32", "bf16", "int8"); NULL when unknown. Static. */
+/**
+ * @brief The option spelling of a precision ("f32", "bf16", "int8"); NULL when
+ * unknown. Static. Thread-safe.
+ */
 CE_API const char *ce_precision_name(ce_precision precision);
 
 /** Bits of ce_cpu_features(). New bits are appended; test bits, never compare the whole value. */

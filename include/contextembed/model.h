@@ -29,12 +29,17 @@ typedef struct ce_model ce_model;
  * alignment allow, otherwise converted to float32 once here. Every tensor the
  * config implies is checked for presence, shape and dtype.
  *
+ * @param path the model directory (a NUL-terminated path)
  * @param opts may be NULL (defaults); CE_OPT_BACKEND / CE_OPT_THREADS set here
- *             become the defaults of sessions created on the model.
+ *             become the defaults of sessions created on the model. Only read,
+ *             and not kept: it may be freed or reused right after.
  * @param out  on success a new model owned by the caller (ce_model_free());
  *             untouched on failure, when ce_last_error() names the file, the
  *             tensor and what was expected.
- * Thread-safe.
+ * @return CE_OK, or the error (see ::ce_status).
+ *
+ * Thread-safe: any number of threads may open models at once, the same
+ * directory included.
  */
 CE_API ce_status ce_model_open(const char *path, const ce_options *opts, ce_model **out);
 
@@ -47,7 +52,13 @@ CE_API ce_status ce_model_open(const char *path, const ce_options *opts, ce_mode
 CE_API ce_status ce_model_open_random(const char *config_json, size_t config_len, uint64_t seed,
                                       const ce_options *opts, ce_model **out);
 
-/** @brief Free a model. Accepts NULL. No session on it may remain. */
+/**
+ * @brief Free a model. Accepts NULL. No session on it may remain.
+ *
+ * Not thread-safe on the same model: no other thread may use @p model, its
+ * tokenizer (ce_model_tokenizer()) or anything borrowed from it during or after
+ * the call. Other models may be opened, used and freed on other threads.
+ */
 CE_API void ce_model_free(ce_model *model);
 
 /** Integer facts about a model, for ce_model_get_info(). */
@@ -120,7 +131,10 @@ typedef enum ce_capability {
  */
 CE_API ce_status ce_model_get_info(const ce_model *model, ce_model_info key, int64_t *value);
 
-/** @brief Architecture name ("bert", "roberta", ...), static string; NULL for NULL. */
+/**
+ * @brief Architecture name ("bert", "roberta", ...), static string; NULL for NULL.
+ * Thread-safe.
+ */
 CE_API const char *ce_model_architecture(const ce_model *model);
 
 /**
@@ -151,6 +165,7 @@ CE_API const char *ce_architecture_name(size_t index);
 /**
  * @brief The model's tokenizer, borrowed: valid until ce_model_free(). NULL
  * when the model has none (ce_model_open_random()) or @p model is NULL.
+ * Thread-safe, and so is the tokenizer (see tokenizer.h).
  */
 CE_API const ce_tokenizer *ce_model_tokenizer(const ce_model *model);
 

@@ -6,6 +6,9 @@
  * ce_model_open() or ce_session_create(), which copy what they need: the object
  * may be freed or reused right after. ce_option_bounds() tells the valid range
  * of an integer option, so bindings never hard-code it.
+ *
+ * An options object is used by one thread at a time (creating one, and
+ * ce_option_bounds(), are thread-safe).
  */
 #ifndef CONTEXTEMBED_OPTIONS_H
 #define CONTEXTEMBED_OPTIONS_H
@@ -87,13 +90,17 @@ typedef enum ce_long_input {
  */
 CE_API ce_status ce_options_create(ce_options **out);
 
-/** @brief Free an options object. Accepts NULL. */
+/**
+ * @brief Free an options object. Accepts NULL.
+ * Not thread-safe on the same object: no other thread may use it during or after
+ * the call.
+ */
 CE_API void ce_options_free(ce_options *opts);
 
 /**
  * @brief Set an integer option. CE_ERR_INVALID_ARGUMENT when @p key is not an
  * integer option, CE_ERR_OUT_OF_RANGE when @p value is outside ce_option_bounds().
- * Not thread-safe on the same object.
+ * Not thread-safe on the same object: one thread at a time.
  */
 CE_API ce_status ce_options_set_int(ce_options *opts, ce_option key, int64_t value);
 
@@ -101,15 +108,20 @@ CE_API ce_status ce_options_set_int(ce_options *opts, ce_option key, int64_t val
  * @brief Set a string option (copied). CE_ERR_INVALID_ARGUMENT when @p key is not
  * a string option or @p value is NULL or empty. Backend names are checked when
  * the options are used, since backends can be registered later.
+ * Not thread-safe on the same object: one thread at a time.
  */
 CE_API ce_status ce_options_set_string(ce_options *opts, ce_option key, const char *value);
 
-/** @brief Read an integer option into *value. Untouched on failure. */
+/**
+ * @brief Read an integer option into *value. Untouched on failure.
+ * Not thread-safe on the same object: one thread at a time.
+ */
 CE_API ce_status ce_options_get_int(const ce_options *opts, ce_option key, int64_t *value);
 
 /**
  * @brief Read a string option. *value is borrowed from @p opts, valid until the
  * option is set again or @p opts is freed.
+ * Not thread-safe on the same object: one thread at a time.
  */
 CE_API ce_status ce_options_get_string(const ce_options *opts, ce_option key, const char **value);
 

@@ -3,7 +3,10 @@
  * @brief Tokenizers: text to token ids with byte offsets, and back.
  *
  * A tokenizer is immutable once opened and safe to use from any number of
- * threads at once. Encodings are plain result objects owned by the caller.
+ * threads at once. Encodings are plain result objects owned by the caller,
+ * never changed after they are made: any number of threads may read one, and
+ * it is freed once none does. A streaming decoder is used by one thread at a
+ * time.
  */
 #ifndef CONTEXTEMBED_TOKENIZER_H
 #define CONTEXTEMBED_TOKENIZER_H
@@ -50,20 +53,30 @@ typedef enum ce_special_token {
  */
 CE_API ce_status ce_tokenizer_open(const char *path, ce_tokenizer **out);
 
-/** @brief Free a tokenizer (not while another thread uses it). Accepts NULL. */
+/**
+ * @brief Free a tokenizer. Accepts NULL. Decoders made on it must be freed first.
+ * Not thread-safe on the same tokenizer: no other thread may use it during or
+ * after the call. Encodings made with it stay valid.
+ */
 CE_API void ce_tokenizer_free(ce_tokenizer *tok);
 
-/** @brief Kind of tokenizer ("wordpiece", ...), static string; NULL for NULL. */
+/**
+ * @brief Kind of tokenizer ("wordpiece", ...), static string; NULL for NULL.
+ * Thread-safe.
+ */
 CE_API const char *ce_tokenizer_kind(const ce_tokenizer *tok);
 
-/** @brief Number of ids (vocabulary plus added tokens); 0 for NULL. */
+/** @brief Number of ids (vocabulary plus added tokens); 0 for NULL. Thread-safe. */
 CE_API size_t ce_tokenizer_vocab_size(const ce_tokenizer *tok);
 
 /**
  * @brief Encode UTF-8 text, optionally a text pair.
  *
+ * @param tok       the tokenizer
  * @param text      UTF-8 bytes, @p text_len of them (may hold NUL); NULL only when text_len is 0
+ * @param text_len  bytes of @p text
  * @param pair      second text of a pair, or NULL; its tokens get token type 1
+ * @param pair_len  bytes of @p pair (ignored when @p pair is NULL)
  * @param flags     ::ce_encode_flags
  * @param max_length 0 for no limit; otherwise the encoding (special tokens included)
  *                  is truncated to at most this many tokens, longest sequence first,
@@ -90,40 +103,52 @@ CE_API ce_status ce_tokenizer_encode_batch(const ce_tokenizer *tok, size_t n_tex
                                            const char *const *pairs, const size_t *pair_lens,
                                            uint32_t flags, size_t max_length, ce_encoding **out);
 
-/** @brief Texts an encoding holds: 1 from ce_tokenizer_encode(); 0 for NULL. */
+/**
+ * @brief Texts an encoding holds: 1 from ce_tokenizer_encode(); 0 for NULL.
+ * Thread-safe on a shared const encoding.
+ */
 CE_API size_t ce_encoding_num_texts(const ce_encoding *enc);
 
 /**
  * @brief Where each text begins: ce_encoding_num_texts() + 1 token indices, the
- * last one ce_encoding_length(). Borrowed.
+ * last one ce_encoding_length(). Borrowed from @p enc.
+ * Thread-safe on a shared const encoding.
  */
 CE_API const size_t *ce_encoding_text_starts(const ce_encoding *enc);
 
-/** @brief Free an encoding. Accepts NULL. */
+/**
+ * @brief Free an encoding. Accepts NULL.
+ * Not thread-safe on the same encoding: no other thread may read it (or an
+ * array borrowed from it) during or after the call.
+ */
 CE_API void ce_encoding_free(ce_encoding *enc);
 
-/** @brief Number of tokens; 0 for NULL. */
+/** @brief Number of tokens; 0 for NULL. Thread-safe on a shared const encoding. */
 CE_API size_t ce_encoding_length(const ce_encoding *enc);
 
 /**
  * @brief Token ids (length ce_encoding_length()). Borrowed from @p enc.
  * A "whitespace" tokenizer (ELMo models, which read characters) gives -1 for every word.
+ * Thread-safe on a shared const encoding.
  */
 CE_API const int32_t *ce_encoding_ids(const ce_encoding *enc);
 
-/** @brief Token type ids (0 for the first text, 1 for the pair). Borrowed. */
+/**
+ * @brief Token type ids (0 for the first text, 1 for the pair). Borrowed from @p enc.
+ * Thread-safe on a shared const encoding.
+ */
 CE_API const int32_t *ce_encoding_type_ids(const ce_encoding *enc);
 
 /**
  * @brief Which text each token came from: 0 first text, 1 pair, -1 an added
- * special token. Borrowed.
+ * special token. Borrowed from @p enc. Thread-safe on a shared const encoding.
  */
 CE_API const int32_t *ce_encoding_sequence_ids(const ce_encoding *enc);
 
 /**
  * @brief UTF-8 byte offsets: 2 values per token, [begin, end) in the text the
  * token came from (see ce_encoding_sequence_ids()); added special tokens have
- * [0, 0). Borrowed.
+ * [0, 0). Borrowed from @p enc. Thread-safe on a shared const encoding.
  */
 CE_API const size_t *ce_encoding_offsets(const ce_encoding *enc);
 
@@ -143,16 +168,19 @@ CE_API const int32_t *ce_encoding_word_ids(const ce_encoding *enc);
 /**
  * @brief The string of token @p id in the vocabulary (e.g. "##ing"). *token is
  * borrowed from @p tok (not NUL-terminated necessarily: use *len).
- * CE_ERR_OUT_OF_RANGE for an unknown id.
+ * CE_ERR_OUT_OF_RANGE for an unknown id. Thread-safe.
  */
 CE_API ce_status ce_tokenizer_id_to_token(const ce_tokenizer *tok, int32_t id, const char **token,
                                           size_t *len);
 
-/** @brief Id of a vocabulary string. CE_ERR_NOT_FOUND when absent. */
+/** @brief Id of a vocabulary string. CE_ERR_NOT_FOUND when absent. Thread-safe. */
 CE_API ce_status ce_tokenizer_token_to_id(const ce_tokenizer *tok, const char *token, size_t len,
                                           int32_t *id);
 
-/** @brief Id of a special token role. CE_ERR_NOT_FOUND when the tokenizer has none. */
+/**
+ * @brief Id of a special token role. CE_ERR_NOT_FOUND when the tokenizer has none.
+ * Thread-safe.
+ */
 CE_API ce_status ce_tokenizer_special_id(const ce_tokenizer *tok, ce_special_token which,
                                          int32_t *id);
 
@@ -178,13 +206,22 @@ typedef struct ce_decoder ce_decoder;
 
 /**
  * @brief Create a streaming decoder over @p tok (which must outlive it).
+ * @param tok   the tokenizer whose ids the decoder reads
  * @param flags ::ce_decode_flags.
- * On success *out is owned by the caller (ce_decoder_free()); untouched on failure.
- * A decoder is used by one thread at a time; the tokenizer stays shareable.
+ * @param out   on success a new decoder owned by the caller (ce_decoder_free());
+ *              untouched on failure
+ * @return CE_OK, or the error (see ::ce_status).
+ *
+ * Thread-safe: any number of threads may create decoders on one tokenizer. A
+ * decoder is used by one thread at a time; the tokenizer stays shareable.
  */
 CE_API ce_status ce_decoder_create(const ce_tokenizer *tok, uint32_t flags, ce_decoder **out);
 
-/** @brief Free a streaming decoder. Accepts NULL. */
+/**
+ * @brief Free a streaming decoder. Accepts NULL.
+ * Not thread-safe on the same decoder: no other thread may use it during or after
+ * the call.
+ */
 CE_API void ce_decoder_free(ce_decoder *dec);
 
 /**
@@ -197,6 +234,7 @@ CE_API void ce_decoder_free(ce_decoder *dec);
  * with a larger buffer). 3 bytes plus 1.5 times the longest token always
  * suffice (for GPT-2's vocabulary, 400 bytes).
  * CE_ERR_OUT_OF_RANGE for an unknown id.
+ * Not thread-safe on the same decoder: one thread at a time.
  */
 CE_API ce_status ce_decoder_push(ce_decoder *dec, int32_t id, char *buf, size_t capacity,
                                  size_t *written);
@@ -205,6 +243,7 @@ CE_API ce_status ce_decoder_push(ce_decoder *dec, int32_t id, char *buf, size_t 
  * @brief End of stream: write what is held back (an incomplete character comes
  * out as U+FFFD, as Hugging Face's decoders do) and reset the decoder.
  * Buffer rules as for ce_decoder_push().
+ * Not thread-safe on the same decoder: one thread at a time.
  */
 CE_API ce_status ce_decoder_flush(ce_decoder *dec, char *buf, size_t capacity, size_t *written);
 

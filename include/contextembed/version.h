@@ -8,8 +8,11 @@
 #ifndef CONTEXTEMBED_VERSION_H
 #define CONTEXTEMBED_VERSION_H
 
+/** Major version: the SONAME; within it nothing is removed or changed in meaning. */
 #define CE_VERSION_MAJOR 0
+/** Minor version: bumped when functions are added. */
 #define CE_VERSION_MINOR 1
+/** Patch version: bumped for fixes that change no interface. */
 #define CE_VERSION_PATCH 0
 
 /** ABI version: bumped with every release that appends functions. */

@@ -8,8 +8,12 @@ next-token logits on the CPU), through ctypes.
 
 Models and tokenizers may be shared between threads; sessions may not.
 Results are numpy arrays when numpy is installed, else contextembed.FloatArray.
+The package is typed (PEP 561): its public functions and classes carry type hints.
 """
+from __future__ import annotations
+
 import logging
+from typing import Any, List, Optional
 
 from ._lib import ABI_VERSION, LOG_FN, lib
 from .arrays import HAVE_NUMPY, FloatArray
@@ -35,20 +39,20 @@ __all__ = [
 __version__ = "0.1.0"
 
 #: Version string of the loaded library ("MAJOR.MINOR.PATCH").
-library_version = lib.version
+library_version: str = lib.version
 #: Path of the loaded shared library.
-library_path = lib.path
+library_path: str = lib.path
 
 
-def backends():
+def backends() -> List[str]:
     """Names of the registered compute backends ("ref", "blis", ...)."""
     return [lib.ce_backend_name(i).decode() for i in range(lib.ce_backend_count())]
 
 
-def architectures():
+def architectures() -> List[str]:
     """Model families this library opens (config.json model_type values:
     "bert", "roberta", "distilbert", "gpt2", "elmo", ...)."""
-    names = []
+    names: List[str] = []
     while True:
         name = lib.ce_architecture_name(len(names))
         if not name:
@@ -57,24 +61,30 @@ def architectures():
 
 
 _LEVELS = {0: logging.DEBUG, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR}
-_log_callback = None  # the ctypes callback must stay alive while installed
+_log_callback: Any = None  # the ctypes callback installed now
+# Every callback ever installed stays alive for the life of the process: a library call
+# running on another thread when the callback is replaced or removed may still call the
+# previous one (include/contextembed/common.h, ce_set_log_callback).
+_log_callbacks_kept: List[Any] = []
 
 
-def enable_logging(level=logging.WARNING):
+def enable_logging(level: Optional[int] = logging.WARNING) -> None:
     """Forward the library's log messages at @level and above to the
     "contextembed" logger; enable_logging(None) stops forwarding. The library
-    itself never prints."""
+    itself never prints. The library has one log callback per process: the
+    last call wins, for every thread. Thread-safe."""
     global _log_callback
     if level is None:
-        lib.ce_set_log_callback(LOG_FN(), None, 0)
+        lib.ce_set_log_callback(LOG_FN(), None, 0)  # type: ignore[call-overload]
         _log_callback = None
         return
     logger = logging.getLogger("contextembed")
 
-    def forward(_user, lvl, message):
+    def forward(_user: Any, lvl: int, message: bytes) -> None:
         logger.log(_LEVELS.get(lvl, logging.ERROR), message.decode("utf-8", "replace"))
 
     callback = LOG_FN(forward)
+    _log_callbacks_kept.append(callback)
     min_level = max([k for k, v in _LEVELS.items() if v <= level] or [0])
     lib.ce_set_log_callback(callback, None, min_level)
     _log_callback = callback

@@ -11,20 +11,23 @@ order for the shared library is, first hit wins:
 3. a meson build tree of the checkout the package sits in (``build*/``);
 4. the system's library path (ctypes.util.find_library, then the SONAME).
 """
+from __future__ import annotations
+
 import ctypes
 import ctypes.util
 import glob
 import os
 import sys
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from .errors import LibraryNotFoundError, UnsupportedError, error_for_status
 
 #: The ce_abi_version() this binding was written for. Libraries of the same
 #: major version with a higher ABI version only append functions (docs/abi.md),
 #: so they are accepted; older ones lack functions and are refused.
-ABI_VERSION = 1
+ABI_VERSION: int = 1
 #: The major version whose ABI this binding speaks.
-MAJOR_VERSION = 0
+MAJOR_VERSION: int = 0
 
 c_size_p = ctypes.POINTER(ctypes.c_size_t)
 c_float_p = ctypes.POINTER(ctypes.c_float)
@@ -42,7 +45,7 @@ _vp = ctypes.c_void_p
 _cp = ctypes.c_char_p
 
 # name: (restype, [argtypes]); every function of include/contextembed/*.h.
-SIGNATURES = {
+SIGNATURES: Dict[str, Tuple[Any, List[Any]]] = {
     # common.h
     "ce_status_str": (_cp, [_st]),
     "ce_last_error": (_cp, []),
@@ -166,7 +169,7 @@ INFO_KEYS = [  # (key in Model.info, ce_model_info)
 ]
 
 
-def _shared_names():
+def _shared_names() -> List[str]:
     if sys.platform == "darwin":
         return ["libcontextembed*.dylib"]
     if sys.platform.startswith("win"):
@@ -174,14 +177,14 @@ def _shared_names():
     return ["libcontextembed.so*"]
 
 
-def _files(directory):
+def _files(directory: str) -> List[str]:
     found = []
     for pattern in _shared_names():
         found += [p for p in glob.glob(os.path.join(directory, pattern)) if os.path.isfile(p)]
     return sorted(found, key=len)  # the unversioned name (or the shortest) first
 
 
-def _sanitized(path):
+def _sanitized(path: str) -> bool:
     """True for a library built with AddressSanitizer, which aborts the process
     when loaded into an interpreter that did not preload the ASan runtime."""
     if "libasan" in os.environ.get("LD_PRELOAD", ""):
@@ -197,12 +200,12 @@ def _sanitized(path):
 SYSTEM = "system"
 
 
-def _system():
+def _system() -> List[str]:
     found = ctypes.util.find_library("contextembed")
     return ([found] if found else []) + ["libcontextembed.so.%d" % MAJOR_VERSION]
 
 
-def candidates():
+def candidates() -> List[str]:
     """Paths to try, in order (see the module docstring)."""
     env = os.environ.get("CONTEXTEMBED_LIBRARY")
     if env == SYSTEM:
@@ -213,13 +216,13 @@ def candidates():
     paths = _files(here)
     # bindings/python/contextembed -> the checkout's root, holding build*/
     root = os.path.normpath(os.path.join(here, "..", "..", ".."))
-    built = [_files(d)[:1] for d in glob.glob(os.path.join(root, "build*")) if os.path.isdir(d)]
+    built: List[Any] = [_files(d)[:1] for d in glob.glob(os.path.join(root, "build*")) if os.path.isdir(d)]
     built = [p[0] for p in built if p and not _sanitized(p[0])]
     paths += sorted(built, key=os.path.getmtime, reverse=True)  # the newest build first
     return paths + _system()
 
 
-def check_abi(abi, version, path="libcontextembed"):
+def check_abi(abi: int, version: str, path: str = "libcontextembed") -> None:
     """Raise LibraryNotFoundError unless a library reporting @abi and
     @version can serve this binding."""
     try:
@@ -233,8 +236,8 @@ def check_abi(abi, version, path="libcontextembed"):
             "point CONTEXTEMBED_LIBRARY at one" % (path, version, abi, MAJOR_VERSION, ABI_VERSION))
 
 
-def _missing(name, path):
-    def stub(*args):
+def _missing(name: str, path: str) -> Callable[..., Any]:
+    def stub(*args: Any) -> Any:
         raise UnsupportedError("%s: the library at %s does not define %s (built from an older "
                                "or unfinished source tree)" % (name, path, name))
     stub.__name__ = name
@@ -244,13 +247,17 @@ def _missing(name, path):
 class Library:
     """The loaded library: one attribute per C function, signatures declared."""
 
-    def __init__(self, path):
+    if TYPE_CHECKING:
+        # The C functions are set as attributes when the library loads.
+        def __getattr__(self, name: str) -> Any: ...
+
+    def __init__(self, path: str) -> None:
         try:
             self._dll = ctypes.CDLL(path)
         except OSError as e:
             raise LibraryNotFoundError("cannot load %s: %s" % (path, e)) from None
-        self.path = getattr(self._dll, "_name", path)
-        self.missing = []
+        self.path: str = getattr(self._dll, "_name", path)
+        self.missing: List[str] = []
         for name, (restype, argtypes) in SIGNATURES.items():
             try:
                 fn = getattr(self._dll, name)
@@ -264,11 +271,11 @@ class Library:
         for name in ("ce_abi_version", "ce_version", "ce_last_error", "ce_status_str"):
             if name in self.missing:
                 raise LibraryNotFoundError("%s is not libcontextembed (no %s)" % (self.path, name))
-        self.version = self.ce_version().decode()
-        self.abi_version = int(self.ce_abi_version())
+        self.version: str = self.ce_version().decode()
+        self.abi_version: int = int(self.ce_abi_version())
         check_abi(self.abi_version, self.version, self.path)
 
-    def check(self, status):
+    def check(self, status: int) -> None:
         """Raise the exception for a failed call; the message is read on the
         calling thread, right after the call, from ce_last_error()."""
         if status != 0:
@@ -278,7 +285,7 @@ class Library:
             raise error_for_status(status, message)
 
 
-def load(path=None):
+def load(path: Optional[str] = None) -> Library:
     """Load the library from @path, or search the places listed above."""
     if path:
         return Library(path)
@@ -301,4 +308,4 @@ def load(path=None):
         "CONTEXTEMBED_LIBRARY to its path. Tried: " + "; ".join(tried))
 
 
-lib = load()
+lib: Library = load()

@@ -4,26 +4,31 @@ numpy is imported here only, lazily and never required. Setting the
 environment variable CONTEXTEMBED_NO_NUMPY=1 (before importing contextembed)
 forces the fallback, which is how the tests exercise both paths.
 """
+from __future__ import annotations
+
 import array
 import ctypes
 import os
+from typing import Any, Iterable, Iterator, List, Sequence, Tuple, Union
 
 from ._lib import c_float_p
 
-np = None
+#: The numpy module, or None (not installed, or CONTEXTEMBED_NO_NUMPY=1).
+np: Any = None
 if os.environ.get("CONTEXTEMBED_NO_NUMPY", "") in ("", "0"):
     try:
-        import numpy as np
+        import numpy as _numpy
+        np = _numpy
     except ImportError:
         np = None
 
 #: True when results are numpy arrays.
-HAVE_NUMPY = np is not None
+HAVE_NUMPY: bool = np is not None
 
 __all__ = ["FloatArray", "HAVE_NUMPY"]
 
 
-def _size(shape):
+def _size(shape: Iterable[int]) -> int:
     n = 1
     for d in shape:
         n *= d
@@ -37,27 +42,31 @@ class FloatArray:
 
     __slots__ = ("data", "shape")
 
-    def __init__(self, data, shape):
+    data: array.array
+    shape: Tuple[int, ...]
+
+    def __init__(self, data: array.array, shape: Sequence[int]) -> None:
         if _size(shape) != len(data):
             raise ValueError("shape %r does not hold %d values" % (tuple(shape), len(data)))
         self.data = data
         self.shape = tuple(shape)
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         return len(self.shape)
 
     @property
-    def size(self):
+    def size(self) -> int:
         return len(self.data)
 
-    def __len__(self):
+    def __len__(self) -> int:
         if not self.shape:
             raise TypeError("len() of a 0-d array")
         return self.shape[0]
 
-    def __getitem__(self, index):
-        """Row @index: a float for a 1-d array, else a FloatArray (a copy)."""
+    def __getitem__(self, index: Union[int, slice]) -> Any:
+        """Row @index: a float for a 1-d array, else a FloatArray (a copy); a
+        slice gives a list of those."""
         if not self.shape:
             raise IndexError("0-d array")
         n = self.shape[0]
@@ -74,25 +83,27 @@ class FloatArray:
         row = _size(inner)
         return FloatArray(self.data[index * row:(index + 1) * row], inner)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         for i in range(len(self)):
             yield self[i]
 
-    def tolist(self):
-        flat = self.data.tolist()
+    def tolist(self) -> List[Any]:
+        """Nested lists of floats (a list of floats for a 1-d array)."""
+        flat: List[Any] = self.data.tolist()
         for d in reversed(self.shape[1:]):
             flat = [flat[i:i + d] for i in range(0, len(flat), d)]
         return flat
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "FloatArray(shape=%r)" % (self.shape,)
 
 
 class Buffer:
     """Caller-side float32 storage for one result, passed to the C library."""
 
-    def __init__(self, count):
+    def __init__(self, count: int) -> None:
         self.count = count
+        self.store: Any
         if np is not None:
             self.store = np.empty(count, dtype=np.float32)
             self.ptr = self.store.ctypes.data_as(c_float_p)
@@ -101,14 +112,14 @@ class Buffer:
             address = self.store.buffer_info()[0] if count else 0
             self.ptr = ctypes.cast(address, c_float_p)
 
-    def result(self, shape):
+    def result(self, shape: Sequence[int]) -> Any:
         """The filled buffer as an array of @shape."""
         if np is not None:
             return self.store.reshape(shape)
         return FloatArray(self.store, shape)
 
 
-def stack(items, shape):
+def stack(items: Sequence[Any], shape: Sequence[int]) -> Any:
     """Arrays of one shape (numpy or FloatArray) stacked on a new first axis."""
     if np is not None:
         return np.stack(items) if items else np.zeros((0,) + tuple(shape), np.float32)
@@ -118,7 +129,7 @@ def stack(items, shape):
     return FloatArray(flat, (len(items),) + tuple(shape))
 
 
-def from_floats(values, shape):
+def from_floats(values: Iterable[float], shape: Sequence[int]) -> Any:
     """An array of @shape from a flat sequence of floats."""
     if np is not None:
         return np.asarray(values, dtype=np.float32).reshape(shape)

@@ -6,17 +6,25 @@ tokenize and run (ce_session_run_texts) and one to read every pooled vector
 (ce_session_output_all) straight into the result array. ctypes releases the
 GIL during both, so other Python threads keep running.
 """
+from __future__ import annotations
+
 import array
 import ctypes
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from . import _lib
 from ._lib import lib
+from ._types import Layers, Mix, Rows, Text
 from .arrays import np
+
+if TYPE_CHECKING:
+    from .model import Model
+    from .tokenizer import Encoding, Tokenizer
 
 _c_char_p_p = ctypes.POINTER(ctypes.c_char_p)
 
 
-def _utf8_all(texts, what="texts"):
+def _utf8_all(texts: Iterable[Text], what: str = "texts") -> List[bytes]:
     out = []
     for i, t in enumerate(texts):
         if isinstance(t, str):
@@ -27,14 +35,14 @@ def _utf8_all(texts, what="texts"):
     return out
 
 
-def _c_texts(data):
+def _c_texts(data: Sequence[bytes]) -> Tuple[Any, Any]:
     """(char**, size_t*) arrays for a list of bytes, kept alive by the caller."""
     ptrs = (ctypes.c_char_p * max(len(data), 1))(*data)
     lens = (ctypes.c_size_t * max(len(data), 1))(*[len(d) for d in data])
     return ptrs, lens
 
 
-def _chunks(data, batch_tokens):
+def _chunks(data: Sequence[bytes], batch_tokens: int) -> Iterator[Tuple[int, int]]:
     """Consecutive runs of texts holding about @batch_tokens tokens (4 bytes a
     token is the estimate; sequences are packed, so runs need no sorting)."""
     budget, start, size = max(1, batch_tokens) * 4, 0, 0
@@ -47,8 +55,10 @@ def _chunks(data, batch_tokens):
         yield start, len(data)
 
 
-def encode_batch(tokenizer, texts, pairs=None, add_special=True, special_as_text=False,
-                 max_length=None):
+def encode_batch(tokenizer: Tokenizer, texts: Sequence[Text],
+                 pairs: Optional[Sequence[Text]] = None, add_special: bool = True,
+                 special_as_text: bool = False,
+                 max_length: Optional[int] = None) -> List[Encoding]:
     """Encodings of many texts (and their pairs) from one library call."""
     from .tokenizer import Encoding
     data = _utf8_all(texts)
@@ -76,7 +86,7 @@ def encode_batch(tokenizer, texts, pairs=None, add_special=True, special_as_text
     for t in range(len(data)):
         a, b = starts[t], starts[t + 1]
         pair = pair_data[t] if pair_data is not None else None
-        sources = (data[t], pair)
+        sources: Tuple[Any, ...] = (data[t], pair)
         offsets = [(flat[2 * i], flat[2 * i + 1]) for i in range(a, b)]
         tokens = [tokenizer._token(i) if i >= 0 else sources[s][o[0]:o[1]].decode("utf-8", "replace")
                   for i, o, s in zip(ids[a:b], offsets, seq_ids[a:b])]
@@ -85,8 +95,12 @@ def encode_batch(tokenizer, texts, pairs=None, add_special=True, special_as_text
     return out
 
 
-def embed_batch(model, texts, pool, normalize=None, layers=None, mix=None, batch_tokens=4096,
-                truncate=None, add_special=True, mix_layer_norm=False, windows=False, stride=None):
+def embed_batch(model: Model, texts: Sequence[Text], pool: Optional[str],
+                normalize: Optional[bool] = None, layers: Layers = None,
+                mix: Optional[Mix] = None, batch_tokens: int = 4096,
+                truncate: Optional[bool] = None, add_special: bool = True,
+                mix_layer_norm: bool = False, windows: bool = False,
+                stride: Optional[int] = None) -> Rows:
     """One pooled vector per text: [N, D] (numpy), or a list of lists without numpy."""
     from .session import _Select
     if pool in (None, "none"):

@@ -43,6 +43,8 @@ DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0. embed_texts also takes a
 timeout, and gives up when the cluster has had no worker for
 no_workers_timeout seconds (tasks would otherwise wait for a worker forever).
 """
+from __future__ import annotations
+
 import asyncio
 import inspect
 import math
@@ -50,6 +52,7 @@ import os
 import threading
 import time
 from collections import namedtuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import dask
 import dask.array as da
@@ -57,6 +60,7 @@ import dask.bag as db
 import distributed
 import numpy as np
 
+from ._types import PathArg, TextInput
 from .model import Model
 
 __all__ = ["embed_bag", "embed_series", "embed_texts", "local_cluster", "open_on_workers",
@@ -68,16 +72,19 @@ _Spec = namedtuple("_Spec", "model_path backend threads sentence_modules pool no
 
 # ---- the per-process model cache (lives in each worker) ----
 
-_models = {}
-_opens = {}  # key: how many times this process opened it (1, unless it was closed)
+_ModelKey = Tuple[Union[str, bytes], str, Optional[int], bool]
+_models: Dict[_ModelKey, Model] = {}
+_opens: Dict[_ModelKey, int] = {}  # key: how many times this process opened it (1, unless closed)
 _models_lock = threading.Lock()
 
 
-def _key(model_path, backend, threads, sentence_modules):
+def _key(model_path: PathArg, backend: str, threads: Optional[int],
+         sentence_modules: bool) -> _ModelKey:
     return (os.fspath(model_path), backend, threads, bool(sentence_modules))
 
 
-def worker_model(model_path, backend="auto", threads=1, sentence_modules=True):
+def worker_model(model_path: PathArg, backend: str = "auto", threads: Optional[int] = 1,
+                 sentence_modules: bool = True) -> Model:
     """The Model of @model_path with these options, opened in this process on
     first use and kept for the life of the process (shared by the worker's
     threads: a Model is thread-safe). A failed open is not remembered: the
@@ -93,7 +100,7 @@ def worker_model(model_path, backend="auto", threads=1, sentence_modules=True):
     return model
 
 
-def _close_models():
+def _close_models() -> int:
     """Close and forget this process's models (run by close_worker_models)."""
     with _models_lock:
         models = list(_models.values())
@@ -103,13 +110,14 @@ def _close_models():
     return len(models)
 
 
-def _cache_stats():
+def _cache_stats() -> Dict[_ModelKey, int]:
     """{key: opens} of this process (for tests)."""
     with _models_lock:
         return dict(_opens)
 
 
-def _worker_facts(model_path, backend, threads, sentence_modules):
+def _worker_facts(model_path: PathArg, backend: str, threads: Optional[int],
+                  sentence_modules: bool) -> Dict[str, Any]:
     """Run on every worker by open_on_workers."""
     from . import library_path, library_version
     model = worker_model(model_path, backend, threads, sentence_modules)
@@ -120,7 +128,7 @@ def _worker_facts(model_path, backend, threads, sentence_modules):
 
 # ---- one partition (runs in a worker) ----
 
-def _texts_of(part, index):
+def _texts_of(part: Any, index: int) -> List[TextInput]:
     """A partition (list, tuple, pandas Series, iterator) as a list of texts:
     str, or (str, str) pairs. Anything else raises TypeError naming it."""
     items = part.tolist() if hasattr(part, "tolist") else list(part)
@@ -133,7 +141,7 @@ def _texts_of(part, index):
     return items
 
 
-def _array(x):
+def _array(x: Any) -> np.ndarray:
     """A result as a float32 numpy array (FloatArray when the worker runs
     without numpy in the binding)."""
     if hasattr(x, "data") and hasattr(x, "shape") and not isinstance(x, np.ndarray):
@@ -141,7 +149,7 @@ def _array(x):
     return np.asarray(x, dtype=np.float32)
 
 
-def _batch_method(model, kwargs):
+def _batch_method(model: Model, kwargs: Dict[str, Any]) -> Optional[Callable[..., Any]]:
     """model.embed_batch when the binding has it and it takes every keyword
     of @kwargs; else None."""
     method = getattr(model, "embed_batch", None)
@@ -156,7 +164,7 @@ def _batch_method(model, kwargs):
     return method if all(k in params for k in kwargs) else None
 
 
-def _embed_pooled(model, texts, spec):
+def _embed_pooled(model: Model, texts: List[TextInput], spec: _Spec) -> np.ndarray:
     """[n, ...] float32 for n texts, pooled."""
     method = _batch_method(model, spec.kwargs)
     if method is not None:
@@ -170,11 +178,12 @@ def _embed_pooled(model, texts, spec):
     return np.stack([_array(v) for v in out])
 
 
-def _model_of(spec):
+def _model_of(spec: _Spec) -> Model:
     return worker_model(spec.model_path, spec.backend, spec.threads, spec.sentence_modules)
 
 
-def _embed_partition(part, spec, index, trailing):
+def _embed_partition(part: Any, spec: _Spec, index: int,
+                     trailing: Sequence[int]) -> np.ndarray:
     """Task: one partition's pooled vectors, [n] + trailing."""
     texts = _texts_of(part, index)
     model = _model_of(spec)
@@ -188,7 +197,7 @@ def _embed_partition(part, spec, index, trailing):
     return out
 
 
-def _embed_partition_tokens(part, spec, index):
+def _embed_partition_tokens(part: Any, spec: _Spec, index: int) -> List[np.ndarray]:
     """Task: one partition's per-token arrays, a list of [T_i, ...]."""
     texts = _texts_of(part, index)
     model = _model_of(spec)
@@ -199,7 +208,7 @@ def _embed_partition_tokens(part, spec, index):
     return [_array(v) for v in out]
 
 
-def _probe(spec):
+def _probe(spec: _Spec) -> Tuple[int, ...]:
     """Task: the shape of one pooled output, without its first axis."""
     out = _embed_pooled(_model_of(spec), ["a"], spec)
     return tuple(int(d) for d in out.shape[1:])
@@ -207,8 +216,9 @@ def _probe(spec):
 
 # ---- building the graph (runs in the caller) ----
 
-def _spec(model_path, pool, normalize, batch_size, batch_tokens, backend, threads,
-          sentence_modules, kwargs):
+def _spec(model_path: PathArg, pool: Optional[str], normalize: Optional[bool],
+          batch_size: int, batch_tokens: Optional[int], backend: str, threads: Optional[int],
+          sentence_modules: bool, kwargs: Dict[str, Any]) -> _Spec:
     if "layers" in kwargs and kwargs["layers"] is not None and not isinstance(
             kwargs["layers"], (int, str)):
         kwargs["layers"] = list(kwargs["layers"])
@@ -216,7 +226,8 @@ def _spec(model_path, pool, normalize, batch_size, batch_tokens, backend, thread
                  normalize, int(batch_size), batch_tokens, dict(kwargs))
 
 
-def _assemble(parts, spec, trailing):
+def _assemble(parts: Iterable[Any], spec: _Spec,
+              trailing: Optional[Sequence[int]]) -> Union[da.Array, db.Bag]:
     """Delayed partitions -> a dask array [N] + trailing (pooled) or a bag of
     per-text arrays (trailing None: per-token)."""
     parts = list(parts)
@@ -235,7 +246,7 @@ def _assemble(parts, spec, trailing):
     return arrays[0] if len(arrays) == 1 else da.concatenate(arrays, axis=0)
 
 
-def _trailing(spec):
+def _trailing(spec: _Spec) -> Optional[Tuple[int, ...]]:
     """The shape of one pooled vector, from a task on the current scheduler
     (on a distributed cluster: under _result's guard against a cluster
     without workers)."""
@@ -247,8 +258,11 @@ def _trailing(spec):
     return tuple(dask.delayed(_probe, pure=True)(spec).compute())
 
 
-def embed_bag(bag, model_path, pool="mean", normalize=None, batch_size=32, batch_tokens=None,
-              backend="auto", threads=1, sentence_modules=True, **embed_kwargs):
+def embed_bag(bag: db.Bag, model_path: PathArg, pool: Optional[str] = "mean",
+              normalize: Optional[bool] = None, batch_size: int = 32,
+              batch_tokens: Optional[int] = None, backend: str = "auto",
+              threads: Optional[int] = 1, sentence_modules: bool = True,
+              **embed_kwargs: Any) -> Union[da.Array, db.Bag]:
     """Embed the texts of a dask bag (str, or (str, str) pairs) on the
     cluster of the current scheduler (a distributed Client, once created, is
     the default; without one, threads of this process).
@@ -271,9 +285,11 @@ def embed_bag(bag, model_path, pool="mean", normalize=None, batch_size=32, batch
     return _assemble(bag.to_delayed(), spec, _trailing(spec))
 
 
-def embed_series(series, model_path, pool="mean", normalize=None, batch_size=32,
-                 batch_tokens=None, backend="auto", threads=1, sentence_modules=True,
-                 **embed_kwargs):
+def embed_series(series: Any, model_path: PathArg, pool: Optional[str] = "mean",
+                 normalize: Optional[bool] = None, batch_size: int = 32,
+                 batch_tokens: Optional[int] = None, backend: str = "auto",
+                 threads: Optional[int] = 1, sentence_modules: bool = True,
+                 **embed_kwargs: Any) -> Union[da.Array, db.Bag]:
     """embed_bag for a Dask DataFrame column (a dask Series of str): a dask
     array [N, D] in the Series' order (pooled) or a bag of [T_i, D] arrays
     (pool=None). Missing values (NaN, None) raise TypeError in the caller:
@@ -287,11 +303,11 @@ def embed_series(series, model_path, pool="mean", normalize=None, batch_size=32,
     return _assemble(series.to_delayed(), spec, _trailing(spec))
 
 
-def _workers(client):
+def _workers(client: distributed.Client) -> int:
     return len(client.scheduler_info().get("workers", {}))
 
 
-def _partitions(n_texts, client):
+def _partitions(n_texts: int, client: distributed.Client) -> int:
     """Enough partitions to keep every worker thread busy and to balance
     uneven texts (4 per thread), more for big corpora (<= 1,000 texts each),
     none under 16 texts."""
@@ -300,9 +316,13 @@ def _partitions(n_texts, client):
     return max(1, min(want, math.ceil(n_texts / 16)))
 
 
-def embed_texts(client, texts, model_path, pool="mean", normalize=None, batch_size=32,
-                batch_tokens=None, backend="auto", threads=1, sentence_modules=True,
-                npartitions=None, timeout=None, no_workers_timeout=60, **embed_kwargs):
+def embed_texts(client: distributed.Client, texts: Iterable[TextInput], model_path: PathArg,
+                pool: Optional[str] = "mean", normalize: Optional[bool] = None,
+                batch_size: int = 32, batch_tokens: Optional[int] = None,
+                backend: str = "auto", threads: Optional[int] = 1,
+                sentence_modules: bool = True, npartitions: Optional[int] = None,
+                timeout: Optional[float] = None, no_workers_timeout: Optional[float] = 60,
+                **embed_kwargs: Any) -> Union[np.ndarray, List[np.ndarray]]:
     """Embed a list of texts on @client's cluster and wait: a numpy array
     [N, D] (pooled) or a list of [T_i, D] arrays (pool=None), in input order.
 
@@ -330,7 +350,8 @@ def embed_texts(client, texts, model_path, pool="mean", normalize=None, batch_si
                    deadline, no_workers_timeout)
 
 
-def _result(client, future, deadline, no_workers_timeout):
+def _result(client: distributed.Client, future: Any, deadline: Optional[float],
+            no_workers_timeout: Optional[float]) -> Any:
     """@future's result (or its task's exception), waiting until @deadline
     (time.monotonic(); None: no limit) and while the cluster has a worker at
     least every @no_workers_timeout seconds. The work is cancelled on the way
@@ -360,7 +381,9 @@ def _result(client, future, deadline, no_workers_timeout):
         future.cancel()
 
 
-def open_on_workers(client, model_path, backend="auto", threads=1, sentence_modules=True):
+def open_on_workers(client: distributed.Client, model_path: PathArg, backend: str = "auto",
+                    threads: Optional[int] = 1,
+                    sentence_modules: bool = True) -> Dict[str, Dict[str, Any]]:
     """Open the model on every worker of @client now (as the tasks of
     embed_bag would on first use) and say what each loaded: {worker address:
     {"pid", "library", "version", "backend", "threads"}}.
@@ -369,7 +392,7 @@ def open_on_workers(client, model_path, backend="auto", threads=1, sentence_modu
     return client.run(_worker_facts, os.fspath(model_path), backend, threads, sentence_modules)
 
 
-def close_worker_models(client):
+def close_worker_models(client: distributed.Client) -> Dict[str, int]:
     """Close the models every worker of @client keeps open (to free their
     memory on a long-lived cluster); {worker address: models closed}. Call it
     only while no embedding runs: a running task would fail. The next task
@@ -377,7 +400,8 @@ def close_worker_models(client):
     return client.run(_close_models)
 
 
-def local_cluster(n_workers=2, threads_per_worker=1, allowed_failures=0, **kwargs):
+def local_cluster(n_workers: int = 2, threads_per_worker: int = 1, allowed_failures: int = 0,
+                  **kwargs: Any) -> distributed.LocalCluster:
     """A distributed.LocalCluster of worker processes for embedding: by
     default 2 workers of 1 thread, and a scheduler that fails a task at the
     first death of a worker running it (allowed_failures=0: KilledWorker

@@ -5,6 +5,9 @@ carries the status code (``.status``) and the library's thread-local message
 (``.message``, from ce_last_error()). Where a built-in exception means the same
 thing, the class also derives from it, so ``except ValueError`` keeps working.
 """
+from __future__ import annotations
+
+from typing import Dict, Optional, Type
 
 __all__ = [
     "ContextEmbedError", "InvalidArgumentError", "OutOfMemoryError", "FileIOError",
@@ -18,9 +21,9 @@ class ContextEmbedError(Exception):
     """A libcontextembed call failed. ``status`` is the ce_status code,
     ``message`` the library's detailed message."""
 
-    status = None
+    status: Optional[int] = None
 
-    def __init__(self, message, status=None):
+    def __init__(self, message: str, status: Optional[int] = None) -> None:
         if status is not None:
             self.status = status
         self.message = message
@@ -94,13 +97,13 @@ class LibraryNotFoundError(ImportError):
     match what this binding was written for."""
 
 
-_BY_STATUS = {cls.status: cls for cls in (
+_BY_STATUS: Dict[Optional[int], Type[ContextEmbedError]] = {cls.status: cls for cls in (
     InvalidArgumentError, OutOfMemoryError, FileIOError, FormatError, UnsupportedError,
     InvalidUTF8Error, TooLongError, BufferTooSmallError, OutOfRangeError, NotFoundError,
     BackendError, StateError)}
 
 
-def error_for_status(status, message):
+def error_for_status(status: int, message: str) -> ContextEmbedError:
     """The exception for a ce_status code (ContextEmbedError for unknown codes)."""
     cls = _BY_STATUS.get(status)
     if cls is None:

@@ -6,29 +6,36 @@ applies the rules of contextembed.pipelines. Byte offsets keep the CLI's
 names ("start", "end", "offsets"); "char_start", "char_end" and
 "char_offsets" are the same in code points, for slicing the Python str.
 """
+from __future__ import annotations
+
 import ctypes
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, cast
 
 from . import _lib, pipelines
 from ._lib import lib
+from ._types import Text
 from .errors import InvalidArgumentError, NotFoundError
 from .tokenizer import _char_positions
+
+if TYPE_CHECKING:
+    from .model import Model
 
 __all__ = ["HEADS", "head_names", "head_labels", "fill_mask", "classify", "tag", "answer"]
 
 #: ce_head values by name.
-HEADS = _lib.HEADS
+HEADS: Dict[str, int] = _lib.HEADS
 _NAMES = {code: name for name, code in HEADS.items()}
 
 # Bounds of one run of question-answering windows (as the CLI's).
 _CHUNK_TOKENS, _CHUNK_SEQS = 2048, 64
 
 
-def head_names(bits):
+def head_names(bits: int) -> List[str]:
     """Names of the heads in a CE_INFO_HEADS bit mask, in ce_head order."""
     return [_NAMES[code] for code in sorted(_NAMES) if bits & (1 << code)]
 
 
-def head_labels(model, head):
+def head_labels(model: Model, head: str) -> List[str]:
     """Names of the outputs of @head (ce_model_head_label, "LABEL_i" where the
     config has none); [] for the masked LM."""
     code = HEADS[head]
@@ -43,7 +50,7 @@ def head_labels(model, head):
     return labels
 
 
-def _choose(model, wanted, command):
+def _choose(model: Model, wanted: Sequence[str], command: str) -> str:
     """The first of @wanted the model has, else NotFoundError naming its heads."""
     have = model.heads
     for head in wanted:
@@ -54,18 +61,18 @@ def _choose(model, wanted, command):
                            ", ".join(have) if have else "no task heads (a bare encoder)"))
 
 
-def _floats(array):
+def _floats(array: Any) -> Any:
     """A result array (numpy or FloatArray) as nested lists of Python floats."""
     return array.tolist()
 
 
-def _run_one(model, ids, type_ids, head):
+def _run_one(model: Model, ids: List[int], type_ids: List[int], head: str) -> Any:
     with model._pooled() as s:
         s.run([ids], [type_ids])
         return _floats(s.head_output(0, head))
 
 
-def fill_mask(model, text, top=5, logits=False):
+def fill_mask(model: Model, text: Text, top: int = 5, logits: bool = False) -> Dict[str, Any]:
     """The likeliest tokens behind each mask token of @text, as ``contextembed
     fill-mask``: {"ids", "masks": [{"index", "top": [{"id", "token", "prob"}],
     ("logits")}]}. "prob" is the softmax over the vocabulary; "token" the id
@@ -93,7 +100,7 @@ def fill_mask(model, text, top=5, logits=False):
     return {"ids": list(enc.ids), "masks": masks}
 
 
-def classify(model, text, pair=None):
+def classify(model: Model, text: Text, pair: Optional[Text] = None) -> Dict[str, Any]:
     """A label for @text (or the pair (@text, @pair)), as ``contextembed
     classify``: {"ids", "labels", "logits", "probs", "label"}. Sequence
     classification when the model has it, else next-sentence prediction
@@ -109,12 +116,12 @@ def classify(model, text, pair=None):
             "label": labels[pipelines.argmax(probs)]}
 
 
-def _text_slice(data, chars, start, end):
+def _text_slice(data: bytes, chars: List[int], start: int, end: int) -> Dict[str, Any]:
     return {"start": start, "end": end, "char_start": chars[start], "char_end": chars[end],
             "text": data[start:end].decode("utf-8", "replace")}
 
 
-def tag(model, text):
+def tag(model: Model, text: Text) -> Dict[str, Any]:
     """Token labels and entities of @text, as ``contextembed tag``: {"ids",
     "offsets", "char_offsets", "labels", "token_labels", "logits": {"shape",
     "data"}, "entities": [{"label", "start", "end", "char_start", "char_end",
@@ -140,7 +147,8 @@ def tag(model, text):
             "entities": entities}
 
 
-def _answer_settings(model, max_answer_tokens, doc_stride, max_seq_len, top):
+def _answer_settings(model: Model, max_answer_tokens: int, doc_stride: Optional[int],
+                     max_seq_len: Optional[int], top: int) -> Tuple[int, int]:
     """Checked (max_seq_len, doc_stride) with Hugging Face's defaults:
     min(384, the model's positions) and min(128, max_seq_len // 2)."""
     positions = model._dims["max_positions"]
@@ -161,7 +169,8 @@ def _answer_settings(model, max_answer_tokens, doc_stride, max_seq_len, top):
     return max_seq_len, doc_stride
 
 
-def _window_logits(model, windows):
+def _window_logits(model: Model, windows: Sequence[Tuple[List[int], List[int]]]
+                   ) -> List[Tuple[List[float], List[float]]]:
     """(start logits, end logits) of each window, [(ids, type_ids)], run in batches."""
     out = []
     with model._pooled() as s:
@@ -180,8 +189,9 @@ def _window_logits(model, windows):
     return out
 
 
-def answer(model, question, context, top=1, max_answer_tokens=15, doc_stride=None,
-           max_seq_len=None):
+def answer(model: Model, question: Text, context: Text, top: int = 1,
+           max_answer_tokens: int = 15, doc_stride: Optional[int] = None,
+           max_seq_len: Optional[int] = None) -> Dict[str, Any]:
     """The span of @context that answers @question, as ``contextembed answer``
     chooses it (Hugging Face's question-answering pipeline): {"answer",
     "start", "end", "char_start", "char_end", "score", "start_logits",
@@ -198,8 +208,8 @@ def answer(model, question, context, top=1, max_answer_tokens=15, doc_stride=Non
         raise InvalidArgumentError("answer: the question is empty (it has no tokens)")
     try:
         ranges = pipelines.qa_windows(enc.sequence_ids, max_seq_len, doc_stride)
-    except pipelines.WindowError as e:
-        raise InvalidArgumentError("answer: %s" % e) from None
+    except pipelines.WindowError as err:
+        raise InvalidArgumentError("answer: %s" % err) from None
     index = [pipelines.qa_window_tokens(enc.sequence_ids, r) for r in ranges]
     windows = [([enc.ids[i] for i in ix], [enc.type_ids[i] for i in ix]) for ix in index]
     logits = _window_logits(model, windows)
@@ -209,14 +219,15 @@ def answer(model, question, context, top=1, max_answer_tokens=15, doc_stride=Non
         keep, ctx = pipelines.qa_masks(ids, [enc.sequence_ids[i] for i in ix], cls_id)
         scored.append((pipelines.qa_probs(start, keep), pipelines.qa_probs(end, keep), ctx))
     spans = pipelines.qa_spans(scored, max_answer_tokens, top)
-    chars = _char_positions(enc.pair)
+    context_data = cast(bytes, enc.pair)  # the pair of the encoding: the context
+    chars = _char_positions(context_data)
     found = []
     for s in spans:
         ix = index[s["window"]]
         first, last = pipelines.qa_word_span(enc.word_ids, enc.sequence_ids, ix, s["start"],
                                              s["end"])
         b, e = enc.offsets[ix[first]][0], enc.offsets[ix[last]][1]
-        item = _text_slice(enc.pair, chars, b, e)
+        item = _text_slice(context_data, chars, b, e)
         found.append({"answer": item["text"], "start": b, "end": e,
                       "char_start": item["char_start"], "char_end": item["char_end"],
                       "score": s["score"]})

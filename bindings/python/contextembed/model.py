@@ -1,20 +1,24 @@
 """Models: open a checkpoint directory, embed texts, score and generate."""
+from __future__ import annotations
+
 import contextlib
 import ctypes
 import json
 import threading
 import weakref
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
 from . import _lib
 from ._lib import lib
+from ._types import Array, Layers, Mix, PathArg, Rows, Text, TextInput
 from .errors import StateError, UnsupportedError
 from .session import Session, make_options
-from .tokenizer import Tokenizer, _utf8
+from .tokenizer import Encoding, Tokenizer, _utf8
 
 __all__ = ["Model"]
 
 
-def cpu_features():
+def cpu_features() -> Dict[str, bool]:
     """What the CPU offers for the precisions, as a dict of booleans: "avx2"
     (with FMA), "avx512", "avx512_bf16", "amx_bf16", "vnni", "amx_int8"."""
     bits = int(lib.ce_cpu_features())
@@ -22,7 +26,7 @@ def cpu_features():
 
 
 
-def _check_windows(truncate, windows, stride):
+def _check_windows(truncate: Optional[bool], windows: bool, stride: Optional[int]) -> None:
     if windows and truncate:
         raise ValueError("windows and truncate exclude each other: windows keeps every token")
     if stride is not None and not windows:
@@ -48,8 +52,10 @@ class Model:
     closes every session made on it.
     """
 
-    def __init__(self, path, backend="auto", threads=None, sentence_modules=True,
-                 precision=None):
+    _handle: Optional[int]
+
+    def __init__(self, path: PathArg, backend: str = "auto", threads: Optional[int] = None,
+                 sentence_modules: bool = True, precision: Optional[str] = None) -> None:
         opts = make_options(backend=backend, threads=threads,
                             sentence_modules=None if sentence_modules else 0,
                             precision=precision)
@@ -58,10 +64,12 @@ class Model:
             lib.check(lib.ce_model_open(_utf8(path, "path"), opts, ctypes.byref(handle)))
         finally:
             lib.ce_options_free(opts)
-        self._setup(handle.value)
+        self._setup(cast(int, handle.value))
 
     @classmethod
-    def random(cls, config, seed=0, backend="auto", threads=None, precision=None):
+    def random(cls, config: Union[str, bytes, Mapping[str, Any]], seed: int = 0,
+               backend: str = "auto", threads: Optional[int] = None,
+               precision: Optional[str] = None) -> Model:
         """A model with random weights built from a config.json text or dict
         (no files, no tokenizer): for benchmarks and tests."""
         text = config if isinstance(config, (str, bytes)) else json.dumps(config)
@@ -73,36 +81,37 @@ class Model:
         finally:
             lib.ce_options_free(opts)
         model = cls.__new__(cls)
-        model._setup(handle.value)
+        model._setup(cast(int, handle.value))
         return model
 
-    def _setup(self, handle):
+    def _setup(self, handle: int) -> None:
         self._handle = handle
         # Handles of the sessions still open on this model, shared with them:
         # whichever is finalised first (the garbage collector picks the order
         # at interpreter exit, after clearing weak references), each session
         # is freed once, and before the model.
-        self._live_sessions = {}
+        self._live_sessions: Dict[int, bool] = {}
         # Reentrant and its own: a session's __del__ may run in the middle of
         # any code of this thread (the garbage collector), even under _lock.
         self._live_lock = threading.RLock()
-        self._pool = {}
+        self._pool: Dict[Tuple[bool, bool, Optional[int]], List[Session]] = {}
         self._lock = threading.Lock()
-        self._tokenizer_ref = None
-        self._extra = None
-        self.architecture = lib.ce_model_architecture(handle).decode()
-        self._dims = {}
+        self._tokenizer_ref: Optional[weakref.ReferenceType[Tokenizer]] = None
+        self._extra: Optional[Dict[str, Any]] = None
+        #: The architecture ("bert", "roberta", "distilbert", "gpt2", "elmo", ...).
+        self.architecture: str = lib.ce_model_architecture(handle).decode()
+        self._dims: Dict[str, int] = {}
         for key, code in _lib.INFO_KEYS:
             value = ctypes.c_int64()
             lib.check(lib.ce_model_get_info(handle, code, ctypes.byref(value)))
             self._dims[key] = value.value
 
-    def _ptr(self):
+    def _ptr(self) -> int:
         if self._handle is None:
             raise StateError("the model is closed")
         return self._handle
 
-    def close(self):
+    def close(self) -> None:
         """Free the model and every session on it. No other thread may be
         using the model or its sessions at that moment."""
         with self._lock:
@@ -118,26 +127,26 @@ class Model:
             lib.ce_session_free(session_handle)
         lib.ce_model_free(handle)
 
-    def __enter__(self):
+    def __enter__(self) -> Model:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self.close()
         except Exception:
             pass
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         state = "closed" if self._handle is None else "%d layers" % self._dims["num_layers"]
         return "Model(%s, %s)" % (self.architecture, state)
 
     # ---- facts ----
 
     @property
-    def info(self):
+    def info(self) -> Dict[str, Any]:
         """The model's shape as a dict (the keys of ``contextembed info``)."""
         self._ptr()
         if self._extra is None:
@@ -146,7 +155,7 @@ class Model:
             tok = self.tokenizer
             self._extra = {"tokenizer": None if tok is None else tok.kind,
                            "backend": backend, "threads": threads, "version": lib.version}
-        info = {"architecture": self.architecture}
+        info: Dict[str, Any] = {"architecture": self.architecture}
         info.update(self._dims)
         info.update(self._extra)
         info["capabilities"] = self.capabilities
@@ -159,20 +168,20 @@ class Model:
         return info
 
     @property
-    def precision(self):
+    def precision(self) -> str:
         """The precision the model's weight products run in: "f32", "bf16" or "int8"."""
         value = ctypes.c_int64()
         lib.check(lib.ce_model_get_info(self._ptr(), _lib.INFO_PRECISION, ctypes.byref(value)))
         return _lib.PRECISIONS.get(value.value, str(value.value))
 
-    def _info_value(self, key):
+    def _info_value(self, key: int) -> int:
         """One ce_model_get_info() value read on demand (see _lib.INFO_HEADS)."""
         value = ctypes.c_int64()
         lib.check(lib.ce_model_get_info(self._ptr(), key, ctypes.byref(value)))
         return value.value
 
     @property
-    def heads(self):
+    def heads(self) -> List[str]:
         """The task heads the checkpoint carries, as names: "masked_lm",
         "next_sentence", "sequence_classification", "token_classification",
         "question_answering" ([] for a bare encoder)."""
@@ -180,19 +189,19 @@ class Model:
         return head_names(self._info_value(_lib.INFO_HEADS))
 
     @property
-    def multi_label(self):
+    def multi_label(self) -> bool:
         """True when the sequence classifier's labels are independent
         (config problem_type "multi_label_classification": sigmoid scores)."""
         return bool(self._info_value(_lib.INFO_MULTI_LABEL))
 
-    def head_labels(self, head):
+    def head_labels(self, head: str) -> List[str]:
         """Names of the outputs of @head (one of Model.heads): the config's
         id2label ("LABEL_i" where it has none), "is_next" / "not_next",
         "start" / "end"; [] for "masked_lm" (its outputs are the vocabulary)."""
         from .heads import head_labels
         return head_labels(self, head)
 
-    def _classifier_labels(self):
+    def _classifier_labels(self) -> List[str]:
         """The labels `contextembed info` reports: those of the sequence
         classifier, else the token classifier, else next-sentence; []."""
         have = self.heads
@@ -202,14 +211,14 @@ class Model:
         return []
 
     @property
-    def capabilities(self):
+    def capabilities(self) -> List[str]:
         """What the model can do, as names: "token_ids", "words", "decoder",
         "bidirectional", "token_types", "carry_state", "sentence_pooling"."""
         bits = self._dims["capabilities"]
         return [name for name, bit in _lib.CAPABILITIES if bits & bit]
 
     @property
-    def pooling(self):
+    def pooling(self) -> List[str]:
         """The model's own sentence pooling (a sentence-transformers
         directory's), as pool names in the order they are concatenated; []
         when it has none."""
@@ -218,7 +227,7 @@ class Model:
         return [name for name in order if bits & (1 << _lib.POOLS[name])]
 
     @property
-    def tokenizer(self):
+    def tokenizer(self) -> Optional[Tokenizer]:
         """The model's Tokenizer (None when it has none); closes with the model."""
         handle = lib.ce_model_tokenizer(self._ptr())
         tok = self._tokenizer_ref() if self._tokenizer_ref else None
@@ -230,19 +239,20 @@ class Model:
         return tok
 
     @property
-    def reads_words(self):
+    def reads_words(self) -> bool:
         """True for models that read words rather than token ids (ELMo)."""
         return "words" in self.capabilities
 
     @property
-    def is_decoder(self):
+    def is_decoder(self) -> bool:
         """True for models with a KV cache and logits (GPT-2)."""
         return "decoder" in self.capabilities
 
     # ---- sessions ----
 
-    def session(self, backend=None, threads=None, truncate=False, carry_state=False,
-                windows=False, stride=None):
+    def session(self, backend: Optional[str] = None, threads: Optional[int] = None,
+                truncate: bool = False, carry_state: bool = False, windows: bool = False,
+                stride: Optional[int] = None) -> Session:
         """A new Session (one thread at a time) with the model's backend and
         threads unless given. truncate cuts over-long id sequences instead of
         failing; windows (encoders) runs them as overlapping windows instead
@@ -254,9 +264,11 @@ class Model:
                        stride=stride if windows else None)
 
     @contextlib.contextmanager
-    def _pooled(self, truncate=False, windows=False, stride=None):
+    def _pooled(self, truncate: Optional[bool] = False, windows: bool = False,
+                stride: Optional[int] = None) -> Iterator[Session]:
         """A session for one call, reused across calls and threads."""
-        key = (bool(truncate), bool(windows), stride if windows else None)
+        key: Tuple[bool, bool, Optional[int]] = (bool(truncate), bool(windows),
+                                                 stride if windows else None)
         with self._lock:
             self._ptr()
             free = self._pool.setdefault(key, [])
@@ -274,14 +286,15 @@ class Model:
             if session is not None:
                 session.close()
 
-    def _need_tokenizer(self):
+    def _need_tokenizer(self) -> Tokenizer:
         tok = self.tokenizer
         if tok is None:
             raise UnsupportedError("the model has no tokenizer: pass token ids (embed_ids)")
         return tok
 
-    def _encode(self, text, truncate=False, add_special=True):
-        pair = None
+    def _encode(self, text: TextInput, truncate: Optional[bool] = False,
+                add_special: bool = True) -> Encoding:
+        pair: Optional[Text] = None
         if isinstance(text, tuple):
             text, pair = text
         if truncate is None:  # sentence-transformers always cuts to its max_seq_length
@@ -292,8 +305,11 @@ class Model:
 
     # ---- embeddings ----
 
-    def embed(self, texts, layers=None, mix=None, pool=None, normalize=None, truncate=None,
-              batch_size=32, mix_layer_norm=False, add_special=True, windows=False, stride=None):
+    def embed(self, texts: Union[TextInput, Sequence[TextInput]], layers: Layers = None,
+              mix: Optional[Mix] = None, pool: Optional[str] = None,
+              normalize: Optional[bool] = None, truncate: Optional[bool] = None,
+              batch_size: int = 32, mix_layer_norm: bool = False, add_special: bool = True,
+              windows: bool = False, stride: Optional[int] = None) -> Union[Array, List[Array]]:
         """Contextual embeddings of one text (one array back) or a list of
         texts (a list back). A text may be a (text, pair) tuple.
 
@@ -328,16 +344,22 @@ class Model:
             return s.embed(texts, layers, mix, pool, normalize, False if windows else truncate,
                            batch_size, mix_layer_norm, add_special)
 
-    def embed_ids(self, ids, type_ids=None, layers=None, mix=None, pool=None, normalize=None,
-                  truncate=False, mix_layer_norm=False):
+    def embed_ids(self, ids: Union[Sequence[int], Sequence[Sequence[int]]],
+                  type_ids: Union[None, Sequence[int], Sequence[Sequence[int]]] = None,
+                  layers: Layers = None, mix: Optional[Mix] = None, pool: Optional[str] = None,
+                  normalize: Optional[bool] = None, truncate: bool = False,
+                  mix_layer_norm: bool = False) -> Union[Array, List[Array]]:
         """Embeddings of token ids as given (no special tokens added): one list
         of ids (one array back) or a list of lists (a list back)."""
         with self._pooled(truncate) as s:
             return s.embed_ids(ids, type_ids, layers, mix, pool, normalize, mix_layer_norm)
 
-    def embed_batch(self, texts, pool=None, normalize=None, layers=None, mix=None,
-                    batch_tokens=4096, truncate=None, add_special=True, mix_layer_norm=False,
-                    windows=False, stride=None):
+    def embed_batch(self, texts: Sequence[Text], pool: Optional[str] = None,
+                    normalize: Optional[bool] = None, layers: Layers = None,
+                    mix: Optional[Mix] = None, batch_tokens: int = 4096,
+                    truncate: Optional[bool] = None, add_special: bool = True,
+                    mix_layer_norm: bool = False, windows: bool = False,
+                    stride: Optional[int] = None) -> Rows:
         """One pooled vector per text for many texts, fast: [N, D] as a numpy
         array ([N, L, D] for several layers; a list of lists without numpy).
         Each batch of about @batch_tokens tokens is one library call to
@@ -350,8 +372,10 @@ class Model:
                            False if windows else truncate, add_special, mix_layer_norm,
                            windows, stride)
 
-    def embed_words(self, words, layers=None, mix=None, pool=None, normalize=None,
-                    mix_layer_norm=False):
+    def embed_words(self, words: Union[Sequence[Text], Sequence[Sequence[Text]]],
+                    layers: Layers = None, mix: Optional[Mix] = None, pool: Optional[str] = None,
+                    normalize: Optional[bool] = None,
+                    mix_layer_norm: bool = False) -> Union[Array, List[Array]]:
         """ELMo: embeddings of pre-split words, one vector per word: a list of
         words (one array back) or a list of such lists (a list back)."""
         with self._pooled() as s:
@@ -359,7 +383,7 @@ class Model:
 
     # ---- task heads (contextembed.heads) ----
 
-    def fill_mask(self, text, top=5, logits=False):
+    def fill_mask(self, text: Text, top: int = 5, logits: bool = False) -> Dict[str, Any]:
         """The @top likeliest tokens behind each mask token of @text, as
         ``contextembed fill-mask``: {"ids", "masks": [{"index", "top": [{"id",
         "token", "prob"}, ...]}, ...]} (with logits=True each mask also holds
@@ -367,14 +391,14 @@ class Model:
         from .heads import fill_mask
         return fill_mask(self, text, top, logits)
 
-    def classify(self, text, pair=None):
+    def classify(self, text: Text, pair: Optional[Text] = None) -> Dict[str, Any]:
         """A label for @text, or for the pair (@text, @pair), as ``contextembed
         classify``: {"ids", "labels", "logits", "probs", "label"}. Uses the
         "sequence_classification" head, else "next_sentence"."""
         from .heads import classify
         return classify(self, text, pair)
 
-    def tag(self, text):
+    def tag(self, text: Text) -> Dict[str, Any]:
         """A label per token of @text and the entities they make, as
         ``contextembed tag`` (byte offsets, plus "char_offsets" and entities'
         "char_start" / "char_end" for str indexing). Needs a
@@ -382,8 +406,9 @@ class Model:
         from .heads import tag
         return tag(self, text)
 
-    def answer(self, question, context, top=1, max_answer_tokens=15, doc_stride=None,
-               max_seq_len=None):
+    def answer(self, question: Text, context: Text, top: int = 1, max_answer_tokens: int = 15,
+               doc_stride: Optional[int] = None,
+               max_seq_len: Optional[int] = None) -> Dict[str, Any]:
         """The span of @context that answers @question, as ``contextembed
         answer`` (see contextembed.heads.answer): {"answer", "start", "end",
         "char_start", "char_end", "score", "start_logits", "end_logits"}, plus
@@ -395,15 +420,16 @@ class Model:
 
     # ---- decoders ----
 
-    def score(self, text):
+    def score(self, text: Union[Text, Sequence[int]]) -> Dict[str, Any]:
         """Log-probabilities of the tokens of @text (a str or a list of ids),
         as ``contextembed score``: {"ids", "tokens", "logprobs", "perplexity"}
         (see contextembed.generation.score)."""
         from .generation import score
         return score(self, text)
 
-    def generate(self, prompt, max_tokens=32, temperature=1.0, top_k=0, top_p=1.0, seed=0,
-                 stop=None):
+    def generate(self, prompt: Union[Text, Sequence[int]], max_tokens: int = 32,
+                 temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, seed: int = 0,
+                 stop: Union[None, str, Sequence[str]] = None) -> Iterator[str]:
         """Continue @prompt: an iterator of text pieces (see
         contextembed.generation.generate)."""
         from .generation import generate

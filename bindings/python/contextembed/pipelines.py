@@ -10,14 +10,17 @@ rest of the package, so a test can load this file alone. Probabilities are
 computed in double precision (Hugging Face computes in float32: the last bits
 differ, never the choice, save for exact float32 ties).
 """
+from __future__ import annotations
+
 import heapq
 import math
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 __all__ = ["softmax", "sigmoid", "argmax", "top_k", "group_entities", "qa_windows",
            "qa_window_tokens", "qa_masks", "qa_probs", "qa_spans", "WindowError"]
 
 
-def softmax(logits):
+def softmax(logits: Sequence[float]) -> List[float]:
     """softmax of a list of floats, stable for any finite row."""
     peak = max(logits)
     exps = [math.exp(v - peak) for v in logits]
@@ -25,29 +28,29 @@ def softmax(logits):
     return [e / total for e in exps]
 
 
-def _sigmoid1(x):
+def _sigmoid1(x: float) -> float:
     if x < -700.0:  # exp(-x) overflows a double: the limit
         return 0.0
     return 1.0 / (1.0 + math.exp(-x))
 
 
-def sigmoid(logits):
+def sigmoid(logits: Sequence[float]) -> List[float]:
     """1 / (1 + exp(-x)) of each logit (multi-label classification)."""
     return [_sigmoid1(v) for v in logits]
 
 
-def _rank(values, i):
+def _rank(values: Sequence[float], i: int) -> Tuple[int, float, int]:
     """Sort key: larger first, NaN last, equal values by lower index."""
     v = values[i]
     return (1, 0.0, i) if v != v else (0, -v, i)
 
 
-def argmax(values):
+def argmax(values: Sequence[float]) -> int:
     """Index of the largest value; the lowest among equal ones (numpy's argmax)."""
     return min(range(len(values)), key=lambda i: _rank(values, i))
 
 
-def top_k(values, k):
+def top_k(values: Sequence[float], k: int) -> List[int]:
     """Indices of the min(k, len) largest values, largest first; equal values
     lower index first."""
     return heapq.nsmallest(k, range(len(values)), key=lambda i: _rank(values, i))
@@ -55,7 +58,7 @@ def top_k(values, k):
 
 # ---- token classification -------------------------------------------------
 
-def _tag(label):
+def _tag(label: str) -> Tuple[bool, str]:
     """get_tag(): (is a B- label, tag): B-X and I-X have tag X; any other label
     is its own tag and counts as an I- (a continuation)."""
     if label[:2] in ("B-", "I-"):
@@ -63,7 +66,8 @@ def _tag(label):
     return False, label
 
 
-def group_entities(probs, labels, skip, offsets):
+def group_entities(probs: Sequence[Sequence[float]], labels: Sequence[str],
+                   skip: Sequence[bool], offsets: Sequence[Sequence[int]]) -> List[Dict[str, Any]]:
     """Entities of one sequence, as Hugging Face's TokenClassificationPipeline
     groups them with aggregation_strategy="simple".
 
@@ -76,7 +80,8 @@ def group_entities(probs, labels, skip, offsets):
     probabilities; groups named "O" are dropped. Returns dicts with "label",
     "start", "end", "score", "first" and "last" (token indices).
     """
-    groups, current = [], []
+    groups: List[List[Tuple[int, int, float]]] = []
+    current: List[Tuple[int, int, float]] = []
     for t, row in enumerate(probs):
         if skip[t]:
             continue
@@ -110,12 +115,12 @@ class WindowError(ValueError):
     "no_room" (the question leaves no room for the context) or "stride" (the
     stride is not below ``room``, the context tokens a window holds)."""
 
-    def __init__(self, message, reason, room):
+    def __init__(self, message: str, reason: str, room: int) -> None:
         ValueError.__init__(self, message)
         self.reason, self.room = reason, room
 
 
-def qa_windows(sequence_ids, max_len, stride):
+def qa_windows(sequence_ids: Sequence[int], max_len: int, stride: int) -> List[Tuple[int, int]]:
     """How one (question, context) pair encoding splits into windows of at most
     max_len tokens, consecutive windows sharing @stride context tokens, as
     Hugging Face tokenizers' overflow with truncation="only_second": a list of
@@ -137,11 +142,12 @@ def qa_windows(sequence_ids, max_len, stride):
     return [(k * step, min(k * step + room, n_context)) for k in range(count)]
 
 
-def qa_window_tokens(sequence_ids, window):
+def qa_window_tokens(sequence_ids: Sequence[int], window: Tuple[int, int]) -> List[int]:
     """Encoding indices of a window's tokens: every token that is not a context
     token, and context tokens window[0] .. window[1] - 1 in their place."""
     first, end = window
-    index, c = [], 0
+    index: List[int] = []
+    c = 0
     for i, s in enumerate(sequence_ids):
         if s != 1 or first <= c < end:
             index.append(i)
@@ -151,7 +157,8 @@ def qa_window_tokens(sequence_ids, window):
 
 # ---- question answering: spans --------------------------------------------
 
-def qa_masks(ids, sequence_ids, cls_id):
+def qa_masks(ids: Sequence[int], sequence_ids: Sequence[int],
+             cls_id: Optional[int]) -> Tuple[List[bool], List[bool]]:
     """(keep, context) per window token: keep for the tokens whose logits take
     part in the softmax (context tokens, and [CLS] tokens, which Hugging Face's
     p_mask leaves unmasked), context for those an answer may begin or end at."""
@@ -161,7 +168,7 @@ def qa_masks(ids, sequence_ids, cls_id):
     return keep, context
 
 
-def qa_probs(logits, keep):
+def qa_probs(logits: Sequence[float], keep: Sequence[bool]) -> List[float]:
     """Start (or end) probabilities of one window: logits of tokens not kept
     become -10000, a softmax over the window, then the first token's ([CLS])
     probability is set to 0."""
@@ -171,7 +178,8 @@ def qa_probs(logits, keep):
     return probs
 
 
-def qa_spans(windows, max_answer, k):
+def qa_spans(windows: Sequence[Tuple[Sequence[float], Sequence[float], Sequence[bool]]],
+             max_answer: int, k: int) -> List[Dict[str, Any]]:
     """The k best answer spans over windows, best first.
 
     windows: a list of (p_start, p_end, context) per window (see qa_probs and
@@ -180,7 +188,7 @@ def qa_spans(windows, max_answer, k):
     window, then the lower start, then the lower end first. Returns dicts with
     "window", "start", "end" (window token positions) and "score".
     """
-    def candidates():
+    def candidates() -> Iterator[Tuple[float, int, int, int]]:
         for w, (p_start, p_end, context) in enumerate(windows):
             n = len(context)
             for s in range(n):
@@ -193,12 +201,13 @@ def qa_spans(windows, max_answer, k):
     return [{"window": w, "start": s, "end": e, "score": -neg} for neg, w, s, e in best]
 
 
-def qa_word_span(word_ids, sequence_ids, index, start, end):
+def qa_word_span(word_ids: Sequence[Optional[int]], sequence_ids: Sequence[int],
+                 index: Sequence[int], start: int, end: int) -> Tuple[int, int]:
     """(start, end) window positions widened to whole words, as the pipeline's
     align_to_words: start back to the first, end on to the last token of its
     word among the window's tokens (index: their encoding indices). word_ids
     and sequence_ids are of the whole encoding (None / -1: no word)."""
-    def same(a, b):
+    def same(a: int, b: int) -> bool:
         wa = word_ids[index[a]]
         return (wa is not None and wa >= 0 and wa == word_ids[index[b]]
                 and sequence_ids[index[a]] == sequence_ids[index[b]])

@@ -290,17 +290,18 @@ static double encode_time(const ce_tokenizer *tok, const char *text, const int32
     return best;
 }
 
-/* 700 KB with 1,000 and with 100,000 added tokens sharing their first byte:
- * the matcher compared each '<' with each of them, 25 s with 100,000. */
+/* 1 MB with 1,000 and with 100,000 added tokens sharing their first byte:
+ * the matcher compared each '<' with each of them (700 KB took 25 s with
+ * 100,000). Only the ratio is asserted: the time itself is printed. */
 START_TEST(test_many_added_tokens)
 {
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
     ce_tokenizer *few = open_with_added(1000), *many = open_with_added(100000);
     int32_t *ids;
     size_t n_ids;
-    char *text = added_text(700 * 1024, 1000, &ids, &n_ids);
+    char *text = added_text(1024 * 1024, 1000, &ids, &n_ids);
     double t_few = encode_time(few, text, ids, n_ids), t_many = encode_time(many, text, ids, n_ids);
-    printf("700 KB: %.3f s with 1,000 added tokens, %.3f s with 100,000\n", t_few, t_many);
+    printf("1 MB: %.3f s with 1,000 added tokens, %.3f s with 100,000\n", t_few, t_many);
     ck_assert_msg(t_many < 4 * t_few + 0.05, "100,000 added tokens: %.3f s, 1,000: %.3f s", t_many,
                   t_few);
     free(text);

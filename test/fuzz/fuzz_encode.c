@@ -2,7 +2,8 @@
  * uncased and cased, GPT-2's and RoBERTa's byte-level BPE, ELMo's words,
  * and a tokenizer.json whose added tokens use every matching rule), byte 1
  * the encode flags and a maximum length; the rest is the text, NUL the
- * pair. The ids are decoded back, whole and streamed. */
+ * pair. Offsets and word ids are checked, the ids decoded back, whole and
+ * streamed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < 2 * ce_encoding_length(enc); i++)
         if (offs[i] > longest)
             abort(); /* offsets point into the text (or the pair) */
+    const int32_t *words = ce_encoding_word_ids(enc), *seqs = ce_encoding_sequence_ids(enc);
+    int32_t last[2] = {-1, -1};
+    for (size_t i = 0; i < ce_encoding_length(enc); i++) {
+        if ((words[i] < 0) != (seqs[i] < 0))
+            abort(); /* exactly the special tokens have no word */
+        if (seqs[i] >= 0 && words[i] < last[seqs[i] & 1])
+            abort(); /* a text's words come in order, each one's tokens together */
+        if (seqs[i] >= 0)
+            last[seqs[i] & 1] = words[i];
+    }
     size_t need;
     char small[4];
     for (uint32_t f = 0; f < 2; f++)

@@ -25,9 +25,6 @@
 #include "backends/cpu/cpu_parallel.h"
 #include "backends/ref/ref.h"
 #include "core/error.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -133,15 +130,6 @@ typedef struct int8_args {
     float *y;
     int accumulate;
 } int8_args;
-
-static int thread_index(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
 
 /* The 16 starting values of row r of panel p: bias (or 0) plus y when
  * accumulating; nc valid columns. */
@@ -376,7 +364,7 @@ static void int8_block(const void *args, size_t begin, size_t end)
                 direct_panel_c(a, p, 0, a->rows);
         return;
     }
-    float *b = ce_cpu_scratch(a->ctx, thread_index(), w->in * NR);
+    float *b = ce_cpu_scratch(a->ctx, ce_cpu_thread_index(), w->in * NR);
     for (size_t p = begin; p < end; p++) {
         if (!b) { /* no scratch: rows by INT8_DIRECT_ROWS, widened each time */
             for (size_t r = 0; r < a->rows; r += INT8_DIRECT_ROWS) {

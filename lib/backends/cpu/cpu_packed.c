@@ -23,9 +23,6 @@
 #include "backends/cpu/cpu_parallel.h"
 #include "backends/ref/ref.h"
 #include "core/error.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -81,9 +78,7 @@ ce_status ce_cpu_packed_prepare(const ce_linear_desc *d, ce_packed_weight **out)
             float *dst = w->data + (p * d->in + k) * NR;
             for (size_t j = 0; j < NR; j++) {
                 size_t o = p * NR + j;
-                dst[j] = o >= d->out               ? 0.0f
-                         : d->layout == CE_TRANS ? d->weight[o * d->ld + k]
-                                                 : d->weight[k * d->ld + o];
+                dst[j] = o < d->out ? ce_linear_desc_weight(d, o, k) : 0.0f;
             }
         }
     if (d->bias)
@@ -111,15 +106,6 @@ typedef struct packed_args {
 } packed_args;
 
 #if CE_PACKED_X86
-
-static int thread_index(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
 
 /* acc[r] (two vectors of 8) for mr rows over kc inputs; then store into y
  * (nc valid columns: 16, or fewer in the last panel). */
@@ -253,7 +239,7 @@ static void panels_block(const void *args, size_t begin, size_t end)
     size_t in = a->w->in;
     float *xp = NULL;
     if (end - begin > 1 && a->rows >= MR)
-        xp = ce_cpu_scratch(a->ctx, thread_index(), (size_t)(MC + MR) * KC);
+        xp = ce_cpu_scratch(a->ctx, ce_cpu_thread_index(), (size_t)(MC + MR) * KC);
     for (size_t k0 = 0; k0 < in; k0 += KC) {
         size_t kc = in - k0 < KC ? in - k0 : KC;
         for (size_t i0 = 0; i0 < a->rows; i0 += MC) {

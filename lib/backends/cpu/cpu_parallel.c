@@ -82,3 +82,12 @@ void ce_cpu_pool_release(void)
     (void)omp_pause_resource_all(omp_pause_soft);
 #endif
 }
+
+int ce_cpu_thread_index(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}

@@ -54,6 +54,12 @@ static inline ce_precision ce_linear_desc_precision(const ce_linear_desc *d)
                                                                 : CE_PRECISION_F32;
 }
 
+/* Element (output @p o, input @p i) of @p d's weight, whatever its layout. */
+static inline float ce_linear_desc_weight(const ce_linear_desc *d, size_t o, size_t i)
+{
+    return d->layout == CE_TRANS ? d->weight[o * d->ld + i] : d->weight[i * d->ld + o];
+}
+
 typedef struct ce_int8_quant {
     size_t in, out;
     size_t group, groups; /* inputs per group (the last may have fewer), groups per output */

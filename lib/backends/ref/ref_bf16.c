@@ -39,11 +39,6 @@ static inline float round_bf16(float f)
     return widen(ce_bf16_from_f32(f));
 }
 
-static float weight_at(const ce_linear_desc *d, size_t o, size_t i)
-{
-    return d->layout == CE_TRANS ? d->weight[o * d->ld + i] : d->weight[i * d->ld + o];
-}
-
 ce_status ce_bf16_convert(const ce_linear_desc *d, uint16_t **out)
 {
     size_t n = d->in * d->out;
@@ -52,7 +47,7 @@ ce_status ce_bf16_convert(const ce_linear_desc *d, uint16_t **out)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "cannot allocate %zu bf16 weights", d->in * d->out);
     for (size_t o = 0; o < d->out; o++)
         for (size_t i = 0; i < d->in; i++)
-            w[o * d->in + i] = ce_bf16_from_f32(weight_at(d, o, i));
+            w[o * d->in + i] = ce_bf16_from_f32(ce_linear_desc_weight(d, o, i));
     *out = w;
     return CE_OK;
 }

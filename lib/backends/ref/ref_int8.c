@@ -27,11 +27,6 @@ size_t ce_int8_group(size_t in)
     return in < CE_INT8_GROUP ? in : CE_INT8_GROUP;
 }
 
-static float weight_at(const ce_linear_desc *d, size_t o, size_t i)
-{
-    return d->layout == CE_TRANS ? d->weight[o * d->ld + i] : d->weight[i * d->ld + o];
-}
-
 ce_status ce_int8_quantize(const ce_linear_desc *d, ce_int8_quant *out)
 {
     ce_int8_quant q = {.in = d->in, .out = d->out, .group = ce_int8_group(d->in)};
@@ -47,13 +42,13 @@ ce_status ce_int8_quantize(const ce_linear_desc *d, ce_int8_quant *out)
             size_t i0 = g * q.group, i1 = i0 + q.group < d->in ? i0 + q.group : d->in;
             float amax = 0.0f;
             for (size_t i = i0; i < i1; i++) {
-                float a = fabsf(weight_at(d, o, i));
+                float a = fabsf(ce_linear_desc_weight(d, o, i));
                 amax = a > amax ? a : amax;
             }
             float scale = amax / 127.0f;
             q.scale[o * q.groups + g] = scale;
             for (size_t i = i0; i < i1; i++) {
-                float r = scale > 0.0f ? roundf(weight_at(d, o, i) / scale) : 0.0f;
+                float r = scale > 0.0f ? roundf(ce_linear_desc_weight(d, o, i) / scale) : 0.0f;
                 r = r > 127.0f ? 127.0f : r < -127.0f ? -127.0f : r == r ? r : 0.0f; /* NaN: 0 */
                 q.q[o * d->in + i] = (int8_t)r;
             }

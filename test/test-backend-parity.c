@@ -1116,46 +1116,163 @@ static void check_int8_backend(const char *name, int threads, const ce_backend *
     ce_backend_model_close(rm);
 }
 
-START_TEST(test_int8_parity)
+typedef void (*precision_check)(const char *name, int threads, const ce_backend *ref, rng *r);
+
+/* Run @p check on every backend but the reference that prepares @p p, at 1
+ * and 2 threads; the others must refuse it at open. Returns how many ran. */
+static size_t check_precision_backends(ce_precision p, precision_check check, rng *r)
 {
-    rng r = {0x9E3779B97F4A7C15ull};
-    check_quantisation(&r);
     ce_backend *ref;
     ck_assert_int_eq(ce_backend_open("ref", 1, NULL, &ref), CE_OK);
     size_t checked = 0;
     for (size_t i = 0; i < ce_backend_count(); i++) {
         const char *name = ce_backend_name(i);
+        if (!strcmp(name, "ref"))
+            continue;
         ce_backend *probe;
         ck_assert_int_eq(ce_backend_open(name, 1, NULL, &probe), CE_OK);
-        bool int8 = ce_backend_prepared_precisions(&probe->ops) &
-                    CE_PRECISION_BIT(CE_PRECISION_INT8);
+        bool prepares = ce_backend_prepared_precisions(&probe->ops) & CE_PRECISION_BIT(p);
         ce_backend_close(probe);
-        if (!int8) {
+        if (!prepares) {
             ce_backend_model *bm = NULL; /* refused at open, before anything is prepared */
-            ck_assert_int_eq(ce_backend_model_open_at(name, 1, CE_PRECISION_INT8, &bm),
-                             CE_ERR_UNSUPPORTED);
+            ck_assert_int_eq(ce_backend_model_open_at(name, 1, p, &bm), CE_ERR_UNSUPPORTED);
             ck_assert_ptr_null(bm);
             continue;
         }
         for (int threads = 1; threads <= 2; threads++) {
-            snprintf(where, sizeof where, "%s/%d threads/int8 linear", name, threads);
+            snprintf(where, sizeof where, "%s/%d threads/%s linear", name, threads,
+                     ce_precision_name(p));
             n_failures = 0;
             detail[0] = '\0';
-            check_int8_backend(name, threads, ref, &r, 0);
+            check(name, threads, ref, r);
             check_failures();
-#if CE_HAVE_BLIS
-            if (!strcmp(name, "blis")) { /* its plain C fallback too */
-                snprintf(where, sizeof where, "blis/%d threads/int8 linear, plain C", threads);
-                check_int8_backend(name, threads, ref, &r, 1);
-                check_failures();
-            }
-#endif
         }
-        fprintf(stderr, "int8 linear: checked backend %s\n", name);
+        fprintf(stderr, "%s linear: checked backend %s\n", ce_precision_name(p), name);
         checked++;
     }
-    ck_assert_uint_ge(checked, 1);
     ce_backend_close(ref);
+    return checked;
+}
+
+static void check_int8(const char *name, int threads, const ce_backend *ref, rng *r)
+{
+    check_int8_backend(name, threads, ref, r, 0);
+#if CE_HAVE_BLIS
+    if (!strcmp(name, "blis")) { /* its plain C fallback too */
+        check_failures();
+        snprintf(where, sizeof where, "blis/%d threads/int8 linear, plain C", threads);
+        check_int8_backend(name, threads, ref, r, 1);
+    }
+#endif
+}
+
+START_TEST(test_int8_parity)
+{
+    rng r = {0x9E3779B97F4A7C15ull};
+    check_quantisation(&r);
+    ck_assert_uint_ge(check_precision_backends(CE_PRECISION_INT8, check_int8, &r), 1);
+}
+END_TEST
+
+/* ---- bf16 weights: every fast backend that prepares them against the reference ----
+ *
+ * Both round x and W to bf16 to nearest even and multiply exactly; they
+ * differ only in the order of their float32 sums (and the instruction's
+ * subnormal inputs taken as zero: none here). Each result must match the
+ * reference's bf16 product to 1e-5 of the magnitude, and the batch must
+ * show it is bf16 at all: somewhere far from the float32 product. */
+
+static void check_bf16_backend(const char *name, int threads, const ce_backend *ref, rng *r)
+{
+    ce_backend_model *bm = NULL, *rm = NULL;
+    ck_assert_msg(ce_backend_model_open_at(name, threads, CE_PRECISION_BF16, &bm) == CE_OK,
+                  "%s: %s", where, ce_last_error());
+    ck_assert(bm->prepares);
+    ck_assert_int_eq(ce_backend_model_open_at("ref", 1, CE_PRECISION_BF16, &rm), CE_OK);
+    ce_backend *b = NULL;
+    ck_assert_int_eq(ce_backend_open(name, threads, bm, &b), CE_OK);
+    static const size_t shapes[][2] = { /* in, out */
+        {1, 1}, {3, 5}, {17, 33}, {64, 64}, {65, 16}, {130, 300}, {200, 47}, {768, 64},
+    };
+    static const size_t row_counts[] = {1, 2, 3, 5, 7, 16, 33, 128};
+    double far_from_f32 = 0.0;
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+        for (int layout = 0; layout < 2; layout++)
+            for (int act = 0; act < 6; act++) {
+                size_t in = shapes[s][0], out = shapes[s][1];
+                ce_transpose lay = layout ? CE_TRANS : CE_NO_TRANS;
+                size_t rows_w = lay == CE_TRANS ? out : in, cols = lay == CE_TRANS ? in : out;
+                size_t ld = cols + (size_t)(act % 2) * 3, n_w = (rows_w - 1) * ld + cols;
+                float *w = filled(r, n_w, 1.0f), *w_copy = copy_of(w, n_w);
+                float *bias = (act + s) % 2 ? filled(r, out, 2.0f) : NULL;
+                ce_linear_desc d = {sizeof d, in, out, w, ld, lay, bias,
+                                    (ce_backend_activation)act, "parity.bf16",
+                                    CE_PRECISION_BF16};
+                void *pb = NULL, *pr = NULL;
+                ck_assert_msg(bm->ops.linear_prepare(bm->state, &d, &pb) == CE_OK, "%s: %s",
+                              where, ce_last_error());
+                ck_assert_int_eq(rm->ops.linear_prepare(rm->state, &d, &pr), CE_OK);
+                for (size_t k = 0; k < sizeof row_counts / sizeof *row_counts; k++) {
+                    size_t rows = row_counts[k], ldx = in + k % 3, ldy = out + (k + 1) % 2;
+                    float beta = (k + (size_t)act) % 2 ? 1.0f : 0.0f;
+                    float *x = filled(r, rows * ldx, 1.0f), *y0 = filled(r, rows * ldy, 1.0f);
+                    if (beta == 0.0f)
+                        for (size_t i = 0; i < rows * ldy; i++)
+                            y0[i] = NAN;
+                    float *y = copy_of(y0, rows * ldy), *want = copy_of(y0, rows * ldy);
+                    float *z = copy_of(y0, rows * ldy);
+                    b->ops.linear(b->ctx, pb, rows, x, ldx, beta, y, ldy);
+                    rm->ops.linear(NULL, pr, rows, x, ldx, beta, want, ldy);
+                    ref->ops.gemm(NULL, CE_NO_TRANS, lay, rows, out, in, 1.0f, x, ldx, w_copy, ld,
+                                  beta, z, ldy, bias);
+                    snprintf(detail, sizeof detail, " bf16 in=%zu out=%zu layout=%d act=%s "
+                             "bias=%d rows=%zu beta=%g", in, out, layout, act_names[act],
+                             bias != NULL, rows, beta);
+                    double slope = act_slope((ce_backend_activation)act);
+                    for (size_t i = 0; i < rows; i++)
+                        for (size_t j = 0; j < out; j++) {
+                            double mag = bias ? fabs(bias[j]) : 0.0;
+                            for (size_t p = 0; p < in; p++)
+                                mag += fabs((double)x[i * ldx + p] *
+                                            ce_linear_desc_weight(&d, j, p));
+                            if (beta != 0.0f)
+                                mag += fabs(y0[i * ldy + j]);
+                            size_t at = i * ldy + j;
+                            double tol = slope * 1e-5 * mag +
+                                         act_tol((ce_backend_activation)act, z[at], want[at]) +
+                                         1e-30;
+                            expect_close(y[at], want[at], tol, "y", at);
+                            if (act == CE_BACKEND_ACT_NONE && mag > 0.0) {
+                                double off = fabs((double)z[at] - want[at]) / mag;
+                                far_from_f32 = off > far_from_f32 ? off : far_from_f32;
+                            }
+                        }
+                    expect_padding(y, y0, rows, out, ldy, "y padding");
+                    free(x), free(y0), free(y), free(want), free(z);
+                }
+                bm->ops.linear_release(bm->state, pb);
+                rm->ops.linear_release(rm->state, pr);
+                free(w), free(w_copy), free(bias);
+            }
+    /* bf16 keeps 8 significant bits: its products are off float32's by about 2^-9 */
+    ck_assert_msg(far_from_f32 > 1e-4, "%s: the reference bf16 product is float32's (%g)", where,
+                  far_from_f32);
+    ce_backend_close(b);
+    ce_backend_model_close(bm);
+    ce_backend_model_close(rm);
+}
+
+START_TEST(test_bf16_parity)
+{
+    rng r = {0x2545F4914F6CDD1Dull};
+    size_t checked = check_precision_backends(CE_PRECISION_BF16, check_bf16_backend, &r);
+    if (ce_cpu_features() & (CE_CPU_AVX512_BF16 | CE_CPU_AMX_BF16)) {
+#if CE_HAVE_ONEDNN
+        ck_assert_uint_ge(checked, 1); /* a bf16 CPU with oneDNN built: it runs bf16 */
+#endif
+    } else {
+        ck_assert_uint_eq(checked, 0); /* never emulated */
+    }
 }
 END_TEST
 
@@ -1323,6 +1440,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_attention_parity);
     tcase_add_test(tc, test_rows_mix_clip_parity);
     tcase_add_test(tc, test_int8_parity);
+    tcase_add_test(tc, test_bf16_parity);
     /* last: it registers a backend of its own (which matters with CK_FORK=no) */
     tcase_add_test(tc, test_linear_parity);
     suite_add_tcase(s, tc);

@@ -64,6 +64,11 @@ void ce_cpu_attention(void *ctx, size_t heads, size_t head_dim, size_t tq, size_
                       size_t ldv, float scale, int causal, size_t q_offset, float *out,
                       size_t ldo);
 
+/* cpu_bf16.c: @p rows rows of @p cols floats (row stride ldx) rounded to
+ * bf16 (to nearest even) into @p dst, dense (row stride cols). */
+void ce_cpu_to_bf16_rows(void *ctx, size_t rows, size_t cols, const float *x, size_t ldx,
+                         uint16_t *dst);
+
 /* The slots above, as designated initialisers of a ce_backend_ops. */
 #define CE_CPU_KERNEL_SLOTS                                                              \
     .layer_norm = ce_cpu_layer_norm, .softmax = ce_cpu_softmax, .gelu_erf = ce_cpu_gelu_erf, \

@@ -91,6 +91,7 @@ void ce_dnnl_destroy(void *ctx)
     ce_cpu_ctx_release(c);
     free(c->prims);
     free(c->scratch);
+    free(c->xbf16);
     if (c->stream)
         dnnl_stream_destroy(c->stream);
     if (c->owns_engine)
@@ -145,7 +146,13 @@ static ce_backend_ops onednn_ops = {
  * "auto" should not pick oneDNN first. */
 const ce_backend_ops *ce_backend_onednn_ops(void)
 {
-    if (dnnl_get_effective_cpu_isa() < dnnl_cpu_isa_avx512_core)
+    /* ISA values are sets of bits: avx2_vnni is above avx512_core numerically */
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+    if ((isa & dnnl_cpu_isa_avx512_core) != dnnl_cpu_isa_avx512_core)
         onednn_ops.priority = 50;
+    /* bf16 where oneDNN multiplies in it (AVX512-BF16, AMX), not emulated */
+    onednn_ops.precisions = CE_PRECISION_BIT(CE_PRECISION_F32);
+    if ((isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16)
+        onednn_ops.precisions |= CE_PRECISION_BIT(CE_PRECISION_BF16);
     return &onednn_ops;
 }

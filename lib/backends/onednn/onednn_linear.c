@@ -7,7 +7,13 @@
  * accumulate, threads), with bias, the sum of beta = 1 and the activation as
  * post-ops, and its own scratchpad, so sessions never share mutable state.
  * Should a primitive be impossible at run time (out of memory), the product
- * is computed from the raw weight, which stays valid for the model's life. */
+ * is computed from the raw weight, which stays valid for the model's life.
+ *
+ * bf16: the weight is converted (to nearest even) as it is reordered, and
+ * each call rounds its rows of x to bf16 the same way into the session's
+ * buffer; oneDNN multiplies in bf16 (AVX512-BF16 or AMX) and accumulates,
+ * adds the bias and applies the post-ops in float32, into float32 rows. */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +27,10 @@
 #define CACHE_MAX 4096 /* primitives per session before the cache starts over */
 
 struct ce_dnnl_weight {
+    uint64_t serial; /* unique for the process's life: a freed weight's address may be reused,
+                        and a session's cached primitive must never match another weight */
     size_t in, out;
+    dnnl_data_type_t dt; /* of x and the prepared weight: f32 or bf16 */
     ce_backend_activation act; /* what the product must end with */
     ce_backend_activation fused; /* act when a post-op does it, else NONE (applied after) */
     dnnl_memory_desc_t wmd; /* the prepared layout */
@@ -70,10 +79,16 @@ static dnnl_primitive_attr_t make_attr(int accumulate, ce_backend_activation act
     return attr;
 }
 
-static int md_strided(dnnl_memory_desc_t *md, size_t d0, size_t d1, size_t s0, size_t s1)
+static int md_typed(dnnl_memory_desc_t *md, dnnl_data_type_t dt, size_t d0, size_t d1, size_t s0,
+                    size_t s1)
 {
     dnnl_dims_t dims = {(dnnl_dim_t)d0, (dnnl_dim_t)d1}, strides = {(dnnl_dim_t)s0, (dnnl_dim_t)s1};
-    return dnnl_memory_desc_init_by_strides(md, 2, dims, dnnl_f32, strides) == dnnl_success;
+    return dnnl_memory_desc_init_by_strides(md, 2, dims, dt, strides) == dnnl_success;
+}
+
+static int md_strided(dnnl_memory_desc_t *md, size_t d0, size_t d1, size_t s0, size_t s1)
+{
+    return md_typed(md, dnnl_f32, d0, d1, s0, s1);
 }
 
 /* A matmul of rows x in by the weight (layout @p wmd) into rows x out. */
@@ -83,7 +98,7 @@ static dnnl_status_t make_pd(dnnl_engine_t engine, size_t in, size_t out, int ha
                              dnnl_primitive_desc_t *pd)
 {
     dnnl_memory_desc_t src, dst, bmd;
-    if (!md_strided(&src, rows, in, ldx, 1) || !md_strided(&dst, rows, out, ldy, 1) ||
+    if (!md_typed(&src, wmd->data_type, rows, in, ldx, 1) || !md_strided(&dst, rows, out, ldy, 1) ||
         !md_strided(&bmd, 1, out, out, 1))
         return dnnl_invalid_arguments;
     dnnl_matmul_desc_t desc;
@@ -103,12 +118,12 @@ static dnnl_status_t make_pd(dnnl_engine_t engine, size_t in, size_t out, int ha
  * AVX-512) applies an eltwise post-op in a slow separate pass: measured on
  * BERT-base's FFN (128 x 768 x 3072, AVX2, 2 threads) the fused GELU took as
  * long as a second product, so there the shared kernel applies it after. */
-static int pick_layout(dnnl_engine_t engine, const ce_linear_desc *d, dnnl_memory_desc_t *wmd,
-                       ce_backend_activation *fused)
+static int pick_layout(dnnl_engine_t engine, const ce_linear_desc *d, dnnl_data_type_t dt,
+                       dnnl_memory_desc_t *wmd, ce_backend_activation *fused)
 {
     dnnl_memory_desc_t any;
     dnnl_dims_t dims = {(dnnl_dim_t)d->in, (dnnl_dim_t)d->out};
-    if (dnnl_memory_desc_init_by_tag(&any, 2, dims, dnnl_f32, dnnl_format_tag_any) != dnnl_success)
+    if (dnnl_memory_desc_init_by_tag(&any, 2, dims, dt, dnnl_format_tag_any) != dnnl_success)
         return 0;
     dnnl_primitive_desc_t pd;
     if (make_pd(engine, d->in, d->out, d->bias != NULL, d->act, &any, PREPARE_ROWS, d->in, d->out,
@@ -189,20 +204,23 @@ ce_status ce_dnnl_linear_prepare(void *model_state, const ce_linear_desc *d, voi
 {
     const ce_dnnl_model *m = model_state;
     /* oneDNN 2.x has no weight-only int8 matmul (its int8 matmul quantises the
-     * activations too) and bf16 is not wired here yet: f32 only, which the
-     * table's precisions says, so the library refuses the others before. */
-    if (ce_linear_desc_precision(d) != CE_PRECISION_F32)
-        return ce_error(CE_ERR_UNSUPPORTED, "the onednn backend prepares f32 weights only");
+     * activations too): f32 and bf16 only, which the table's precisions says,
+     * so the library refuses int8 before. */
+    ce_precision p = ce_linear_desc_precision(d);
+    if (p != CE_PRECISION_F32 && p != CE_PRECISION_BF16)
+        return ce_error(CE_ERR_UNSUPPORTED, "the onednn backend prepares f32 and bf16 weights");
+    dnnl_data_type_t dt = p == CE_PRECISION_BF16 ? dnnl_bf16 : dnnl_f32;
     ce_dnnl_weight *w = calloc(1, sizeof *w);
     if (!w)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory");
-    *w = (ce_dnnl_weight){.in = d->in, .out = d->out, .act = d->act, .raw = d->weight,
+    static _Atomic uint64_t serials;
+    *w = (ce_dnnl_weight){.serial = atomic_fetch_add(&serials, 1) + 1, .in = d->in, .out = d->out, .dt = dt, .act = d->act, .raw = d->weight,
                           .ld = d->ld, .layout = d->layout};
     ce_status st = CE_OK;
     /* plain, dense in the raw layout's order, when oneDNN has nothing better */
-    if (!pick_layout(m->engine, d, &w->wmd, &w->fused) &&
-        !(d->layout == CE_TRANS ? md_strided(&w->wmd, d->in, d->out, 1, d->in)
-                                : md_strided(&w->wmd, d->in, d->out, d->out, 1)))
+    if (!pick_layout(m->engine, d, dt, &w->wmd, &w->fused) &&
+        !(d->layout == CE_TRANS ? md_typed(&w->wmd, dt, d->in, d->out, 1, d->in)
+                                : md_typed(&w->wmd, dt, d->in, d->out, d->out, 1)))
         st = ce_error(CE_ERR_UNSUPPORTED, "oneDNN has no matmul for this shape");
     if (st == CE_OK)
         st = reorder_in(m, d, w);
@@ -227,13 +245,13 @@ ce_status ce_dnnl_linear_prepare(void *model_state, const ce_linear_desc *d, voi
 
 static size_t slot_of(const ce_dnnl_ctx *c, const ce_dnnl_prim *key)
 {
-    uint64_t h = (uint64_t)(uintptr_t)key->w * 0x9E3779B97F4A7C15ull;
+    uint64_t h = key->serial * 0x9E3779B97F4A7C15ull;
     h ^= (uint64_t)key->rows * 0xC2B2AE3D27D4EB4Full + (uint64_t)key->ldx * 31 + key->ldy;
     h ^= (uint64_t)(key->accumulate * 2 + key->threads * 4);
     size_t mask = c->n_slots - 1, i = (size_t)(h ^ (h >> 29)) & mask;
     for (;; i = (i + 1) & mask) {
         const ce_dnnl_prim *p = &c->prims[i];
-        if (!p->prim || (p->w == key->w && p->rows == key->rows && p->ldx == key->ldx &&
+        if (!p->prim || (p->serial == key->serial && p->rows == key->rows && p->ldx == key->ldx &&
                          p->ldy == key->ldy && p->accumulate == key->accumulate &&
                          p->threads == key->threads))
             return i;
@@ -331,7 +349,7 @@ static const ce_dnnl_prim *find_prim(ce_dnnl_ctx *c, const ce_dnnl_prim *key)
     return &c->prims[slot_of(c, key)];
 }
 
-static int run_prim(ce_dnnl_ctx *c, const ce_dnnl_prim *p, const float *x, float *y)
+static int run_prim(ce_dnnl_ctx *c, const ce_dnnl_prim *p, const void *x, float *y)
 {
     dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, p->src},
                                {DNNL_ARG_WEIGHTS, p->w->wmem},
@@ -350,7 +368,26 @@ static int run_prim(ce_dnnl_ctx *c, const ce_dnnl_prim *p, const float *x, float
            dnnl_stream_wait(c->stream) == dnnl_success;
 }
 
-/* From the raw weight: GEMM, bias, activation (rare: no primitive could be made). */
+/* x's rows in bf16, in the session's buffer (grown as needed); NULL when
+ * out of memory. */
+static const uint16_t *bf16_rows(ce_dnnl_ctx *c, size_t rows, size_t in, const float *x,
+                                 size_t ldx)
+{
+    size_t n = rows * in;
+    if (n > c->xbf16_len) {
+        uint16_t *b = aligned_alloc(64, (n * sizeof *b + 63) / 64 * 64);
+        if (!b)
+            return NULL;
+        free(c->xbf16);
+        c->xbf16 = b;
+        c->xbf16_len = n;
+    }
+    ce_cpu_to_bf16_rows(c, rows, in, x, ldx, c->xbf16);
+    return c->xbf16;
+}
+
+/* From the raw weight: GEMM, bias, activation (rare: no primitive or bf16
+ * buffer could be had, out of memory; a bf16 weight then runs in float32). */
 static void fallback(ce_dnnl_ctx *c, const ce_dnnl_weight *w, size_t rows, const float *x,
                      size_t ldx, float beta, float *y, size_t ldy)
 {
@@ -367,12 +404,17 @@ void ce_dnnl_linear(void *ctx, const void *prepared, size_t rows, const float *x
     const ce_dnnl_weight *w = prepared;
     if (rows == 0)
         return;
-    ce_dnnl_prim key = {.w = w, .rows = rows, .ldx = rows > 1 ? ldx : w->in,
+    const void *src = x;
+    if (w->dt == dnnl_bf16) {
+        src = bf16_rows(c, rows, w->in, x, ldx);
+        ldx = w->in;
+    }
+    ce_dnnl_prim key = {.w = w, .serial = w->serial, .rows = rows, .ldx = rows > 1 ? ldx : w->in,
                         .ldy = rows > 1 ? ldy : w->out, .accumulate = beta != 0.0f,
                         .threads = c->cpu.n_threads};
     int saved = ce_dnnl_threads_enter(c->cpu.n_threads);
-    const ce_dnnl_prim *p = find_prim(c, &key);
-    int ok = p && run_prim(c, p, x, y);
+    const ce_dnnl_prim *p = src ? find_prim(c, &key) : NULL;
+    int ok = p && run_prim(c, p, src, y);
     ce_dnnl_threads_leave(saved);
     if (!ok)
         fallback(c, w, rows, x, ldx, beta, y, ldy);

@@ -1,0 +1,63 @@
+/* Float32 activations rounded to bf16 for the bf16 matrix products: to
+ * nearest, ties to even, with VCVTNEPS2BF16 where the CPU has AVX512-BF16
+ * (the rounding of ce_bf16_from_f32, the reference's, except that the
+ * instruction takes subnormal inputs as zero), else that function itself. */
+#include <stdint.h>
+
+#include "backends/cpu/cpu_kernels.h"
+#include "backends/cpu/cpu_parallel.h"
+#include "backends/ref/ref.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute) && !defined(CE_TSAN)
+#if __has_attribute(target)
+#include <immintrin.h>
+#define HAVE_AVX512BF16_CODE 1
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) static void
+row_avx512bf16(const float *x, uint16_t *d, size_t n)
+{
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256bh v = _mm512_cvtneps_pbh(_mm512_loadu_ps(x + i));
+        _mm256_storeu_si256((__m256i *)(d + i), (__m256i)v);
+    }
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1u);
+        __m256bh v = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, x + i));
+        _mm256_mask_storeu_epi16(d + i, m, (__m256i)v);
+    }
+}
+#endif
+#endif
+
+static void row_plain(const float *x, uint16_t *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        d[i] = ce_bf16_from_f32(x[i]);
+}
+
+typedef struct {
+    const float *x;
+    size_t ldx, cols;
+    uint16_t *dst;
+    void (*row)(const float *, uint16_t *, size_t);
+} cvt_args;
+
+static void cvt_rows(const void *a, size_t begin, size_t end)
+{
+    const cvt_args *c = a;
+    for (size_t r = begin; r < end; r++)
+        c->row(c->x + r * c->ldx, c->dst + r * c->cols, c->cols);
+}
+
+void ce_cpu_to_bf16_rows(void *ctx, size_t rows, size_t cols, const float *x, size_t ldx,
+                         uint16_t *dst)
+{
+    cvt_args a = {x, ldx, cols, dst, row_plain};
+#ifdef HAVE_AVX512BF16_CODE
+    if (ce_cpu_features() & CE_CPU_AVX512_BF16)
+        a.row = row_avx512bf16;
+#endif
+    /* about 64K values per thread before a parallel region pays */
+    size_t grain = cols ? (65536 + cols - 1) / cols : rows;
+    ce_cpu_parallel_for(ctx, rows, grain, 1, cvt_rows, &a);
+}

@@ -10,7 +10,7 @@
  * Accuracy contract, bf16 against f32 (the default backend):
  *   gpt2-mini-en, every held-out text (40,365 scored tokens): perplexity
  *     within 1 %, next-token argmax agreeing on >= 99 %;
- *   bert-mini-en and elmo-mini-en (the first 24 held-out texts): every
+ *   bert-mini-en, elmo-mini-en and gpt2-mini-en (the first 24 held-out texts): every
  *     token's vector at every layer has cosine similarity >= 0.999 with f32's.
  *
  * The models are the repository's own (models/); without them it skips. */
@@ -264,6 +264,12 @@ START_TEST(test_elmo_cosine)
 }
 END_TEST
 
+START_TEST(test_gpt2_cosine)
+{
+    check_cosine("gpt2-mini-en");
+}
+END_TEST
+
 int main(void)
 {
     if (!ce_test_models_present())
@@ -277,6 +283,7 @@ int main(void)
     tcase_add_test(tc, test_gpt2_contract);
     tcase_add_test(tc, test_bert_cosine);
     tcase_add_test(tc, test_elmo_cosine);
+    tcase_add_test(tc, test_gpt2_cosine);
     suite_add_tcase(s, tc);
     return ce_test_run(s);
 }

@@ -99,6 +99,16 @@ def test_refused(cpu):
         _, err = run(["embed", "-m", BERT, "--precision", "bf16", "x"], code=1)
         check("AVX512-BF16" in err and "AMX-BF16" in err, "embed --precision bf16 refused here",
               err.strip())
+    else:  # a bf16 CPU: "auto" picks a fast backend for it, never the reference
+        p = subprocess.run([EXE, "info", "-m", BERT, "--precision", "bf16"], capture_output=True,
+                           timeout=300)
+        if p.returncode == 0:
+            info = json.loads(p.stdout.decode())
+            check(info["precision"] == "bf16" and info["backend"] != "ref",
+                  "info --precision bf16 on a bf16 CPU", p.stdout.decode().strip())
+        else:  # built without oneDNN: refused, pointing at the reference
+            err = p.stderr.decode(errors="replace")
+            check(p.returncode == 1 and "ref" in err, "bf16 without a fast backend", err.strip())
     # the reference backend runs bf16 anywhere when named, and says so
     out, _ = run(["info", "-m", BERT, "--backend", "ref", "--precision", "bf16"])
     info = json.loads(out)

@@ -32,6 +32,7 @@ typedef struct ce_session_windows {
 struct ce_session {
     const ce_model *model;
     ce_backend *backend;
+    int64_t threads_checked_ns; /* when ce_session_pick_threads last read /proc */
     void *arch_state;
     ce_settings settings;
     /* last run */

@@ -1,6 +1,7 @@
 /* ce_session: a backend context, scratch, and the hidden states of the last run. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/model_internal.h"
 #include "api/select_internal.h"
@@ -74,10 +75,21 @@ void ce_session_free(ce_session *s)
     free(s);
 }
 
+/* Reading /proc costs some 100 us (a fiftieth of a decoded token): calls
+ * that come faster than every 20 ms keep the last count. */
+#define PICK_THREADS_EVERY_NS 20000000
+
 void ce_session_pick_threads(ce_session *s)
 {
-    if (s->backend->n_threads > 1)
-        ce_backend_set_threads(s->backend, ce_cpus_free_for(s->backend->n_threads));
+    if (s->backend->n_threads <= 1)
+        return;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    int64_t now = (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+    if (s->threads_checked_ns && now - s->threads_checked_ns < PICK_THREADS_EVERY_NS)
+        return;
+    s->threads_checked_ns = now;
+    ce_backend_set_threads(s->backend, ce_cpus_free_for(s->backend->n_threads));
 }
 
 const char *ce_session_backend(const ce_session *s)

@@ -36,6 +36,9 @@
 #include "ce_config.h"
 #include "backends/backend_internal.h"
 #include "backends/ref/ref.h"
+#if CE_HAVE_BLIS || CE_HAVE_ONEDNN
+#include "backends/cpu/cpu_kernels.h"
+#endif
 #if CE_HAVE_BLIS
 #include "backends/cpu/cpu_packed.h"
 #endif
@@ -606,6 +609,9 @@ static void check_attention(const ce_backend *b, const ce_backend *ref, rng *r)
         {2, 64, 300, 300, 1, 0, ATTN_GPT2, 1.0f, 0.0f},
         {2, 64, 200, 200, 0, 0, ATTN_DENSE, 1.0f, 0.0f},
         {2, 32, 257, 257, 0, 0, ATTN_PADDED, 1.0f, 0.0f},
+        {2, 96, 70, 70, 1, 0, ATTN_GPT2, 1.0f, 0.0f},    /* 64 + 32 columns: each pass of the sums */
+        {3, 72, 9, 40, 1, 31, ATTN_PADDED, 1.0f, 0.0f},  /* 64 + 8: a lone vector, single columns */
+        {2, 24, 130, 130, 0, 0, ATTN_DENSE, 3.0f, 0.0f}, /* 16 + 8 */
         {1, 300, 3, 40, 1, 37, ATTN_PADDED, 1.0f, 0.0f}, /* a head wider than 256 */
         {1, 513, 2, 9, 0, 0, ATTN_GPT2, 1.0f, 0.0f},
     };
@@ -616,6 +622,12 @@ static void check_attention(const ce_backend *b, const ce_backend *ref, rng *r)
 START_TEST(test_attention_parity)
 {
     for_each_backend(check_attention, "attention");
+#if CE_HAVE_BLIS || CE_HAVE_ONEDNN
+    /* on an AVX-512 CPU the kernel above ran with 16 floats per vector: the 8-float code too */
+    int was = ce_cpu_attention_force_width(8);
+    for_each_backend(check_attention, "attention, 8-float vectors");
+    ce_cpu_attention_force_width(was);
+#endif
 }
 END_TEST
 

@@ -69,6 +69,11 @@ void ce_cpu_attention(void *ctx, size_t heads, size_t head_dim, size_t tq, size_
 void ce_cpu_to_bf16_rows(void *ctx, size_t rows, size_t cols, const float *x, size_t ldx,
                          uint16_t *dst);
 
+/* Tests: run attention with vectors of 8 floats (the AVX2 / baseline code)
+ * even where AVX-512's 16 are there; 0 restores the CPU's best. Returns the
+ * previous setting. Process-wide: not while a kernel runs. */
+int ce_cpu_attention_force_width(int floats);
+
 /* The slots above, as designated initialisers of a ce_backend_ops. */
 #define CE_CPU_KERNEL_SLOTS                                                              \
     .layer_norm = ce_cpu_layer_norm, .softmax = ce_cpu_softmax, .gelu_erf = ce_cpu_gelu_erf, \

@@ -41,6 +41,8 @@
 #endif
 #if CE_HAVE_BLIS
 #include "backends/cpu/cpu_packed.h"
+#else
+enum { CE_INT8_ISA_C, CE_INT8_ISA_AVX2, CE_INT8_ISA_BEST }; /* as cpu_packed.h */
 #endif
 #if CE_HAVE_BLIS
 #include "backends/blis/blis_backend.h"
@@ -1035,7 +1037,7 @@ static float dequant(const ce_int8_quant *q, size_t j, size_t p)
 }
 
 static void check_int8_backend(const char *name, int threads, const ce_backend *ref, rng *r,
-                               int portable)
+                               int isa)
 {
     ce_backend_model *bm = NULL, *rm = NULL;
     ck_assert_msg(ce_backend_model_open_at(name, threads, CE_PRECISION_INT8, &bm) == CE_OK,
@@ -1062,9 +1064,9 @@ static void check_int8_backend(const char *name, int threads, const ce_backend *
                                     CE_PRECISION_INT8};
                 void *pb = NULL, *pr = NULL;
 #if CE_HAVE_BLIS
-                if (portable) { /* the plain C kernels on the blis context */
+                if (isa != CE_INT8_ISA_BEST) { /* other kernels on the blis context */
                     ce_int8_weight *pw = NULL;
-                    ck_assert_int_eq(ce_cpu_int8_prepare_portable(&d, &pw), CE_OK);
+                    ck_assert_int_eq(ce_cpu_int8_prepare_isa(&d, isa, &pw), CE_OK);
                     pb = pw;
                 } else
 #endif
@@ -1168,12 +1170,15 @@ static size_t check_precision_backends(ce_precision p, precision_check check, rn
 
 static void check_int8(const char *name, int threads, const ce_backend *ref, rng *r)
 {
-    check_int8_backend(name, threads, ref, r, 0);
+    check_int8_backend(name, threads, ref, r, CE_INT8_ISA_BEST);
 #if CE_HAVE_BLIS
-    if (!strcmp(name, "blis")) { /* its plain C fallback too */
+    if (!strcmp(name, "blis")) { /* its plain C fallback, and AVX2 where AVX-512 ran above */
         check_failures();
         snprintf(where, sizeof where, "blis/%d threads/int8 linear, plain C", threads);
-        check_int8_backend(name, threads, ref, r, 1);
+        check_int8_backend(name, threads, ref, r, CE_INT8_ISA_C);
+        check_failures();
+        snprintf(where, sizeof where, "blis/%d threads/int8 linear, AVX2", threads);
+        check_int8_backend(name, threads, ref, r, CE_INT8_ISA_AVX2);
     }
 #endif
 }

@@ -15,7 +15,8 @@
  * panel is widened once into the thread's scratch as floats (scaled) and
  * multiplied by the f32 kernel's microkernel. Threads split the panels, as
  * for f32. Without AVX2+FMA, both run as plain C (the compiler's vectoriser
- * does what it can) on the same layout. */
+ * does what it can) on the same layout; with AVX-512, one row runs a wider
+ * kernel. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,22 +50,17 @@ struct ce_int8_weight {
     float *bias;  /* out, or NULL */
     ce_backend_activation act;
     int avx2;     /* the AVX2 kernels run on this CPU */
+    int avx512;   /* and the AVX-512 one-row kernel */
 };
-
-static ce_status prepare(const ce_linear_desc *d, int avx2, ce_int8_weight **out);
 
 ce_status ce_cpu_int8_prepare(const ce_linear_desc *d, ce_int8_weight **out)
 {
-    return prepare(d, ce_cpu_packed_supported(), out);
+    return ce_cpu_int8_prepare_isa(d, CE_INT8_ISA_BEST, out);
 }
 
-ce_status ce_cpu_int8_prepare_portable(const ce_linear_desc *d, ce_int8_weight **out)
+ce_status ce_cpu_int8_prepare_isa(const ce_linear_desc *d, int max_isa, ce_int8_weight **out)
 {
-    return prepare(d, 0, out);
-}
-
-static ce_status prepare(const ce_linear_desc *d, int avx2, ce_int8_weight **out)
-{
+    int avx2 = max_isa >= CE_INT8_ISA_AVX2 && ce_cpu_packed_supported();
     ce_int8_quant q;
     ce_status st = ce_int8_quantize(d, &q);
     if (st != CE_OK)
@@ -82,6 +78,8 @@ static ce_status prepare(const ce_linear_desc *d, int avx2, ce_int8_weight **out
     w->groups = q.groups;
     w->panels = (d->out + NR - 1) / NR;
     w->avx2 = avx2;
+    w->avx512 = CE_INT8_X86 && avx2 && max_isa >= CE_INT8_ISA_BEST &&
+                (ce_cpu_features() & CE_CPU_AVX512) != 0;
     size_t nq = w->panels * d->in * NR, ns = w->panels * w->groups * NR;
     w->q = aligned_alloc(64, (nq + 63) / 64 * 64);
     w->scale = aligned_alloc(64, (ns * sizeof(float) + 63) / 64 * 64);
@@ -321,10 +319,56 @@ AVX2 __attribute__((always_inline)) static inline void direct_panel_m(const int8
     }
 }
 
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
+
+/* One row on AVX-512: 16 int8 widen in two instructions into one vector of
+ * 16 floats (AVX2 needs four for two vectors), four inputs (one cache line)
+ * per step into four accumulators. Measured on GPT-2 small's decoding, 2
+ * threads (AVX-512 EPYC): 4.1-4.8 ms per token with the AVX2 kernel, 3.5-3.8
+ * with this one. */
+AVX512 static void direct_panel_1_avx512(const int8_args *a, size_t p, size_t r0)
+{
+    const ce_int8_weight *w = a->w;
+    size_t nc = w->out - p * NR < NR ? w->out - p * NR : NR;
+    float t[NR];
+    start_values(a, r0, p, nc, t);
+    __m512 tot = _mm512_loadu_ps(t);
+    const int8_t *q = w->q + p * w->in * NR;
+    const float *x = a->x + r0 * a->ldx;
+    for (size_t g = 0; g < w->groups; g++) {
+        size_t k0 = g * w->group, k1 = k0 + w->group < w->in ? k0 + w->group : w->in;
+        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                         _mm512_setzero_ps()};
+        size_t k = k0;
+        for (; k + 4 <= k1; k += 4) {
+            _mm_prefetch((const char *)(q + k * NR) + INT8_PREFETCH, _MM_HINT_T0);
+            for (size_t u = 0; u < 4; u++) {
+                __m128i b = _mm_loadu_si128((const __m128i *)(q + (k + u) * NR));
+                __m512 wv = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b));
+                acc[u] = _mm512_fmadd_ps(_mm512_set1_ps(x[k + u]), wv, acc[u]);
+            }
+        }
+        for (; k < k1; k++) {
+            __m128i b = _mm_loadu_si128((const __m128i *)(q + k * NR));
+            __m512 wv = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b));
+            acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(x[k]), wv, acc[0]);
+        }
+        __m512 sum = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
+        tot = _mm512_fmadd_ps(sum, _mm512_load_ps(w->scale + (p * w->groups + g) * NR), tot);
+    }
+    _mm512_storeu_ps(t, tot);
+    store_values(a, r0, p, nc, t);
+}
+
 AVX2 static void direct_panel_avx2(const int8_args *a, size_t p, size_t r0, size_t mr)
 {
     switch (mr) {
-    case 1: direct_panel_1(a, p, r0); break;
+    case 1:
+        if (a->w->avx512)
+            direct_panel_1_avx512(a, p, r0);
+        else
+            direct_panel_1(a, p, r0);
+        break;
     case 2: direct_panel_m(a, p, r0, 2); break;
     case 3: direct_panel_m(a, p, r0, 3); break;
     default: direct_panel_m(a, p, r0, 4); break;

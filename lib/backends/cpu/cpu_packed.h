@@ -30,8 +30,11 @@ void ce_cpu_packed_panel(const float *b, size_t in, size_t nc, const float *bias
  * panels of 16 outputs; AVX2+FMA kernels where the CPU has them, else plain C. */
 typedef struct ce_int8_weight ce_int8_weight;
 ce_status ce_cpu_int8_prepare(const ce_linear_desc *d, ce_int8_weight **out);
-/* The same, run by the plain C kernels whatever the CPU (for the parity test). */
-ce_status ce_cpu_int8_prepare_portable(const ce_linear_desc *d, ce_int8_weight **out);
+/* The same, run by the kernels of at most @p max_isa (for the parity test):
+ * CE_INT8_ISA_C the plain C ones whatever the CPU, CE_INT8_ISA_AVX2 no
+ * AVX-512 kernel, CE_INT8_ISA_BEST what ce_cpu_int8_prepare picks. */
+enum { CE_INT8_ISA_C, CE_INT8_ISA_AVX2, CE_INT8_ISA_BEST };
+ce_status ce_cpu_int8_prepare_isa(const ce_linear_desc *d, int max_isa, ce_int8_weight **out);
 void ce_cpu_int8_release(ce_int8_weight *w);
 /* y = act(x W^T + bias + beta y), the activation included. */
 void ce_cpu_int8_linear(void *ctx, const ce_int8_weight *w, size_t rows, const float *x,

@@ -2,7 +2,7 @@
  * product, and bf16's accuracy contract on the trained models of models/.
  *
  * Only CPUs with AVX512-BF16 or AMX-BF16 run bf16 through "auto" or a named
- * fast backend (onednn); elsewhere that is refused, naming the instructions.
+ * fast backend (onednn, or blis's own kernel); elsewhere that is refused, naming the instructions.
  * The reference backend runs bf16 on any CPU when named (never picked by
  * "auto"): it is the ground truth, and the contract is measured on it
  * everywhere and on every fast backend that runs bf16 on this CPU.
@@ -114,9 +114,12 @@ START_TEST(test_reference_product)
 }
 END_TEST
 
-/* The backends meant to run bf16 where the CPU does: oneDNN when built. */
+/* The backends meant to run bf16 where the CPU does: oneDNN when built, and
+ * blis (the library's own kernel) with AVX512-BF16. */
 static int runs_bf16(const char *name)
 {
+    if (CE_HAVE_BLIS && strcmp(name, "blis") == 0)
+        return (ce_cpu_features() & CE_CPU_AVX512_BF16) != 0;
     return CE_HAVE_ONEDNN && strcmp(name, "onednn") == 0;
 }
 

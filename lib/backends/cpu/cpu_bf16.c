@@ -3,6 +3,8 @@
  * (the rounding of ce_bf16_from_f32, the reference's, except that the
  * instruction takes subnormal inputs as zero), else that function itself. */
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "backends/cpu/cpu_kernels.h"
 #include "backends/cpu/cpu_parallel.h"
@@ -37,7 +39,7 @@ static void row_plain(const float *x, uint16_t *d, size_t n)
 
 typedef struct {
     const float *x;
-    size_t ldx, cols;
+    size_t ldx, cols, ldd;
     uint16_t *dst;
     void (*row)(const float *, uint16_t *, size_t);
 } cvt_args;
@@ -45,14 +47,34 @@ typedef struct {
 static void cvt_rows(const void *a, size_t begin, size_t end)
 {
     const cvt_args *c = a;
-    for (size_t r = begin; r < end; r++)
-        c->row(c->x + r * c->ldx, c->dst + r * c->cols, c->cols);
+    for (size_t r = begin; r < end; r++) {
+        uint16_t *d = c->dst + r * c->ldd;
+        c->row(c->x + r * c->ldx, d, c->cols);
+        memset(d + c->cols, 0, (c->ldd - c->cols) * sizeof *d);
+    }
+}
+
+const uint16_t *ce_cpu_bf16_x(void *ctx, size_t rows, size_t cols, const float *x, size_t ldx,
+                              size_t ldd)
+{
+    ce_cpu_ctx *c = ctx;
+    size_t n = rows * ldd;
+    if (n > c->xbf16_len) {
+        uint16_t *b = aligned_alloc(64, (n * sizeof *b + 63) / 64 * 64);
+        if (!b)
+            return NULL;
+        free(c->xbf16);
+        c->xbf16 = b;
+        c->xbf16_len = n;
+    }
+    ce_cpu_to_bf16_rows(ctx, rows, cols, x, ldx, c->xbf16, ldd);
+    return c->xbf16;
 }
 
 void ce_cpu_to_bf16_rows(void *ctx, size_t rows, size_t cols, const float *x, size_t ldx,
-                         uint16_t *dst)
+                         uint16_t *dst, size_t ldd)
 {
-    cvt_args a = {x, ldx, cols, dst, row_plain};
+    cvt_args a = {x, ldx, cols, ldd, dst, row_plain};
 #ifdef HAVE_AVX512BF16_CODE
     if (ce_cpu_features() & CE_CPU_AVX512_BF16)
         a.row = row_avx512bf16;

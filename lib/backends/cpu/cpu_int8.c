@@ -133,12 +133,8 @@ typedef struct int8_args {
  * accumulating; nc valid columns. */
 static void start_values(const int8_args *a, size_t r, size_t p, size_t nc, float *t)
 {
-    const ce_int8_weight *w = a->w;
-    for (size_t j = 0; j < NR; j++)
-        t[j] = j < nc && w->bias ? w->bias[p * NR + j] : 0.0f;
-    if (a->accumulate)
-        for (size_t j = 0; j < nc; j++)
-            t[j] += a->y[r * a->ldy + p * NR + j];
+    const float *bias = a->w->bias ? a->w->bias + p * NR : NULL;
+    ce_cpu_start_values(bias, a->y + r * a->ldy + p * NR, a->accumulate, nc, NR, t);
 }
 
 static void store_values(const int8_args *a, size_t r, size_t p, size_t nc, const float *t)

@@ -18,6 +18,9 @@ typedef struct ce_cpu_ctx {
     /* per-thread scratch of the packed kernel, grown on first use */
     float *scratch[CE_CPU_MAX_THREADS];
     size_t scratch_floats[CE_CPU_MAX_THREADS];
+    /* x rounded to bf16 for bf16 weights (ce_cpu_bf16_x), grown on first use */
+    uint16_t *xbf16;
+    size_t xbf16_len;
 } ce_cpu_ctx;
 
 int ce_cpu_threads(const void *ctx);
@@ -53,6 +56,12 @@ void ce_cpu_max_rows(void *ctx, size_t groups, size_t rows, size_t cols, const f
 void ce_cpu_gate_mix(void *ctx, size_t n, const float *g, const float *t, float *x);
 void ce_cpu_clip(void *ctx, size_t n, float limit, float *x);
 
+/* A panel's starting sums for one row (cpu_mix.c): t[j] = bias[j] (0 without
+ * a bias or past the nc valid columns), plus y_row[j] when @p accumulate;
+ * nr values in all. */
+void ce_cpu_start_values(const float *bias, const float *y_row, int accumulate, size_t nc,
+                         size_t nr, float *t);
+
 /* The activation over @p rows rows of @p cols values (row stride ldy). */
 void ce_cpu_activate_rows(void *ctx, ce_backend_activation act, size_t rows, size_t cols, float *y,
                           size_t ldy);
@@ -65,9 +74,14 @@ void ce_cpu_attention(void *ctx, size_t heads, size_t head_dim, size_t tq, size_
                       size_t ldo);
 
 /* cpu_bf16.c: @p rows rows of @p cols floats (row stride ldx) rounded to
- * bf16 (to nearest even) into @p dst, dense (row stride cols). */
+ * bf16 (to nearest even) into @p dst, row stride @p ldd >= cols, the values
+ * between cols and ldd zero. */
 void ce_cpu_to_bf16_rows(void *ctx, size_t rows, size_t cols, const float *x, size_t ldx,
-                         uint16_t *dst);
+                         uint16_t *dst, size_t ldd);
+/* The same into the context's own buffer (grown as needed), returned; NULL
+ * when it cannot grow (out of memory). Valid until the next call. */
+const uint16_t *ce_cpu_bf16_x(void *ctx, size_t rows, size_t cols, const float *x, size_t ldx,
+                              size_t ldd);
 
 /* Tests: run attention with vectors of 8 floats (the AVX2 / baseline code)
  * even where AVX-512's 16 are there; 0 restores the CPU's best. Returns the

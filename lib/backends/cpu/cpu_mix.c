@@ -26,6 +26,16 @@ float *ce_cpu_scratch(void *ctx, int thread, size_t floats)
     return c->scratch[thread];
 }
 
+void ce_cpu_start_values(const float *bias, const float *y_row, int accumulate, size_t nc,
+                         size_t nr, float *t)
+{
+    for (size_t j = 0; j < nr; j++)
+        t[j] = j < nc && bias ? bias[j] : 0.0f;
+    if (accumulate)
+        for (size_t j = 0; j < nc; j++)
+            t[j] += y_row[j];
+}
+
 void ce_cpu_ctx_release(void *ctx)
 {
     ce_cpu_ctx *c = ctx;
@@ -34,6 +44,9 @@ void ce_cpu_ctx_release(void *ctx)
         c->scratch[i] = NULL;
         c->scratch_floats[i] = 0;
     }
+    free(c->xbf16);
+    c->xbf16 = NULL;
+    c->xbf16_len = 0;
 }
 
 void ce_cpu_set_threads(void *ctx, int n_threads)

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/cpu/cpu_bf16_gemm.h"
 #include "backends/cpu/cpu_kernels.h"
 #include "backends/cpu/cpu_packed.h"
 #include "backends/cpu/cpu_parallel.h"
@@ -292,6 +293,13 @@ ce_status ce_cpu_linear_prepare(void *model_state, const ce_linear_desc *desc, v
             *prepared = w;
         return st;
     }
+    if (p == CE_PRECISION_BF16) {
+        ce_bf16_weight *w;
+        st = ce_cpu_bf16_prepare(desc, &w);
+        if (st == CE_OK)
+            *prepared = w;
+        return st;
+    }
     if (p != CE_PRECISION_F32 || !ce_cpu_packed_supported())
         return ce_error(CE_ERR_UNSUPPORTED, "the packed CPU kernels do not run precision %s%s",
                         ce_precision_name(p) ? ce_precision_name(p) : "?",
@@ -308,6 +316,8 @@ void ce_cpu_linear_release(void *model_state, void *prepared)
     (void)model_state;
     if (prepared && *(const ce_precision *)prepared == CE_PRECISION_INT8)
         ce_cpu_int8_release(prepared);
+    else if (prepared && *(const ce_precision *)prepared == CE_PRECISION_BF16)
+        ce_cpu_bf16_release(prepared);
     else
         ce_cpu_packed_release(prepared);
 }
@@ -317,6 +327,8 @@ uint32_t ce_cpu_linear_precisions(void)
     uint32_t bits = CE_PRECISION_BIT(CE_PRECISION_INT8); /* plain C where AVX2 is missing */
     if (ce_cpu_packed_supported())
         bits |= CE_PRECISION_BIT(CE_PRECISION_F32);
+    if (ce_cpu_bf16_supported()) /* never emulated */
+        bits |= CE_PRECISION_BIT(CE_PRECISION_BF16);
     return bits;
 }
 
@@ -352,6 +364,10 @@ void ce_cpu_linear(void *ctx, const void *prepared, size_t rows, const float *x,
         return;
     if (w->precision == CE_PRECISION_INT8) {
         ce_cpu_int8_linear(ctx, prepared, rows, x, ldx, beta, y, ldy);
+        return;
+    }
+    if (w->precision == CE_PRECISION_BF16) {
+        ce_cpu_bf16_linear(ctx, prepared, rows, x, ldx, beta, y, ldy);
         return;
     }
     ce_cpu_packed_linear(ctx, w, rows, x, ldx, beta, y, ldy);

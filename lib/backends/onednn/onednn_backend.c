@@ -91,7 +91,6 @@ void ce_dnnl_destroy(void *ctx)
     ce_cpu_ctx_release(c);
     free(c->prims);
     free(c->scratch);
-    free(c->xbf16);
     if (c->stream)
         dnnl_stream_destroy(c->stream);
     if (c->owns_engine)

@@ -41,8 +41,6 @@ typedef struct ce_dnnl_ctx {
     size_t n_slots, n_used;
     void *scratch; /* user-managed scratchpad: one per session, never shared */
     size_t scratch_bytes;
-    uint16_t *xbf16; /* x rounded to bf16 for bf16 weights (xbf16_len values) */
-    size_t xbf16_len;
 } ce_dnnl_ctx;
 
 ce_status ce_dnnl_model_create(void *user_data, int n_threads, void **model_state);

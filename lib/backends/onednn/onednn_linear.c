@@ -368,24 +368,6 @@ static int run_prim(ce_dnnl_ctx *c, const ce_dnnl_prim *p, const void *x, float 
            dnnl_stream_wait(c->stream) == dnnl_success;
 }
 
-/* x's rows in bf16, in the session's buffer (grown as needed); NULL when
- * out of memory. */
-static const uint16_t *bf16_rows(ce_dnnl_ctx *c, size_t rows, size_t in, const float *x,
-                                 size_t ldx)
-{
-    size_t n = rows * in;
-    if (n > c->xbf16_len) {
-        uint16_t *b = aligned_alloc(64, (n * sizeof *b + 63) / 64 * 64);
-        if (!b)
-            return NULL;
-        free(c->xbf16);
-        c->xbf16 = b;
-        c->xbf16_len = n;
-    }
-    ce_cpu_to_bf16_rows(c, rows, in, x, ldx, c->xbf16);
-    return c->xbf16;
-}
-
 /* From the raw weight: GEMM, bias, activation (rare: no primitive or bf16
  * buffer could be had, out of memory; a bf16 weight then runs in float32). */
 static void fallback(ce_dnnl_ctx *c, const ce_dnnl_weight *w, size_t rows, const float *x,
@@ -406,7 +388,7 @@ void ce_dnnl_linear(void *ctx, const void *prepared, size_t rows, const float *x
         return;
     const void *src = x;
     if (w->dt == dnnl_bf16) {
-        src = bf16_rows(c, rows, w->in, x, ldx);
+        src = ce_cpu_bf16_x(c, rows, w->in, x, ldx, w->in);
         ldx = w->in;
     }
     ce_dnnl_prim key = {.w = w, .serial = w->serial, .rows = rows, .ldx = rows > 1 ? ldx : w->in,

@@ -215,8 +215,7 @@ static void check_gpt2_contract(const char *backend)
 {
     ce_model *f = ce_test_must_open(ce_test_model_dir("gpt2-mini-en"), NULL, NULL);
     ce_model *q = ce_test_must_open(ce_test_model_dir("gpt2-mini-en"), backend, "bf16");
-    /* the reference crawls: its subset unoptimised; a fast backend reads every text */
-    size_t n = LM_TEXTS && !strcmp(backend, "ref") ? LM_TEXTS : ce_test_read_heldout()->n;
+    size_t n = LM_TEXTS ? LM_TEXTS : ce_test_read_heldout()->n;
     ce_test_lm_stats st = ce_test_lm_compare(f, q, n);
     fprintf(stderr,
             "gpt2-mini-en held-out (%zu tokens): perplexity f32 (%s) %.4f, bf16 (%s) %.4f "

@@ -7,7 +7,8 @@
  * accumulate, threads), with bias, the sum of beta = 1 and the activation as
  * post-ops, and its own scratchpad, so sessions never share mutable state.
  * Should a primitive be impossible at run time (out of memory), the product
- * is computed from the raw weight, which stays valid for the model's life.
+ * is computed from the raw weight, which stays valid for the model's life
+ * (f32 only: see fallback).
  *
  * bf16: the weight is converted (to nearest even) as it is reordered, and
  * each call rounds its rows of x to bf16 the same way into the session's
@@ -214,8 +215,14 @@ ce_status ce_dnnl_linear_prepare(void *model_state, const ce_linear_desc *d, voi
     if (!w)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory");
     static _Atomic uint64_t serials;
-    *w = (ce_dnnl_weight){.serial = atomic_fetch_add(&serials, 1) + 1, .in = d->in, .out = d->out, .dt = dt, .act = d->act, .raw = d->weight,
-                          .ld = d->ld, .layout = d->layout};
+    *w = (ce_dnnl_weight){.serial = atomic_fetch_add(&serials, 1) + 1,
+                          .in = d->in,
+                          .out = d->out,
+                          .dt = dt,
+                          .act = d->act,
+                          .raw = dt == dnnl_f32 ? d->weight : NULL,
+                          .ld = d->ld,
+                          .layout = d->layout};
     ce_status st = CE_OK;
     /* plain, dense in the raw layout's order, when oneDNN has nothing better */
     if (!pick_layout(m->engine, d, dt, &w->wmd, &w->fused) &&
@@ -368,11 +375,19 @@ static int run_prim(ce_dnnl_ctx *c, const ce_dnnl_prim *p, const void *x, float 
            dnnl_stream_wait(c->stream) == dnnl_success;
 }
 
-/* From the raw weight: GEMM, bias, activation (rare: no primitive or bf16
- * buffer could be had, out of memory; a bf16 weight then runs in float32). */
+/* From the raw weight: GEMM, bias, activation (rare: no primitive could be
+ * had, out of memory). A bf16 weight has no raw one (the library frees a
+ * float32 copy converted from an F16 file once the weight is prepared, and
+ * float32 would be another precision): its rows are NaN. */
 static void fallback(ce_dnnl_ctx *c, const ce_dnnl_weight *w, size_t rows, const float *x,
                      size_t ldx, float beta, float *y, size_t ldy)
 {
+    if (!w->raw) {
+        for (size_t r = 0; r < rows; r++)
+            for (size_t j = 0; j < w->out; j++)
+                y[r * ldy + j] = __builtin_nanf("");
+        return;
+    }
     const ce_backend_ops *ops = ce_backend_onednn_ops();
     ops->gemm(c, CE_NO_TRANS, w->layout, rows, w->out, w->in, 1.0f, x, ldx, w->raw, w->ld, beta,
               y, ldy, w->bias);

@@ -61,9 +61,11 @@ typedef enum ce_option {
      *  of the model computes in it (a session may not ask for another). "int8": weights
      *  of the linear layers are quantised to int8 (symmetric, one scale per output and
      *  group of 64 inputs; embedding tables and norms stay float32), activations float32;
-     *  aimed at decoding, where reading the weights is the cost. "bf16" needs a CPU with
-     *  AVX512-BF16 or AMX-BF16, except on the "ref" backend named explicitly (the
-     *  reference product, any CPU; "auto" never picks it for bf16). A precision the CPU
+     *  aimed at decoding, where reading the weights is the cost. "bf16": weights and the
+     *  products' inputs rounded to bf16, float32 sums and everything else float32; it needs
+     *  a CPU with AVX512-BF16 or AMX-BF16 ("onednn", or "blis"'s own kernel), except on the
+     *  "ref" backend named explicitly (the reference product, any CPU; "auto" never picks
+     *  it for bf16). A precision the CPU
      *  or the backend cannot run makes ce_model_open fail with CE_ERR_UNSUPPORTED,
      *  naming what is missing; with the backend "auto", backends that cannot run it are
      *  skipped (never another precision). */

@@ -72,7 +72,7 @@ ce_status ce_cpu_bf16_prepare(const ce_linear_desc *d, ce_bf16_weight **out)
     w->act = d->act;
     w->panels = (d->out + NR - 1) / NR;
     size_t n = w->panels * w->in_pad * NR;
-    w->data = aligned_alloc(64, (n * sizeof *w->data + 63) / 64 * 64);
+    w->data = aligned_alloc(64, ((n ? n : 1) * sizeof *w->data + 63) / 64 * 64);
     if (d->bias)
         w->bias = malloc(d->out * sizeof *w->bias);
     if (!w->data || (d->bias && !w->bias)) {

@@ -750,8 +750,10 @@ typedef struct lin_weight {
     size_t in, out, ld;
     ce_transpose layout;
     ce_backend_activation act;
+    ce_precision precision; /* below f32, rm is the reference model at that precision */
+    const ce_backend_model *rm;
     float *w, *bias; /* the test's copies: the prepared form must not need the originals */
-    void *prepared;
+    void *prepared, *ref_prepared; /* ref_prepared: rm's, below f32 */
 } lin_weight;
 
 static float lin_w(const lin_weight *lw, size_t j, size_t p) /* W[j, p]: output j, input p */
@@ -759,8 +761,9 @@ static float lin_w(const lin_weight *lw, size_t j, size_t p) /* W[j, p]: output 
     return lw->layout == CE_TRANS ? lw->w[j * lw->ld + p] : lw->w[p * lw->ld + j];
 }
 
-/* Prepare @p lw with the backend's model state; the weight and bias handed
- * over are poisoned and freed right after, as the library may drop them. */
+/* Prepare @p lw with the backend's model state (and, below f32, with the
+ * reference's, the expected product); the weight and bias handed over are
+ * poisoned and freed right after, as the library may drop them. */
 static void prepare_weight(const ce_backend_model *bm, rng *r, lin_weight *lw, bool bias,
                            size_t wpad)
 {
@@ -772,12 +775,15 @@ static void prepare_weight(const ce_backend_model *bm, rng *r, lin_weight *lw, b
     lw->bias = bias ? filled(r, lw->out, 2.0f) : NULL;
     float *w_given = copy_of(lw->w, n_w), *b_given = bias ? copy_of(lw->bias, lw->out) : NULL;
     ce_linear_desc desc = {sizeof desc, lw->in,  lw->out, w_given,         lw->ld,
-                           lw->layout,  b_given, lw->act, "parity.weight", CE_PRECISION_F32};
-    lw->prepared = NULL;
+                           lw->layout,  b_given, lw->act, "parity.weight", lw->precision};
+    lw->prepared = lw->ref_prepared = NULL;
     ce_status st = bm->ops.linear_prepare(bm->state, &desc, &lw->prepared);
     ck_assert_msg(st == CE_OK, "%s: linear_prepare in=%zu out=%zu layout=%d: %s", where, lw->in,
                   lw->out, lw->layout, ce_last_error());
     ck_assert_ptr_nonnull(lw->prepared);
+    if (lw->rm)
+        ck_assert_int_eq(lw->rm->ops.linear_prepare(lw->rm->state, &desc, &lw->ref_prepared),
+                         CE_OK);
     for (size_t i = 0; i < n_w; i++)
         w_given[i] = NAN;
     for (size_t i = 0; bias && i < lw->out; i++)
@@ -785,8 +791,20 @@ static void prepare_weight(const ce_backend_model *bm, rng *r, lin_weight *lw, b
     free(w_given), free(b_given);
 }
 
+static void release_weight(const ce_backend_model *bm, lin_weight *lw)
+{
+    bm->ops.linear_release(bm->state, lw->prepared);
+    if (lw->ref_prepared)
+        lw->rm->ops.linear_release(lw->rm->state, lw->ref_prepared);
+    free(lw->w), free(lw->bias);
+}
+
+/* Against the reference: gemm then the activation at f32; the reference's
+ * own prepared product below f32. With @p far, the largest difference of the
+ * reference from the float32 product, relative to the magnitude, is kept
+ * there (cases without activation). */
 static void run_linear(const ce_backend *b, const ce_backend *ref, rng *r, const lin_weight *lw,
-                       size_t rows, float beta, size_t xpad, size_t ypad)
+                       size_t rows, float beta, size_t xpad, size_t ypad, double *far)
 {
     size_t ldx = lw->in + xpad, ldy = lw->out + ypad;
     size_t n_x = rows * ldx, n_y = rows * ldy;
@@ -799,9 +817,12 @@ static void run_linear(const ce_backend *b, const ce_backend *ref, rng *r, const
     b->ops.linear(b->ctx, lw->prepared, rows, x, ldx, beta, y, ldy);
     ref->ops.gemm(NULL, CE_NO_TRANS, lw->layout, rows, lw->out, lw->in, 1.0f, x, ldx, lw->w, lw->ld,
                   beta, z, ldy, lw->bias);
-    float *want = copy_of(z, n_y);
-    for (size_t i = 0; i < rows; i++)
-        ref_activate(ref, lw->act, lw->out, want + i * ldy);
+    float *want = copy_of(lw->ref_prepared ? y0 : z, n_y);
+    if (lw->ref_prepared)
+        lw->rm->ops.linear(NULL, lw->ref_prepared, rows, x, ldx, beta, want, ldy);
+    else
+        for (size_t i = 0; i < rows; i++)
+            ref_activate(ref, lw->act, lw->out, want + i * ldy);
     snprintf(detail, sizeof detail,
              " in=%zu out=%zu layout=%s act=%s bias=%d ldw=%zu rows=%zu beta=%g ldx=%zu ldy=%zu",
              lw->in, lw->out, lw->layout == CE_TRANS ? "[out,in]" : "[in,out]",
@@ -817,6 +838,8 @@ static void run_linear(const ce_backend *b, const ce_backend *ref, rng *r, const
             size_t at = i * ldy + j;
             double tol = slope * 1e-5 * mag + act_tol(lw->act, z[at], want[at]) + 1e-30;
             expect_close(y[at], want[at], tol, "y", at);
+            if (far && lw->act == CE_BACKEND_ACT_NONE && mag > 0.0)
+                *far = fmax(*far, fabs((double)z[at] - want[at]) / mag);
         }
     expect_padding(y, y0, rows, lw->out, ldy, "y padding");
     expect_same_bits(x, x_orig, n_x, "x (input)");
@@ -855,11 +878,9 @@ static void check_linear(const char *name, int threads, const ce_backend *ref, r
         for (size_t i = 0; i < n; i++)
             for (size_t k = 0; k < 3; k++)
                 run_linear(b, ref, r, &weights[i], row_counts[k], (i + k) % 2 ? 1.0f : 0.0f,
-                           (i + k) % 3, 1 + (i + 2 * k) % 3);
-        for (size_t i = 0; i < n; i++) {
-            bm->ops.linear_release(bm->state, weights[i].prepared);
-            free(weights[i].w), free(weights[i].bias);
-        }
+                           (i + k) % 3, 1 + (i + 2 * k) % 3, NULL);
+        for (size_t i = 0; i < n; i++)
+            release_weight(bm, &weights[i]);
     }
     ce_backend_close(b);
     ce_backend_model_close(bm);
@@ -1216,60 +1237,15 @@ static void check_bf16_backend(const char *name, int threads, const ce_backend *
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
         for (int layout = 0; layout < 2; layout++)
             for (int act = 0; act < 6; act++) {
-                size_t in = shapes[s][0], out = shapes[s][1];
-                ce_transpose lay = layout ? CE_TRANS : CE_NO_TRANS;
-                size_t rows_w = lay == CE_TRANS ? out : in, cols = lay == CE_TRANS ? in : out;
-                size_t ld = cols + (size_t)(act % 2) * 3, n_w = (rows_w - 1) * ld + cols;
-                float *w = filled(r, n_w, 1.0f), *w_copy = copy_of(w, n_w);
-                float *bias = (act + s) % 2 ? filled(r, out, 2.0f) : NULL;
-                ce_linear_desc d = {sizeof d, in, out, w, ld, lay, bias,
-                                    (ce_backend_activation)act, "parity.bf16",
-                                    CE_PRECISION_BF16};
-                void *pb = NULL, *pr = NULL;
-                ck_assert_msg(bm->ops.linear_prepare(bm->state, &d, &pb) == CE_OK, "%s: %s",
-                              where, ce_last_error());
-                ck_assert_int_eq(rm->ops.linear_prepare(rm->state, &d, &pr), CE_OK);
-                for (size_t k = 0; k < sizeof row_counts / sizeof *row_counts; k++) {
-                    size_t rows = row_counts[k], ldx = in + k % 3, ldy = out + (k + 1) % 2;
-                    float beta = (k + (size_t)act) % 2 ? 1.0f : 0.0f;
-                    float *x = filled(r, rows * ldx, 1.0f), *y0 = filled(r, rows * ldy, 1.0f);
-                    if (beta == 0.0f)
-                        for (size_t i = 0; i < rows * ldy; i++)
-                            y0[i] = NAN;
-                    float *y = copy_of(y0, rows * ldy), *want = copy_of(y0, rows * ldy);
-                    float *z = copy_of(y0, rows * ldy);
-                    b->ops.linear(b->ctx, pb, rows, x, ldx, beta, y, ldy);
-                    rm->ops.linear(NULL, pr, rows, x, ldx, beta, want, ldy);
-                    ref->ops.gemm(NULL, CE_NO_TRANS, lay, rows, out, in, 1.0f, x, ldx, w_copy, ld,
-                                  beta, z, ldy, bias);
-                    snprintf(detail, sizeof detail, " bf16 in=%zu out=%zu layout=%d act=%s "
-                             "bias=%d rows=%zu beta=%g", in, out, layout, act_names[act],
-                             bias != NULL, rows, beta);
-                    double slope = act_slope((ce_backend_activation)act);
-                    for (size_t i = 0; i < rows; i++)
-                        for (size_t j = 0; j < out; j++) {
-                            double mag = bias ? fabs(bias[j]) : 0.0;
-                            for (size_t p = 0; p < in; p++)
-                                mag += fabs((double)x[i * ldx + p] *
-                                            ce_linear_desc_weight(&d, j, p));
-                            if (beta != 0.0f)
-                                mag += fabs(y0[i * ldy + j]);
-                            size_t at = i * ldy + j;
-                            double tol = slope * 1e-5 * mag +
-                                         act_tol((ce_backend_activation)act, z[at], want[at]) +
-                                         1e-30;
-                            expect_close(y[at], want[at], tol, "y", at);
-                            if (act == CE_BACKEND_ACT_NONE && mag > 0.0) {
-                                double off = fabs((double)z[at] - want[at]) / mag;
-                                far_from_f32 = off > far_from_f32 ? off : far_from_f32;
-                            }
-                        }
-                    expect_padding(y, y0, rows, out, ldy, "y padding");
-                    free(x), free(y0), free(y), free(want), free(z);
-                }
-                bm->ops.linear_release(bm->state, pb);
-                rm->ops.linear_release(rm->state, pr);
-                free(w), free(w_copy), free(bias);
+                lin_weight lw = {.in = shapes[s][0], .out = shapes[s][1],
+                                 .layout = layout ? CE_TRANS : CE_NO_TRANS,
+                                 .act = (ce_backend_activation)act,
+                                 .precision = CE_PRECISION_BF16, .rm = rm};
+                prepare_weight(bm, r, &lw, (act + s) % 2 != 0, (size_t)(act % 2) * 3);
+                for (size_t k = 0; k < sizeof row_counts / sizeof *row_counts; k++)
+                    run_linear(b, ref, r, &lw, row_counts[k], (k + (size_t)act) % 2 ? 1.0f : 0.0f,
+                               k % 3, (k + 1) % 2, &far_from_f32);
+                release_weight(bm, &lw);
             }
     /* bf16 keeps 8 significant bits: its products are off float32's by about 2^-9 */
     ck_assert_msg(far_from_f32 > 1e-4, "%s: the reference bf16 product is float32's (%g)", where,

@@ -49,9 +49,12 @@ typedef struct attn_args {
 /* The kernels take vectors of floats through GCC's vector extension (the
  * helpers are inlined into each version; no vector crosses a call). */
 #pragma GCC diagnostic ignored "-Wpsabi"
+/* Into each version of attend_block: compiled on their own, helpers would be
+ * built for the baseline ISA only. */
+#define ATTN_INLINE static inline __attribute__((always_inline))
 
 /* Keys [j0, j0 + nk) of the head starting at column col, transposed into kt. */
-static inline __attribute__((always_inline)) void pack_keys(const attn_args *a, size_t col, size_t j0, size_t nk, float *kt)
+ATTN_INLINE void pack_keys(const attn_args *a, size_t col, size_t j0, size_t nk, float *kt)
 {
     for (size_t j = 0; j < KEY_BLOCK; j++) {
         const float *kj = a->k + (j0 + (j < nk ? j : 0)) * a->ldk + col;
@@ -61,7 +64,7 @@ static inline __attribute__((always_inline)) void pack_keys(const attn_args *a, 
 }
 
 /* Values [j0, j0 + nk) of the head, dense [nk][hd]. */
-static inline __attribute__((always_inline)) void pack_values(const attn_args *a, size_t col, size_t j0, size_t nk, float *vb)
+ATTN_INLINE void pack_values(const attn_args *a, size_t col, size_t j0, size_t nk, float *vb)
 {
     for (size_t j = 0; j < nk; j++)
         memcpy(vb + j * a->hd, a->v + (j0 + j) * a->ldv + col, a->hd * sizeof *vb);
@@ -70,8 +73,8 @@ static inline __attribute__((always_inline)) void pack_values(const attn_args *a
 /* Row i's scores s[0, n) of this key block (unscaled) into probabilities
  * relative to its running maximum *m, rescaling the running sum *l and the
  * output row by how much the maximum grew; returns nothing, p replaces s. */
-static inline __attribute__((always_inline)) void online_softmax(float *s, size_t n, float scale, float *m, float *l, float *out,
-                                  size_t hd)
+ATTN_INLINE void online_softmax(float *s, size_t n, float scale, float *m, float *l, float *out,
+                                size_t hd)
 {
     /* max and sum over eight lanes: a float reduction does not vectorise
      * under -std=c11, and this runs once per row and key block */
@@ -101,7 +104,8 @@ static inline __attribute__((always_inline)) void online_softmax(float *s, size_
             lanes[u] += s[j + u];
     for (; j < n; j++)
         sum += s[j];
-    sum += ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+    sum += ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) +
+           ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
     if (corr != 1.0f)
         for (size_t c = 0; c < hd; c++)
             out[c] *= corr;
@@ -119,9 +123,9 @@ static inline __attribute__((always_inline)) void online_softmax(float *s, size_
 #undef ATTN
 #undef ATTN_TARGET
 
-/* AVX-512: sixteen floats, four rows of scores at once. Not under
- * ThreadSanitizer (see cpu_parallel.h): nothing there needs the speed. */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute) && !defined(CE_TSAN)
+/* AVX-512: sixteen floats, four rows of scores at once (one target, no
+ * ifunc: it builds under ThreadSanitizer too). */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
 #if __has_attribute(target)
 #define HAVE_V16 1
 #define VW 16

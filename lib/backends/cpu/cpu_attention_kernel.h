@@ -15,14 +15,14 @@ typedef float ATTN(vf) __attribute__((vector_size(VW * 4)));
 /* block_sum: columns per pass, VW * 4 (four accumulators per row, two rows) */
 #define SUM_COLS (VW * 4)
 
-static inline __attribute__((always_inline)) VF ATTN(load)(const float *p)
+ATTN_INLINE VF ATTN(load)(const float *p)
 {
     VF v;
     memcpy(&v, p, sizeof v);
     return v;
 }
 
-static inline __attribute__((always_inline)) void ATTN(store)(float *p, VF v)
+ATTN_INLINE void ATTN(store)(float *p, VF v)
 {
     memcpy(p, &v, sizeof v);
 }
@@ -31,9 +31,8 @@ static inline __attribute__((always_inline)) void ATTN(store)(float *p, VF v)
  * from kt = the key block transposed ([hd][KEY_BLOCK]); columns past the
  * block's nk keys hold copies and are never read. SROWS rows at a time: as
  * many independent sums as the FMA units need to hide their latency. */
-static inline __attribute__((always_inline)) void
-ATTN(block_scores)(const float *q, size_t ldq, size_t rows, const float *kt, size_t hd, float *s,
-                   size_t lds)
+ATTN_INLINE void ATTN(block_scores)(const float *q, size_t ldq, size_t rows, const float *kt,
+                                    size_t hd, float *s, size_t lds)
 {
     size_t r = 0;
     for (; r + SROWS <= rows; r += SROWS) {
@@ -72,9 +71,8 @@ ATTN(block_scores)(const float *q, size_t ldq, size_t rows, const float *kt, siz
 /* out[0, hd) += sum_j p[j] vb[j] over nk dense value rows, SUM_COLS columns
  * at a time, then one vector at a time, then single columns; with a second
  * row (p1, out1 not NULL), both over the same values. */
-static inline __attribute__((always_inline)) void
-ATTN(block_sum)(const float *p0, const float *p1, size_t nk, const float *vb, size_t hd,
-                float *out0, float *out1)
+ATTN_INLINE void ATTN(block_sum)(const float *p0, const float *p1, size_t nk, const float *vb,
+                                 size_t hd, float *out0, float *out1)
 {
     size_t c0 = 0;
     for (; c0 + SUM_COLS <= hd; c0 += SUM_COLS) {
@@ -129,8 +127,7 @@ ATTN(block_sum)(const float *p0, const float *p1, size_t nk, const float *vb, si
 }
 
 /* q . k over hd values in VW lanes. */
-static inline __attribute__((always_inline)) float ATTN(dot)(const float *q, const float *k,
-                                                             size_t hd)
+ATTN_INLINE float ATTN(dot)(const float *q, const float *k, size_t hd)
 {
     VF acc;
     memset(&acc, 0, sizeof acc);
@@ -148,8 +145,7 @@ static inline __attribute__((always_inline)) float ATTN(dot)(const float *q, con
 
 /* One query row (decoding): too few rows to pay for packing the keys, so the
  * scores are dot products on the rows in place, a key block at a time. */
-static inline __attribute__((always_inline)) void ATTN(attend_row)(const attn_args *a, size_t h,
-                                                                   size_t i)
+ATTN_INLINE void ATTN(attend_row)(const attn_args *a, size_t h, size_t i)
 {
     float s[KEY_BLOCK];
     float m = -INFINITY, l = 0.0f;

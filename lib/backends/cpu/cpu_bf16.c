@@ -10,7 +10,7 @@
 #include "backends/cpu/cpu_parallel.h"
 #include "backends/ref/ref.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute) && !defined(CE_TSAN)
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
 #if __has_attribute(target)
 #include <immintrin.h>
 #define HAVE_AVX512BF16_CODE 1

@@ -225,9 +225,6 @@ void ce_cpu_bf16_linear(void *ctx, const ce_bf16_weight *w, size_t rows, const f
 #else
     (void)xb;
 #endif
-    /* no room for x in bf16 (or no such CPU, which prepare refused): a
-     * product that cannot be had is NaN, never another precision's */
-    for (size_t r = 0; r < rows; r++)
-        for (size_t j = 0; j < w->out; j++)
-            y[r * ldy + j] = __builtin_nanf("");
+    /* no room for x in bf16 (or no such CPU, which prepare refused) */
+    ce_cpu_nan_rows(rows, w->out, y, ldy);
 }

@@ -62,6 +62,11 @@ void ce_cpu_clip(void *ctx, size_t n, float limit, float *x);
 void ce_cpu_start_values(const float *bias, const float *y_row, int accumulate, size_t nc,
                          size_t nr, float *t);
 
+/* y's @p rows rows of @p cols values NaN: what a prepared product gives when
+ * it cannot be had at run time (out of memory), rather than another
+ * precision's result. */
+void ce_cpu_nan_rows(size_t rows, size_t cols, float *y, size_t ldy);
+
 /* The activation over @p rows rows of @p cols values (row stride ldy). */
 void ce_cpu_activate_rows(void *ctx, ce_backend_activation act, size_t rows, size_t cols, float *y,
                           size_t ldy);

@@ -37,12 +37,12 @@ typedef void (*ce_par_fn)(const void *args, size_t begin, size_t end);
  * using one thread per @p grain items at least (a parallel region costs a few
  * microseconds). Blocks start at multiples of @p align items. Without OpenMP,
  * runs fn(args, 0, n) on the calling thread. */
+void ce_cpu_parallel_for(const void *ctx, size_t n, size_t grain, size_t align, ce_par_fn fn,
+                          const void *args);
+
 /* The calling thread's index within the running parallel region (0 outside
  * one, and without OpenMP): which per-thread scratch a kernel block takes. */
 int ce_cpu_thread_index(void);
-
-void ce_cpu_parallel_for(const void *ctx, size_t n, size_t grain, size_t align, ce_par_fn fn,
-                          const void *args);
 
 /* End the worker threads the calling thread's parallel regions started:
  * those of the kernels above and of BLIS and oneDNN, which run in the same

@@ -383,9 +383,7 @@ static void fallback(ce_dnnl_ctx *c, const ce_dnnl_weight *w, size_t rows, const
                      size_t ldx, float beta, float *y, size_t ldy)
 {
     if (!w->raw) {
-        for (size_t r = 0; r < rows; r++)
-            for (size_t j = 0; j < w->out; j++)
-                y[r * ldy + j] = __builtin_nanf("");
+        ce_cpu_nan_rows(rows, w->out, y, ldy);
         return;
     }
     const ce_backend_ops *ops = ce_backend_onednn_ops();
@@ -402,11 +400,12 @@ void ce_dnnl_linear(void *ctx, const void *prepared, size_t rows, const float *x
     if (rows == 0)
         return;
     const void *src = x;
-    if (w->dt == dnnl_bf16) {
+    size_t lds = ldx; /* of src; x keeps ldx for the fallback */
+    if (w->dt == dnnl_bf16) { /* x's rows rounded, dense, into the session's buffer */
         src = ce_cpu_bf16_x(c, rows, w->in, x, ldx, w->in);
-        ldx = w->in;
+        lds = w->in;
     }
-    ce_dnnl_prim key = {.w = w, .serial = w->serial, .rows = rows, .ldx = rows > 1 ? ldx : w->in,
+    ce_dnnl_prim key = {.w = w, .serial = w->serial, .rows = rows, .ldx = rows > 1 ? lds : w->in,
                         .ldy = rows > 1 ? ldy : w->out, .accumulate = beta != 0.0f,
                         .threads = c->cpu.n_threads};
     int saved = ce_dnnl_threads_enter(c->cpu.n_threads);

@@ -614,6 +614,10 @@ static void check_attention(const ce_backend *b, const ce_backend *ref, rng *r)
         {2, 96, 70, 70, 1, 0, ATTN_GPT2, 1.0f, 0.0f},    /* 64 + 32 columns: each pass of the sums */
         {3, 72, 9, 40, 1, 31, ATTN_PADDED, 1.0f, 0.0f},  /* 64 + 8: a lone vector, single columns */
         {2, 24, 130, 130, 0, 0, ATTN_DENSE, 3.0f, 0.0f}, /* 16 + 8 */
+        {2, 16, 45, 45, 1, 0, ATTN_GPT2, 1.0f, 0.0f},     /* one vector of columns */
+        {2, 128, 20, 150, 0, 0, ATTN_PADDED, 2.0f, 0.0f}, /* the widest head in the blocks */
+        {3, 80, 40, 260, 1, 220, ATTN_PADDED, 1.0f, 0.0f}, /* 64 + 16 columns; key blocks */
+        {2, 64, 129, 129, 1, 0, ATTN_DENSE, 1.0f, 0.0f},  /* a block of one row */
         {1, 300, 3, 40, 1, 37, ATTN_PADDED, 1.0f, 0.0f}, /* a head wider than 256 */
         {1, 513, 2, 9, 0, 0, ATTN_GPT2, 1.0f, 0.0f},
     };

@@ -3,131 +3,225 @@
  * baseline, as target clones) and for 16 (AVX-512, one target), each with
  * its own names. It defines ATTN(attend_block).
  *
- * Before including: VW (8 or 16) floats per vector; SROWS query rows whose
- * scores are computed together (SROWS * KEY_BLOCK / VW accumulators: 8 ymm
- * for AVX2, 8 zmm for AVX-512, what two FMA ports of latency 4 need);
+ * Before including: VW (8 or 16) floats per vector; SR, the broadcast side
+ * of a tile: a tile is SR rows (keys for the scores, query rows for the sums)
+ * by NC = 2 vectors, SR * NC accumulators (8 ymm of the 16 AVX2 has, 16 zmm
+ * of AVX-512's 32), each vector loaded once per step serving SR rows;
  * ATTN(name) the name in this width; ATTN_TARGET the attribute of
  * attend_block (target clones, or one target). */
 
 typedef float ATTN(vf) __attribute__((vector_size(VW * 4)));
+typedef int32_t ATTN(vi) __attribute__((vector_size(VW * 4)));
 #define VF ATTN(vf)
-#define NV (KEY_BLOCK / VW) /* vectors per row of a key block */
-/* block_sum: columns per pass, VW * 4 (four accumulators per row, two rows) */
-#define SUM_COLS (VW * 4)
+#define VI ATTN(vi)
+#define NC 2
+#define TW (NC * VW) /* columns of a tile */
 
-ATTN_INLINE VF ATTN(load)(const float *p)
+ATTN_FN VF ATTN(load)(const float *p)
 {
     VF v;
     memcpy(&v, p, sizeof v);
     return v;
 }
 
-ATTN_INLINE void ATTN(store)(float *p, VF v)
+ATTN_FN void ATTN(store)(float *p, VF v)
 {
     memcpy(p, &v, sizeof v);
 }
 
-/* s[r][0, KEY_BLOCK) = q_r . key j for the block's rows (lds >= KEY_BLOCK),
- * from kt = the key block transposed ([hd][KEY_BLOCK]); columns past the
- * block's nk keys hold copies and are never read. SROWS rows at a time: as
- * many independent sums as the FMA units need to hide their latency. */
-ATTN_INLINE void ATTN(block_scores)(const float *q, size_t ldq, size_t rows, const float *kt,
-                                    size_t hd, float *s, size_t lds)
+ATTN_FN VF ATTN(splat)(float x)
 {
-    size_t r = 0;
-    for (; r + SROWS <= rows; r += SROWS) {
-        VF acc[SROWS][NV];
-        memset(acc, 0, sizeof acc);
-        for (size_t p = 0; p < hd; p++) {
-            const float *kp = kt + p * KEY_BLOCK;
-            VF k[NV];
-            for (size_t u = 0; u < NV; u++)
-                k[u] = ATTN(load)(kp + VW * u);
-            for (size_t i = 0; i < SROWS; i++) {
-                float x = q[(r + i) * ldq + p]; /* a scalar times a vector: one broadcast */
-                for (size_t u = 0; u < NV; u++)
-                    acc[i][u] += x * k[u];
-            }
-        }
-        for (size_t i = 0; i < SROWS; i++)
-            for (size_t u = 0; u < NV; u++)
-                ATTN(store)(s + (r + i) * lds + VW * u, acc[i][u]);
-    }
-    for (; r < rows; r++) {
-        const float *qr = q + r * ldq;
-        VF acc[NV];
-        memset(acc, 0, sizeof acc);
-        for (size_t p = 0; p < hd; p++) {
-            float qp = qr[p];
-            const float *kp = kt + p * KEY_BLOCK;
-            for (size_t u = 0; u < NV; u++)
-                acc[u] += qp * ATTN(load)(kp + VW * u);
-        }
-        for (size_t u = 0; u < NV; u++)
-            ATTN(store)(s + r * lds + VW * u, acc[u]);
-    }
+    VF v = {0};
+    return v + x;
 }
 
-/* out[0, hd) += sum_j p[j] vb[j] over nk dense value rows, SUM_COLS columns
- * at a time, then one vector at a time, then single columns; with a second
- * row (p1, out1 not NULL), both over the same values. */
-ATTN_INLINE void ATTN(block_sum)(const float *p0, const float *p1, size_t nk, const float *vb,
-                                 size_t hd, float *out0, float *out1)
+/* m ? a : b lane by lane (m from a comparison: all ones or all zeros). */
+ATTN_FN VF ATTN(sel)(VI m, VF a, VF b)
+{
+    return (VF)(((VI)a & m) | ((VI)b & ~m));
+}
+
+/* ce_vm_exp (vec_math.h) on a vector: the same steps, lane by lane. */
+ATTN_FN VF ATTN(exp)(VF x)
+{
+    const VF hi = ATTN(splat)(CE_VM_EXP_HI), lo = ATTN(splat)(CE_VM_EXP_LO);
+    const VF magic = ATTN(splat)(CE_VM_ROUND_MAGIC);
+    VF xc = ATTN(sel)(x > hi, hi, x);
+    xc = ATTN(sel)(xc < lo, lo, xc);
+    VF t = xc * CE_VM_LOG2E + magic;
+    VF n = t - magic;
+    VI ni = (VI)t - (VI)magic;
+    VF r = xc - n * CE_VM_LN2_HI;
+    r = r - n * CE_VM_LN2_LO;
+    VF y = CE_VM_EXP_TAYLOR(r) * (VF)((ni + 127) << 23);
+    y = ATTN(sel)(x > hi, ATTN(splat)(INFINITY), y);
+    return ATTN(sel)(x < lo, ATTN(splat)(0.0f), y);
+}
+
+/* Lanes folded pairwise, halves first. */
+ATTN_FN float ATTN(hsum)(VF v)
+{
+    for (size_t w = VW / 2; w >= 1; w /= 2)
+        for (size_t u = 0; u < w; u++)
+            v[u] += v[u + w];
+    return v[0];
+}
+
+ATTN_FN float ATTN(hmax)(VF v)
+{
+    for (size_t w = VW / 2; w >= 1; w /= 2)
+        for (size_t u = 0; u < w; u++)
+            v[u] = v[u + w] > v[u] ? v[u + w] : v[u];
+    return v[0];
+}
+
+/* Row scores s[0, n) (already scaled) into probabilities relative to the
+ * row's running maximum *m, s[n, nk) zeroed (masked keys, or a row that sees
+ * none of this block); the running sum *l and the output row o[0, hd) are
+ * rescaled by how much the maximum grew. */
+ATTN_FN void ATTN(softmax_row)(float *s, size_t n, size_t nk, float *m, float *l, float *o,
+                                   size_t hd)
+{
+    size_t j = 0;
+    if (n) {
+        VF vmax = ATTN(splat)(-INFINITY);
+        for (; j + VW <= n; j += VW) {
+            VF x = ATTN(load)(s + j);
+            vmax = ATTN(sel)(x > vmax, x, vmax);
+        }
+        float mx = ATTN(hmax)(vmax);
+        for (; j < n; j++)
+            mx = s[j] > mx ? s[j] : mx;
+        float m_new = mx > *m ? mx : *m;
+        float corr = *m == -INFINITY ? 0.0f : ce_vm_exp(*m - m_new);
+        VF vsum = ATTN(splat)(0.0f);
+        for (j = 0; j + VW <= n; j += VW) {
+            VF e = ATTN(exp)(ATTN(load)(s + j) - m_new);
+            ATTN(store)(s + j, e);
+            vsum += e;
+        }
+        float sum = 0.0f;
+        for (; j < n; j++) {
+            s[j] = ce_vm_exp(s[j] - m_new);
+            sum += s[j];
+        }
+        if (corr != 1.0f)
+            for (size_t c = 0; c < hd; c++)
+                o[c] *= corr;
+        *l = *l * corr + (sum + ATTN(hsum)(vsum));
+        *m = m_new;
+    }
+    for (; j < nk; j++)
+        s[j] = 0.0f;
+}
+
+/* st[jj][0, nc * VW) = the scores of SR keys (kb, rows of hd) against a
+ * tile of query rows (qt: [hd][BLOCK_ROWS], scaled), st's rows BLOCK_ROWS
+ * apart: the scores transposed, so that the softmax runs down columns with
+ * whole vectors of rows and no key block is transposed. nc is 1 or NC, a
+ * constant where this is inlined. */
+ATTN_FN void ATTN(score_tile)(const float *qt, const float *kb, size_t hd, float *st, size_t nc)
+{
+    VF acc[SR][NC];
+    memset(acc, 0, sizeof acc);
+    for (size_t p = 0; p < hd; p++) {
+        VF q[NC];
+        for (size_t u = 0; u < nc; u++)
+            q[u] = ATTN(load)(qt + p * BLOCK_ROWS + VW * u);
+        for (size_t jj = 0; jj < SR; jj++) {
+            float x = kb[jj * hd + p]; /* a scalar times a vector: one broadcast */
+            for (size_t u = 0; u < nc; u++)
+                acc[jj][u] += x * q[u];
+        }
+    }
+    for (size_t jj = 0; jj < SR; jj++)
+        for (size_t u = 0; u < nc; u++)
+            ATTN(store)(st + jj * BLOCK_ROWS + VW * u, acc[jj][u]);
+}
+
+/* o[i][0, nc * VW) += sum_j pt[j][i] vb[j][...] over nk keys for SR query
+ * rows (pt: probabilities transposed, rows BLOCK_ROWS apart; o and vb ld hd);
+ * nc is 1 or NC, a constant where this is inlined. */
+ATTN_FN void ATTN(sum_tile)(const float *pt, size_t nk, const float *vb, size_t hd, float *o,
+                                size_t nc)
+{
+    VF acc[SR][NC];
+    for (size_t i = 0; i < SR; i++)
+        for (size_t u = 0; u < nc; u++)
+            acc[i][u] = ATTN(load)(o + i * hd + VW * u);
+    for (size_t j = 0; j < nk; j++) {
+        VF v[NC];
+        for (size_t u = 0; u < nc; u++)
+            v[u] = ATTN(load)(vb + j * hd + VW * u);
+        for (size_t i = 0; i < SR; i++) {
+            float x = pt[j * BLOCK_ROWS + i];
+            for (size_t u = 0; u < nc; u++)
+                acc[i][u] += x * v[u];
+        }
+    }
+    for (size_t i = 0; i < SR; i++)
+        for (size_t u = 0; u < nc; u++)
+            ATTN(store)(o + i * hd + VW * u, acc[i][u]);
+}
+
+/* All hd columns of SR query rows: tiles of TW columns, one of VW, then
+ * single columns. */
+ATTN_FN void ATTN(sum_rows)(const float *pt, size_t nk, const float *vb, size_t hd, float *o)
 {
     size_t c0 = 0;
-    for (; c0 + SUM_COLS <= hd; c0 += SUM_COLS) {
-        VF a0[4], a1[4];
-        memset(a1, 0, sizeof a1);
-        for (size_t u = 0; u < 4; u++) {
-            a0[u] = ATTN(load)(out0 + c0 + VW * u);
-            if (p1)
-                a1[u] = ATTN(load)(out1 + c0 + VW * u);
-        }
-        if (p1)
-            for (size_t j = 0; j < nk; j++) {
-                float x0 = p0[j], x1 = p1[j];
-                const float *vj = vb + j * hd + c0;
-                for (size_t u = 0; u < 4; u++) {
-                    VF v = ATTN(load)(vj + VW * u);
-                    a0[u] += x0 * v;
-                    a1[u] += x1 * v;
-                }
-            }
-        else
-            for (size_t j = 0; j < nk; j++) {
-                float x0 = p0[j];
-                const float *vj = vb + j * hd + c0;
-                for (size_t u = 0; u < 4; u++)
-                    a0[u] += x0 * ATTN(load)(vj + VW * u);
-            }
-        for (size_t u = 0; u < 4; u++) {
-            ATTN(store)(out0 + c0 + VW * u, a0[u]);
-            if (p1)
-                ATTN(store)(out1 + c0 + VW * u, a1[u]);
-        }
+    for (; c0 + TW <= hd; c0 += TW)
+        ATTN(sum_tile)(pt, nk, vb + c0, hd, o + c0, NC);
+    if (c0 + VW <= hd) {
+        ATTN(sum_tile)(pt, nk, vb + c0, hd, o + c0, 1);
+        c0 += VW;
     }
-    for (; c0 + VW <= hd; c0 += VW) {
-        VF a0 = ATTN(load)(out0 + c0), a1 = p1 ? ATTN(load)(out1 + c0) : a0;
-        for (size_t j = 0; j < nk; j++) {
-            VF v = ATTN(load)(vb + j * hd + c0);
-            a0 += p0[j] * v;
-            if (p1)
-                a1 += p1[j] * v;
+    for (size_t i = 0; c0 < hd && i < SR; i++)
+        for (size_t j = 0; j < nk; j++)
+            for (size_t c = c0; c < hd; c++)
+                o[i * hd + c] += pt[j * BLOCK_ROWS + i] * vb[j * hd + c];
+}
+
+/* The online softmax of VW query rows over a key block, down the columns of
+ * the transposed scores st[0, nk)[VW] (masked keys are -inf): the rows'
+ * running maximum m and sum l are updated, corr gets each row's rescaling of
+ * what was summed. Four maxima at once: one would wait on the last. */
+ATTN_FN void ATTN(softmax_cols)(float *st, size_t nk, float *m, float *l, float *corr)
+{
+    VF mx[4];
+    for (size_t u = 0; u < 4; u++)
+        mx[u] = ATTN(splat)(-INFINITY);
+    size_t j = 0;
+    for (; j + 4 <= nk; j += 4)
+        for (size_t u = 0; u < 4; u++) {
+            VF x = ATTN(load)(st + (j + u) * BLOCK_ROWS);
+            mx[u] = ATTN(sel)(x > mx[u], x, mx[u]);
         }
-        ATTN(store)(out0 + c0, a0);
-        if (p1)
-            ATTN(store)(out1 + c0, a1);
+    for (; j < nk; j++) {
+        VF x = ATTN(load)(st + j * BLOCK_ROWS);
+        mx[0] = ATTN(sel)(x > mx[0], x, mx[0]);
     }
-    for (size_t j = 0; c0 < hd && j < nk; j++)
-        for (size_t c = c0; c < hd; c++) {
-            out0[c] += p0[j] * vb[j * hd + c];
-            if (p1)
-                out1[c] += p1[j] * vb[j * hd + c];
-        }
+    mx[0] = ATTN(sel)(mx[1] > mx[0], mx[1], mx[0]);
+    mx[2] = ATTN(sel)(mx[3] > mx[2], mx[3], mx[2]);
+    mx[0] = ATTN(sel)(mx[2] > mx[0], mx[2], mx[0]);
+    VF m_old = ATTN(load)(m);
+    VF m_new = ATTN(sel)(mx[0] > m_old, mx[0], m_old);
+    /* rows that have seen no key yet: nothing to rescale, and -inf - 0 gives
+     * their masked keys probability 0 (-inf - -inf would be NaN) */
+    VI unseen = m_new == ATTN(splat)(-INFINITY);
+    VF c = ATTN(sel)(unseen, ATTN(splat)(1.0f), ATTN(exp)(m_old - m_new));
+    VF shift = ATTN(sel)(unseen, ATTN(splat)(0.0f), m_new), sum = ATTN(splat)(0.0f);
+    for (j = 0; j < nk; j++) {
+        VF e = ATTN(exp)(ATTN(load)(st + j * BLOCK_ROWS) - shift);
+        ATTN(store)(st + j * BLOCK_ROWS, e);
+        sum += e;
+    }
+    ATTN(store)(l, ATTN(load)(l) * c + sum);
+    ATTN(store)(m, m_new);
+    ATTN(store)(corr, c);
 }
 
 /* q . k over hd values in VW lanes. */
-ATTN_INLINE float ATTN(dot)(const float *q, const float *k, size_t hd)
+ATTN_FN float ATTN(dot)(const float *q, const float *k, size_t hd)
 {
     VF acc;
     memset(&acc, 0, sizeof acc);
@@ -137,27 +231,25 @@ ATTN_INLINE float ATTN(dot)(const float *q, const float *k, size_t hd)
     float s = 0.0f;
     for (; p < hd; p++)
         s += q[p] * k[p];
-    for (size_t w = VW / 2; w >= 1; w /= 2) /* pairwise, halves folded */
-        for (size_t u = 0; u < w; u++)
-            acc[u] += acc[u + w];
-    return s + acc[0];
+    return s + ATTN(hsum)(acc);
 }
 
-/* One query row (decoding): too few rows to pay for packing the keys, so the
- * scores are dot products on the rows in place, a key block at a time. */
-ATTN_INLINE void ATTN(attend_row)(const attn_args *a, size_t h, size_t i)
+/* One query row (decoding, or a block without scratch): too few rows to pay
+ * for packing the keys, so the scores are dot products on the rows in place,
+ * ROW_KEYS keys at a time. */
+ATTN_FN void ATTN(attend_row)(const attn_args *a, size_t h, size_t i)
 {
-    float s[KEY_BLOCK];
+    float s[ROW_KEYS];
     float m = -INFINITY, l = 0.0f;
     size_t col = h * a->hd, keys = ce_softmax_row_valid(a->tk, a->tk, a->causal, a->q_offset, i);
     const float *q = a->q + i * a->ldq + col;
     float *out = a->out + i * a->ldo + col;
     memset(out, 0, a->hd * sizeof *out);
-    for (size_t j0 = 0; j0 < keys; j0 += KEY_BLOCK) {
-        size_t nk = keys - j0 < KEY_BLOCK ? keys - j0 : KEY_BLOCK;
+    for (size_t j0 = 0; j0 < keys; j0 += ROW_KEYS) {
+        size_t nk = keys - j0 < ROW_KEYS ? keys - j0 : ROW_KEYS;
         for (size_t j = 0; j < nk; j++)
-            s[j] = ATTN(dot)(q, a->k + (j0 + j) * a->ldk + col, a->hd);
-        online_softmax(s, nk, a->scale, &m, &l, out, a->hd);
+            s[j] = a->scale * ATTN(dot)(q, a->k + (j0 + j) * a->ldk + col, a->hd);
+        ATTN(softmax_row)(s, nk, nk, &m, &l, out, a->hd);
         for (size_t j = 0; j < nk; j++) {
             const float *v = a->v + (j0 + j) * a->ldv + col;
             for (size_t c = 0; c < a->hd; c++)
@@ -168,56 +260,64 @@ ATTN_INLINE void ATTN(attend_row)(const attn_args *a, size_t h, size_t i)
         out[c] *= 1.0f / l;
 }
 
-/* One head, query rows [r0, r1) (at most BLOCK_ROWS). */
+/* One head, query rows [r0, r1) (at most BLOCK_ROWS), in the thread's
+ * scratch (block_scratch); rows one at a time without it. */
 ATTN_TARGET static void ATTN(attend_block)(const attn_args *a, size_t h, size_t r0, size_t r1)
 {
-    if (r1 - r0 == 1) {
-        ATTN(attend_row)(a, h, r0);
+    size_t hd = a->hd, col = h * hd, rows = r1 - r0, prows = (rows + VW - 1) / VW * VW;
+    float *qt = r1 - r0 > 1 ? ce_cpu_scratch(a->ctx, ce_cpu_thread_index(), a->scratch) : NULL;
+    if (!qt) {
+        for (size_t i = r0; i < r1; i++)
+            ATTN(attend_row)(a, h, i);
         return;
     }
-    float scores[BLOCK_ROWS * KEY_BLOCK];
-    float kt[HD_MAX * KEY_BLOCK], vb[KEY_BLOCK * HD_MAX];
-    float m[BLOCK_ROWS], l[BLOCK_ROWS];
-    size_t col = h * a->hd, rows = r1 - r0;
-    size_t keys = ce_softmax_row_valid(a->tk, a->tk, a->causal, a->q_offset, r1 - 1);
-    for (size_t i = 0; i < rows; i++) {
+    float *o = qt + hd * BLOCK_ROWS, *st = o + BLOCK_ROWS * hd, *kb = st + KEY_BLOCK * BLOCK_ROWS;
+    float *vb = kb + KEY_BLOCK * hd;
+    float m[BLOCK_ROWS], l[BLOCK_ROWS], corr[BLOCK_ROWS];
+    pack_queries(a, col, r0, rows, prows, qt);
+    memset(o, 0, prows * hd * sizeof *o);
+    for (size_t i = 0; i < prows; i++) {
         m[i] = -INFINITY;
         l[i] = 0.0f;
-        memset(a->out + (r0 + i) * a->ldo + col, 0, a->hd * sizeof(float));
     }
+    size_t keys = ce_softmax_row_valid(a->tk, a->tk, a->causal, a->q_offset, r1 - 1);
     for (size_t j0 = 0; j0 < keys; j0 += KEY_BLOCK) {
         size_t nk = keys - j0 < KEY_BLOCK ? keys - j0 : KEY_BLOCK;
-        pack_keys(a, col, j0, nk, kt);
-        ATTN(block_scores)(a->q + r0 * a->ldq + col, a->ldq, rows, kt, a->hd, scores, KEY_BLOCK);
-        pack_values(a, col, j0, nk, vb);
-        size_t n[BLOCK_ROWS];
-        for (size_t i = 0; i < rows; i++) {
-            size_t valid = ce_softmax_row_valid(a->tk, a->tk, a->causal, a->q_offset, r0 + i);
-            n[i] = valid <= j0 ? 0 : valid - j0 < nk ? valid - j0 : nk;
-            if (n[i])
-                online_softmax(scores + i * KEY_BLOCK, n[i], a->scale, &m[i], &l[i],
-                               a->out + (r0 + i) * a->ldo + col, a->hd);
-        }
-        for (size_t i = 0; i < rows; i++) {
-            float *out = a->out + (r0 + i) * a->ldo + col;
-            if (!n[i])
-                continue;
-            if (i + 1 < rows && n[i + 1] == n[i]) { /* rows in pairs where they see as many keys */
-                ATTN(block_sum)(scores + i * KEY_BLOCK, scores + (i + 1) * KEY_BLOCK, n[i], vb,
-                                a->hd, out, out + a->ldo);
-                i++;
-            } else {
-                ATTN(block_sum)(scores + i * KEY_BLOCK, NULL, n[i], vb, a->hd, out, NULL);
+        size_t kt = (nk + SR - 1) / SR; /* key tiles */
+        pack_rows(a->k, a->ldk, col, hd, j0, nk, kt * SR, kb);
+        for (size_t t = 0; t < kt; t++)
+            for (size_t i0 = 0; i0 < prows; i0 += TW) {
+                float *sti = st + t * SR * BLOCK_ROWS + i0;
+                if (i0 + TW <= prows)
+                    ATTN(score_tile)(qt + i0, kb + t * SR * hd, hd, sti, NC);
+                else
+                    ATTN(score_tile)(qt + i0, kb + t * SR * hd, hd, sti, 1);
             }
+        for (size_t i = 0; i < prows; i++) { /* keys row i does not see: -inf */
+            size_t valid = i < rows ? ce_softmax_row_valid(a->tk, a->tk, a->causal, a->q_offset,
+                                                           r0 + i)
+                                    : 0;
+            for (size_t j = valid <= j0 ? 0 : valid - j0; j < nk; j++)
+                st[j * BLOCK_ROWS + i] = -INFINITY;
         }
+        for (size_t i0 = 0; i0 < prows; i0 += VW)
+            ATTN(softmax_cols)(st + i0, nk, m + i0, l + i0, corr + i0);
+        for (size_t i = 0; i < prows; i++)
+            if (corr[i] != 1.0f)
+                for (size_t c = 0; c < hd; c++)
+                    o[i * hd + c] *= corr[i];
+        pack_rows(a->v, a->ldv, col, hd, j0, nk, nk, vb);
+        for (size_t i0 = 0; i0 < prows; i0 += SR)
+            ATTN(sum_rows)(st + i0, nk, vb, hd, o + i0 * hd);
     }
     for (size_t i = 0; i < rows; i++) {
         float inv = 1.0f / l[i], *out = a->out + (r0 + i) * a->ldo + col;
-        for (size_t c = 0; c < a->hd; c++)
-            out[c] *= inv;
+        for (size_t c = 0; c < hd; c++)
+            out[c] = o[i * hd + c] * inv;
     }
 }
 
 #undef VF
-#undef NV
-#undef SUM_COLS
+#undef VI
+#undef NC
+#undef TW

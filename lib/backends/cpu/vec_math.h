@@ -48,30 +48,27 @@ static inline float ce_vm_select(int c, float a, float b)
 }
 
 /* exp(x) = 2^n exp(r), |r| <= ln2/2, with ln 2 split in two (Cody & Waite) so
- * that n * LN2_HI is exact; exp(r) by its Taylor series to degree 7
- * (truncation < 5e-9, the rest is float rounding). */
+ * that n * CE_VM_LN2_HI is exact; exp(r) by its Taylor series to degree 7
+ * (truncation < 5e-9, the rest is float rounding). The steps are macros so
+ * that a vector version (cpu_attention_kernel.h) computes the same. */
+#define CE_VM_ROUND_MAGIC 12582912.0f /* 1.5 * 2^23: adding it rounds to an integer */
+#define CE_VM_LOG2E 1.44269504088896341f
+#define CE_VM_LN2_HI 0.693359375f /* 9 significant bits */
+#define CE_VM_LN2_LO -2.12194440e-4f
+/* Horner's scheme, coefficients 1/7!, 1/6!, ..., 1/1!, 1/0! */
+#define CE_VM_EXP_TAYLOR(r)                                                                    \
+    ((((((((1.0f / 5040.0f) * (r) + 1.0f / 720.0f) * (r) + 1.0f / 120.0f) * (r) +             \
+          1.0f / 24.0f) * (r) + 1.0f / 6.0f) * (r) + 0.5f) * (r) + 1.0f) * (r) + 1.0f)
 static inline float ce_vm_exp(float x)
 {
-    const float round_magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    const float log2e = 1.44269504088896341f;
-    const float ln2_hi = 0.693359375f; /* 9 significant bits */
-    const float ln2_lo = -2.12194440e-4f;
     float xc = ce_vm_select(x > CE_VM_EXP_HI, CE_VM_EXP_HI, x);
     xc = ce_vm_select(xc < CE_VM_EXP_LO, CE_VM_EXP_LO, xc);
-    float t = xc * log2e + round_magic;
-    float n = t - round_magic;
-    int32_t ni = (int32_t)(ce_vm_bits(t) - ce_vm_bits(round_magic));
-    float r = xc - n * ln2_hi;
-    r = r - n * ln2_lo;
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    float y = p * ce_vm_float((uint32_t)(ni + 127) << 23);
+    float t = xc * CE_VM_LOG2E + CE_VM_ROUND_MAGIC;
+    float n = t - CE_VM_ROUND_MAGIC;
+    int32_t ni = (int32_t)(ce_vm_bits(t) - ce_vm_bits(CE_VM_ROUND_MAGIC));
+    float r = xc - n * CE_VM_LN2_HI;
+    r = r - n * CE_VM_LN2_LO;
+    float y = CE_VM_EXP_TAYLOR(r) * ce_vm_float((uint32_t)(ni + 127) << 23);
     y = ce_vm_select(x > CE_VM_EXP_HI, INFINITY, y);
     return ce_vm_select(x < CE_VM_EXP_LO, 0.0f, y);
 }

@@ -128,6 +128,18 @@ static ce_status host_prepare_refuses(void *model_state, const ce_linear_desc *d
     return CE_ERR_UNSUPPORTED;
 }
 
+/* Takes int8, prepares two weights (the library frees their float32 copies
+ * after each) and runs out of memory from the third on. */
+static int prepares_before_failing;
+
+static ce_status host_prepare_fails_third(void *model_state, const ce_linear_desc *d,
+                                          void **prepared)
+{
+    if (++prepares_before_failing >= 3)
+        return CE_ERR_OUT_OF_MEMORY;
+    return host_prepare(model_state, d, prepared);
+}
+
 static void host_release(void *model_state, void *prepared)
 {
     (void)model_state;
@@ -244,6 +256,45 @@ START_TEST(test_backend_without_int8)
 }
 END_TEST
 
+/* "auto" below f32 after a backend that failed part way: the weights it
+ * prepared had their float32 copies freed; the next backend converts them
+ * from the file again and computes what it computes when named. */
+START_TEST(test_auto_after_failed_prepare)
+{
+    ce_backend_ops fails = host_table("host-int8-fails-third", 2000);
+    fails.linear_prepare = host_prepare_fails_third;
+    fails.precisions = CE_PRECISION_BIT(CE_PRECISION_F32) | CE_PRECISION_BIT(CE_PRECISION_INT8);
+    ck_assert_int_eq(ce_backend_register(&fails), CE_OK);
+    const char *dir = ce_test_model_dir("gpt2-mini-en");
+    warnings[0] = '\0';
+    ce_set_log_callback(keep_warning, NULL, CE_LOG_WARNING);
+    ce_model *m = ce_test_must_open(dir, NULL, "int8");
+    ce_set_log_callback(NULL, NULL, CE_LOG_WARNING);
+    ck_assert_int_eq(prepares_before_failing, 3);
+    ck_assert_msg(strstr(warnings, "host-int8-fails-third"), "%s", warnings);
+    ce_session *s = ce_test_must_session(m);
+    const char *used = ce_session_backend(s);
+    ck_assert_str_ne(used, "host-int8-fails-third");
+    ce_model *named = ce_test_must_open(dir, used, "int8");
+    ce_session *t = ce_test_must_session(named);
+    int32_t *ids;
+    size_t n;
+    ce_test_encode_heldout(m, 0, &ids, &n);
+    n = n < 32 ? n : 32;
+    int64_t v;
+    ck_assert_int_eq(ce_model_get_info(m, CE_INFO_VOCAB_SIZE, &v), CE_OK);
+    size_t cap = n * (size_t)v;
+    float *a = malloc(cap * sizeof *a), *b = malloc(cap * sizeof *b);
+    ck_assert(a && b);
+    ce_test_all_logits(s, ids, n, a, cap);
+    ce_test_all_logits(t, ids, n, b, cap);
+    ck_assert_msg(memcmp(a, b, cap * sizeof *a) == 0, "%s after the failed backend differs", used);
+    free(a), free(b), free(ids);
+    ce_session_free(s), ce_session_free(t);
+    ce_model_free(m), ce_model_free(named);
+}
+END_TEST
+
 START_TEST(test_session_rules)
 {
     ce_model *m = ce_test_must_open(ce_test_model_dir("bert-mini-en"), NULL, "int8");
@@ -286,7 +337,10 @@ START_TEST(test_session_rules)
 END_TEST
 
 /* The float32 conversions of an F16 file's weights are freed once the int8
- * copies exist, except a tied head's (the embedding table reads it). */
+ * copies exist, except a tied head's (the embedding table reads it); each
+ * linear weight is converted only as it is prepared, so that at most one of
+ * their float32 copies exists at a time (at f32 they are all converted when
+ * the model is bound). */
 START_TEST(test_int8_memory)
 {
     ce_model *f = ce_test_must_open(ce_test_model_dir("gpt2-mini-en"), NULL, NULL);
@@ -294,7 +348,7 @@ START_TEST(test_int8_memory)
     size_t conv_f32 = ce_weights_bytes_converted(f->weights);
     size_t conv_int8 = ce_weights_bytes_converted(q->weights);
     ce_lin_list *lins = q->arch->linears(q->arch_data);
-    size_t freed = 0, shared = 0;
+    size_t freed = 0, shared = 0, largest = 0;
     for (size_t i = 0; i < lins->n; i++) {
         const ce_lin *l = lins->items[i];
         ck_assert_ptr_nonnull(l->prepared);
@@ -303,11 +357,16 @@ START_TEST(test_int8_memory)
             shared++;
         } else {
             ck_assert_msg(l->w == NULL, "%s kept its float32 copy", l->name);
+            ck_assert_msg(l->src != NULL, "%s was converted before it was prepared", l->name);
             freed += l->in * l->out * sizeof(float);
+            largest = l->in * l->out * sizeof(float) > largest ? l->in * l->out * sizeof(float)
+                                                               : largest;
         }
     }
     ck_assert_uint_eq(shared, 1); /* the tied LM head */
     ck_assert_uint_eq(conv_int8 + freed, conv_f32);
+    ck_assert_uint_eq(ce_weights_bytes_converted_peak(f->weights), conv_f32);
+    ck_assert_uint_eq(ce_weights_bytes_converted_peak(q->weights), conv_int8 + largest);
     fprintf(stderr, "gpt2-mini-en: float32 conversions %zu bytes at f32, %zu at int8\n",
             conv_f32, conv_int8);
     ce_model_free(f);
@@ -412,6 +471,7 @@ int main(void)
     tcase_add_test(tc, test_cpu_features);
     tcase_add_test(tc, test_backend_without_int8);
     tcase_add_test(tc, test_session_rules);
+    tcase_add_test(tc, test_auto_after_failed_prepare);
     tcase_add_test(tc, test_int8_memory);
     tcase_add_test(tc, test_gpt2_int8_contract);
     tcase_add_test(tc, test_bert_int8_cosine);

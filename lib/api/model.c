@@ -114,6 +114,8 @@ static ce_status open_checkpoint(const char *path, ce_model *m)
                        &m->arch);
     if (st == CE_OK)
         st = ce_weights_open_dir(path, &m->weights);
+    /* below float32, each linear weight is converted from the file only to be prepared */
+    ce_weights_defer_conversions(m->weights, m->settings.precision != CE_PRECISION_F32);
     if (st == CE_OK)
         st = m->arch->load(config, source, m->weights, 0, &m->arch_data, &m->dims);
     if (st == CE_OK)

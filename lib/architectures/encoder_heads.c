@@ -47,7 +47,7 @@ static ce_status label_rows(const ce_weights *w, const char *name, int64_t hidde
 static void add_linear(ce_spec_list *l, ce_lin_list *lins, ce_lin *lin, const char *name,
                        int64_t out, int64_t in, ce_activation act)
 {
-    ce_specs_add_affine(l, &lin->w, &lin->b, name, out, in, out);
+    ce_specs_add_linear(l, &lin->w, &lin->b, &lin->src, name, out, in, out);
     ce_lin_setup(lins, lin, (size_t)in, (size_t)out, CE_TRANS, act, name);
 }
 

@@ -10,7 +10,7 @@
 static void add_conv1d(ce_spec_list *l, ce_lin_list *lins, ce_lin *lin, const char *name,
                        int64_t in, int64_t out, ce_activation act)
 {
-    ce_specs_add_affine(l, &lin->w, &lin->b, name, in, out, out);
+    ce_specs_add_linear(l, &lin->w, &lin->b, &lin->src, name, in, out, out);
     ce_lin_setup(lins, lin, (size_t)in, (size_t)out, CE_NO_TRANS, act, name);
 }
 
@@ -57,7 +57,8 @@ static ce_status bind_head(gpt2_model *m, ce_weights *w)
         return CE_OK;
     }
     int64_t shape[2] = {m->cfg.vocab_size, m->cfg.n_embd};
-    return ce_weights_get_f32(w, "lm_head.weight", 2, shape, &m->lm_head.w);
+    return ce_weights_get_f32_deferred(w, "lm_head.weight", 2, shape, &m->lm_head.w,
+                                       &m->lm_head.src);
 }
 
 ce_status ce_gpt2_bind_weights(gpt2_model *m, ce_weights *w, uint64_t seed)
@@ -66,12 +67,12 @@ ce_status ce_gpt2_bind_weights(gpt2_model *m, ce_weights *w, uint64_t seed)
     build_specs(m, &l);
     ce_status st = w ? ce_specs_bind(&l, w, detect_prefix(w)) : ce_specs_random(&l, seed, &m->owned);
     ce_specs_free(&l);
+    size_t d = (size_t)m->cfg.n_embd, v = (size_t)m->cfg.vocab_size;
+    ce_lin_setup(&m->lins, &m->lm_head, d, v, CE_TRANS, CE_ACT_NONE, "lm_head.weight");
     if (st == CE_OK && w)
         st = bind_head(m, w);
     else if (st == CE_OK)
         m->lm_head.w = m->wte;
-    size_t d = (size_t)m->cfg.n_embd, v = (size_t)m->cfg.vocab_size;
-    ce_lin_setup(&m->lins, &m->lm_head, d, v, CE_TRANS, CE_ACT_NONE, "lm_head.weight");
     m->lm_head.b = NULL;
     m->lm_head.w_shared = m->lm_head.w == m->wte; /* tied: the embedding table too */
     return st;

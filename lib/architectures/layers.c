@@ -55,6 +55,7 @@ void ce_lin_setup(ce_lin_list *list, ce_lin *lin, size_t in, size_t out, ce_tran
     lin->layout = layout;
     lin->act = act;
     lin->prepared = NULL;
+    lin->src = NULL;
     lin->w_shared = 0;
     snprintf(lin->name, sizeof lin->name, "%s", name);
     if (list->n == list->cap) {
@@ -125,11 +126,26 @@ static int by_size_desc(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* A weight whose conversion was deferred, converted now (and again after a
+ * backend that failed freed it). */
+static ce_status convert_now(ce_lin *lin, ce_weights *w)
+{
+    if (lin->w || !lin->src)
+        return CE_OK;
+    return ce_weights_get_f32(w, lin->src->name, lin->src->ndim, lin->src->shape, &lin->w);
+}
+
 ce_status ce_lins_prepare(ce_lin_list *list, const ce_backend_model *bm, ce_weights *w)
 {
     if (list->failed)
         return ce_error(CE_ERR_OUT_OF_MEMORY, "out of memory listing linear layers");
-    if (!bm || !bm->prepares || list->n == 0)
+    if (!bm || !bm->prepares) { /* the raw weights are what sessions multiply */
+        ce_status st = CE_OK;
+        for (size_t i = 0; i < list->n && st == CE_OK; i++)
+            st = convert_now(list->items[i], w);
+        return st;
+    }
+    if (list->n == 0)
         return CE_OK;
     ce_lin **order = malloc(list->n * sizeof *order);
     if (!order)
@@ -139,7 +155,9 @@ ce_status ce_lins_prepare(ce_lin_list *list, const ce_backend_model *bm, ce_weig
     ce_status st = CE_OK;
     for (size_t i = 0; i < list->n && st == CE_OK; i++) {
         ce_lin *lin = order[i];
-        st = prepare_one(lin, bm);
+        st = convert_now(lin, w);
+        if (st == CE_OK)
+            st = prepare_one(lin, bm);
         if (st != CE_OK)
             break;
         /* At once, so that the original and the prepared copy of only one

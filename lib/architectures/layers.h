@@ -34,6 +34,9 @@ typedef struct ce_lin {
     ce_activation act;
     char name[96];
     void *prepared;
+    /* the file's tensor while w waits to be converted (deferred: see
+     * ce_weights_defer_conversions), else NULL */
+    const ce_tensor_info *src;
     /* w is also read outside this product (a tied LM head is the embedding
      * table): it stays in float32 whatever the precision. */
     int w_shared;

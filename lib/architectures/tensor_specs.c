@@ -28,6 +28,7 @@ void ce_specs_add(ce_spec_list *l, const float **dst, const char *name, int64_t 
     t->shape[1] = d1;
     t->init = init;
     t->optional = 0;
+    t->deferred = NULL;
 }
 
 void ce_specs_add_affine(ce_spec_list *l, const float **w, const float **b, const char *name,
@@ -38,6 +39,15 @@ void ce_specs_add_affine(ce_spec_list *l, const float **w, const float **b, cons
     ce_specs_add(l, w, buf, d0, d1, CE_INIT_NORMAL);
     snprintf(buf, sizeof buf, "%s.bias", name);
     ce_specs_add(l, b, buf, bias_len, 0, CE_INIT_ZERO);
+}
+
+void ce_specs_add_linear(ce_spec_list *l, const float **w, const float **b,
+                         const ce_tensor_info **src, const char *name, int64_t d0, int64_t d1,
+                         int64_t bias_len)
+{
+    ce_specs_add_affine(l, w, b, name, d0, d1, bias_len);
+    if (!l->failed)
+        l->items[l->n - 2].deferred = src;
 }
 
 void ce_specs_add_norm(ce_spec_list *l, const float **g, const float **b, const char *name,
@@ -67,7 +77,9 @@ ce_status ce_specs_bind(ce_spec_list *l, ce_weights *w, const char *prefix)
         snprintf(name, sizeof name, "%s%s", prefix, t->name);
         if (t->optional && !ce_weights_find(w, name))
             continue;
-        ce_status st = ce_weights_get_f32(w, name, t->ndim, t->shape, t->dst);
+        ce_status st = t->deferred ? ce_weights_get_f32_deferred(w, name, t->ndim, t->shape,
+                                                                 t->dst, t->deferred)
+                                   : ce_weights_get_f32(w, name, t->ndim, t->shape, t->dst);
         if (st != CE_OK)
             return st;
     }

@@ -21,6 +21,9 @@ typedef struct ce_tensor_spec {
     int64_t shape[2];
     ce_init init;
     int optional; /* absent in a file: *dst stays NULL */
+    /* a linear weight whose conversion may wait until it is prepared: the
+     * file's tensor goes here and *dst stays NULL (ce_weights_get_f32_deferred) */
+    const ce_tensor_info **deferred;
 } ce_tensor_spec;
 
 typedef struct ce_spec_list {
@@ -34,6 +37,11 @@ void ce_specs_add(ce_spec_list *l, const float **dst, const char *name, int64_t 
 /* "<name>.weight" [d0, d1] (normal) and "<name>.bias" [bias_len] (zeros). */
 void ce_specs_add_affine(ce_spec_list *l, const float **w, const float **b, const char *name,
                          int64_t d0, int64_t d1, int64_t bias_len);
+/* ce_specs_add_affine for a linear layer's weights: when the weights defer
+ * conversions, the weight's tensor is bound to *src instead of *w. */
+void ce_specs_add_linear(ce_spec_list *l, const float **w, const float **b,
+                         const ce_tensor_info **src, const char *name, int64_t d0, int64_t d1,
+                         int64_t bias_len);
 /* "<name>.weight" (ones) and "<name>.bias" (zeros), both [dim]. */
 void ce_specs_add_norm(ce_spec_list *l, const float **g, const float **b, const char *name,
                        int64_t dim);

@@ -67,7 +67,8 @@ struct ce_weights {
     size_t *slots;     /* hash table of tensor index + 1, 0 = empty */
     size_t nslots;     /* a power of two, at least twice count */
     float **converted; /* per tensor: its float32 copy, or NULL */
-    size_t bytes_converted;
+    size_t bytes_converted, peak_converted;
+    bool defer; /* ce_weights_get_f32_deferred leaves conversions to the caller */
 };
 
 /* ---- name lookup: open addressing over indices + 1 (0 = empty slot) ---- */
@@ -353,6 +354,11 @@ size_t ce_weights_bytes_converted(const ce_weights *w)
     return w ? w->bytes_converted : 0;
 }
 
+size_t ce_weights_bytes_converted_peak(const ce_weights *w)
+{
+    return w ? w->peak_converted : 0;
+}
+
 size_t ce_weights_bytes_mapped(const ce_weights *w)
 {
     size_t total = 0;
@@ -424,10 +430,11 @@ static bool zero_copy(const ce_tensor_info *t)
     return HOST_IS_LE && t->dtype == CE_DTYPE_F32 && (uintptr_t)t->data % _Alignof(float) == 0;
 }
 
-ce_status ce_weights_get_f32(ce_weights *w, const char *name, int ndim, const int64_t *shape,
-                             const float **out)
+/* The tensor @p name, checked to be floating point of exactly that shape. */
+static ce_status find_f32(ce_weights *w, const char *name, int ndim, const int64_t *shape,
+                          const ce_tensor_info **out)
 {
-    if (!w || !name || !out || ndim < 0 || ndim > CE_TENSOR_MAX_DIMS || (ndim > 0 && !shape))
+    if (!w || !name || ndim < 0 || ndim > CE_TENSOR_MAX_DIMS || (ndim > 0 && !shape))
         return ce_error(CE_ERR_INVALID_ARGUMENT, "ce_weights_get_f32: bad argument");
     const ce_tensor_info *t = ce_weights_find(w, name);
     if (!t)
@@ -440,13 +447,30 @@ ce_status ce_weights_get_f32(ce_weights *w, const char *name, int ndim, const in
                         "%s: tensor '%s' has dtype %s, expected a floating-point tensor "
                         "(F32, F16, BF16 or F64)",
                         t->file, t->name, ce_dtype_name(t->dtype));
+    *out = t;
+    return CE_OK;
+}
+
+/* The float32 data of @p t without converting it, or NULL when that needs a conversion. */
+static const float *f32_at_hand(const ce_weights *w, const ce_tensor_info *t)
+{
     size_t i = (size_t)(t - w->tensors);
-    if (w->converted[i]) {
-        *out = w->converted[i];
-        return CE_OK;
-    }
-    if (zero_copy(t)) {
-        *out = t->data;
+    if (w->converted[i])
+        return w->converted[i];
+    return zero_copy(t) ? t->data : NULL;
+}
+
+ce_status ce_weights_get_f32(ce_weights *w, const char *name, int ndim, const int64_t *shape,
+                             const float **out)
+{
+    const ce_tensor_info *t = NULL;
+    ce_status st = out ? find_f32(w, name, ndim, shape, &t)
+                       : ce_error(CE_ERR_INVALID_ARGUMENT, "ce_weights_get_f32: bad argument");
+    if (st != CE_OK)
+        return st;
+    const float *ready = f32_at_hand(w, t);
+    if (ready) {
+        *out = ready;
         return CE_OK;
     }
     size_t n = t->nbytes / ce_dtype_size(t->dtype);
@@ -460,9 +484,38 @@ ce_status ce_weights_get_f32(ce_weights *w, const char *name, int ndim, const in
     /* The file's copy is not read again (asking twice returns buf): its
      * pages need not stay resident beside the float32 one. */
     ce_weights_drop_resident(w, t->data, t->nbytes);
-    w->converted[i] = buf;
+    w->converted[(size_t)(t - w->tensors)] = buf;
     w->bytes_converted += n * sizeof *buf;
+    if (w->bytes_converted > w->peak_converted)
+        w->peak_converted = w->bytes_converted;
     *out = buf;
+    return CE_OK;
+}
+
+void ce_weights_defer_conversions(ce_weights *w, bool defer)
+{
+    if (w)
+        w->defer = defer;
+}
+
+ce_status ce_weights_get_f32_deferred(ce_weights *w, const char *name, int ndim,
+                                      const int64_t *shape, const float **out,
+                                      const ce_tensor_info **deferred)
+{
+    const ce_tensor_info *t = NULL;
+    ce_status st = out && deferred ? find_f32(w, name, ndim, shape, &t)
+                                   : ce_error(CE_ERR_INVALID_ARGUMENT,
+                                              "ce_weights_get_f32_deferred: bad argument");
+    if (st != CE_OK)
+        return st;
+    if (!w->defer || f32_at_hand(w, t)) {
+        st = ce_weights_get_f32(w, name, ndim, shape, out);
+        if (st == CE_OK)
+            *deferred = NULL;
+        return st;
+    }
+    *out = NULL;
+    *deferred = t;
     return CE_OK;
 }
 

@@ -87,6 +87,21 @@ const ce_tensor_info *ce_weights_find(const ce_weights *w, const char *name);
 ce_status ce_weights_get_f32(ce_weights *w, const char *name, int ndim, const int64_t *shape,
                              const float **out);
 
+/* Whether ce_weights_get_f32_deferred defers conversions (default: no). A
+ * model whose linear weights are prepared below float32 asks for it: each
+ * weight is then converted just before it is prepared and freed right after,
+ * so that the float32 copies of all of them are never held at once. */
+void ce_weights_defer_conversions(ce_weights *w, bool defer);
+
+/* ce_weights_get_f32 (same checks and errors), except that when conversions
+ * are deferred and the tensor would need one, *out is set to NULL and
+ * *deferred to the tensor (valid while @p w is open): the caller converts it
+ * later with ce_weights_get_f32(w, t->name, t->ndim, t->shape, ...);
+ * otherwise *deferred is set to NULL. Both untouched on failure. */
+ce_status ce_weights_get_f32_deferred(ce_weights *w, const char *name, int ndim,
+                                      const int64_t *shape, const float **out,
+                                      const ce_tensor_info **deferred);
+
 /* Drop the resident pages of [p, p + bytes) when it lies in one of the
  * mapped files (a backend keeps its own copy of the tensor): the data stays
  * valid and is read again from the file if anyone touches it. Conversion
@@ -102,6 +117,9 @@ bool ce_weights_release_converted(ce_weights *w, const void *p, size_t bytes);
 
 /* Bytes held in conversion buffers, for reporting memory use. */
 size_t ce_weights_bytes_converted(const ce_weights *w);
+
+/* The most bytes ever held in conversion buffers at once. */
+size_t ce_weights_bytes_converted_peak(const ce_weights *w);
 
 /* Bytes of tensor data the weights map (sum of every tensor's nbytes). */
 size_t ce_weights_bytes_mapped(const ce_weights *w);

@@ -63,6 +63,8 @@ static void add_mlm(ce_encoder *m, const ce_head_names *n, const ce_weights *w, 
     if (find(w, "", n->mlm_decoder)) { /* untied */
         snprintf(name, sizeof name, "%s.weight", n->mlm_decoder);
         ce_specs_add(l, &h->mlm_decoder.w, name, v, d, CE_INIT_NORMAL);
+        if (!l->failed)
+            l->items[l->n - 1].deferred = &h->mlm_decoder.src;
     }
     ce_specs_add(l, &h->mlm_decoder.b, n->mlm_bias, v, 0, CE_INIT_ZERO);
     ce_lin_setup(&m->lins, &h->mlm_decoder, (size_t)d, (size_t)v, CE_TRANS, CE_ACT_NONE,
@@ -122,7 +124,7 @@ ce_status ce_encoder_bind_heads(ce_encoder *m, const ce_head_names *names, ce_we
         st = ce_specs_bind(&pooler_specs, w, prefix);
     if (st == CE_OK)
         st = ce_specs_bind(&l, w, "");
-    if (st == CE_OK && !m->heads.mlm_decoder.w) {
+    if (st == CE_OK && !m->heads.mlm_decoder.w && !m->heads.mlm_decoder.src) {
         m->heads.mlm_decoder.w = m->word_emb; /* tied */
         m->heads.mlm_decoder.w_shared = 1;
     }

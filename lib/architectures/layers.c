@@ -90,7 +90,9 @@ void ce_lins_release(ce_lin_list *list, const ce_backend_model *bm)
 
 static ce_status prepare_one(ce_lin *lin, const ce_backend_model *bm)
 {
-    if (!lin->w) /* freed after an earlier backend prepared it below f32, then failed */
+    if (!lin->w) /* freed after an earlier backend prepared it below f32, then failed: a
+                    deferred weight is converted again (convert_now), one converted when the
+                    model was bound (ELMo's) is not */
         return ce_error(CE_ERR_OUT_OF_MEMORY,
                         "backend \"%s\": cannot prepare tensor '%s': its float32 copy was freed "
                         "when another backend failed to prepare the model; open it again",

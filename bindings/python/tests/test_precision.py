@@ -1,11 +1,15 @@
 """Model(path, precision=...): int8 on the trained models of models/, what is
 refused, and what info reports (test/test-precision.c holds the accuracy
 contract; this checks the binding passes the setting through)."""
+import json
 import math
 import os
+import shutil
+import struct
+import tempfile
 import unittest
 
-from support import ROOT, TestCase, ce, flat
+from support import FIXTURES, ROOT, TestCase, ce, flat, read_safetensors
 
 MODELS = os.path.join(ROOT, "models")
 BERT = os.path.join(MODELS, "bert-mini-en")
@@ -84,3 +88,62 @@ class TestPrecision(TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def write_f16(path, tensors):
+    """Write {name: (shape, values)} as an F16 safetensors file (struct's 'e': IEEE half)."""
+    header, blobs, offset = {}, [], 0
+    for name, (shape, values) in tensors.items():
+        blob = struct.pack("<%de" % len(values), *values)
+        header[name] = {"dtype": "F16", "shape": list(shape),
+                        "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    head = json.dumps(header).encode()
+    head += b" " * (-len(head) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(head)) + head + b"".join(blobs))
+
+
+MLM = os.path.join(FIXTURES, "heads-bert-mlm")
+
+
+@unittest.skipUnless(os.path.isdir(MLM), "no heads-bert-mlm fixture")
+class TestHalfCheckpoints(TestCase):
+    """An F16 checkpoint below f32: the linear weights are converted to float32
+    only as each is prepared. An untied MLM decoder (twice the word embeddings:
+    exact in F16, and an exact doubling of every product, quantised or not)
+    must give the tied model's logits doubled, bias aside, at f32 and at int8:
+    its conversion waits too, and it must be neither taken for absent (and
+    tied to the embeddings) nor left unconverted."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        tensors = read_safetensors(os.path.join(MLM, "model.safetensors"))
+        shape, word = next(v for k, v in tensors.items() if k.endswith("word_embeddings.weight"))
+        bias = tensors["cls.predictions.bias"][1]  # as the F16 file holds it:
+        self.bias = struct.unpack("<%de" % len(bias), struct.pack("<%de" % len(bias), *bias))
+        self.tied, self.untied = os.path.join(self.tmp, "tied"), os.path.join(self.tmp, "untied")
+        doubled = {"cls.predictions.decoder.weight": (shape, [2 * x for x in word])}
+        for d, extra in ((self.tied, {}), (self.untied, doubled)):
+            shutil.copytree(MLM, d)
+            write_f16(os.path.join(d, "model.safetensors"), dict(tensors, **extra))
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def logits(self, path, precision):
+        with ce.Model(path, precision=precision) as m:
+            out = m.fill_mask("the capital of france is [MASK] .", logits=True)
+            return list(out["masks"][0]["logits"])
+
+    def test_untied_decoder_converted_when_prepared(self):
+        f32 = self.logits(self.tied, "f32")
+        int8 = self.logits(self.tied, "int8")
+        self.assertNotEqual(int8, f32)  # really quantised
+        for precision, tied in (("f32", f32), ("int8", int8)):
+            untied = self.logits(self.untied, precision)
+            self.assertEqual(len(untied), len(tied))
+            scale = max(abs(x) for x in tied)
+            for u, t, b in zip(untied, tied, self.bias):
+                self.assertAlmostEqual(u - b, 2 * (t - b), delta=1e-5 * scale, msg=precision)

@@ -42,7 +42,7 @@
 #if CE_HAVE_BLIS
 #include "backends/cpu/cpu_packed.h"
 #else
-enum { CE_INT8_ISA_C, CE_INT8_ISA_AVX2, CE_INT8_ISA_BEST }; /* as cpu_packed.h */
+enum { CE_CPU_ISA_C, CE_CPU_ISA_AVX2, CE_CPU_ISA_BEST }; /* as cpu_packed.h */
 #endif
 #if CE_HAVE_BLIS
 #include "backends/blis/blis_backend.h"
@@ -862,9 +862,12 @@ static void check_linear(const char *name, int threads, const ce_backend *ref, r
     ck_assert_int_eq(ce_backend_open(name, threads, bm, &b), CE_OK);
     ck_assert_ptr_eq(b->model, bm);
     static const size_t shapes[][2] = { /* in, out */
-        {1, 1}, {3, 5}, {5, 3}, {17, 33}, {64, 64}, {64, 256}, {256, 64}, {130, 300}, {768, 64},
+        {1, 1},    {3, 5},     {5, 3},    {17, 33},  {64, 64},
+        {64, 256}, {256, 64}, {130, 300}, {768, 64}, {1100, 20}, /* two input blocks */
     };
-    static const size_t row_counts[] = {1, 7, 128};
+    /* the kernels' row tiles (6 with AVX2, 12 with AVX-512), whole and cut short */
+    static const size_t row_counts[] = {1, 7, 13, 25, 128};
+    enum { N_ROWS = sizeof row_counts / sizeof *row_counts };
     enum { N_ACT = 6 };
     lin_weight weights[2 * N_ACT];
     size_t v = 0;
@@ -880,7 +883,7 @@ static void check_linear(const char *name, int threads, const ce_backend *ref, r
             }
         /* all of this shape's weights are prepared before any is used */
         for (size_t i = 0; i < n; i++)
-            for (size_t k = 0; k < 3; k++)
+            for (size_t k = 0; k < N_ROWS; k++)
                 run_linear(b, ref, r, &weights[i], row_counts[k], (i + k) % 2 ? 1.0f : 0.0f,
                            (i + k) % 3, 1 + (i + 2 * k) % 3, NULL);
         for (size_t i = 0; i < n; i++)
@@ -1007,6 +1010,21 @@ START_TEST(test_linear_parity)
         checked++;
     }
     ck_assert_uint_ge(checked, 1);
+#if CE_HAVE_BLIS
+    /* on an AVX-512 CPU blis's packed kernel ran with 16-float vectors: the AVX2 one too */
+    if ((ce_cpu_features() & CE_CPU_AVX512) && ce_cpu_packed_supported()) {
+        int was = ce_cpu_packed_force_isa(CE_CPU_ISA_AVX2);
+        for (int threads = 1; threads <= 2; threads++) {
+            snprintf(where, sizeof where, "blis (AVX2 kernel)/%d threads/linear", threads);
+            n_failures = 0;
+            detail[0] = '\0';
+            rng r = {0xA0761D6478BD642Full + (uint64_t)threads};
+            check_linear("blis", threads, ref, &r);
+            check_failures();
+        }
+        ce_cpu_packed_force_isa(was);
+    }
+#endif
     ce_backend_close(ref);
 }
 END_TEST
@@ -1089,7 +1107,7 @@ static void check_int8_backend(const char *name, int threads, const ce_backend *
                                     CE_PRECISION_INT8};
                 void *pb = NULL, *pr = NULL;
 #if CE_HAVE_BLIS
-                if (isa != CE_INT8_ISA_BEST) { /* other kernels on the blis context */
+                if (isa != CE_CPU_ISA_BEST) { /* other kernels on the blis context */
                     ce_int8_weight *pw = NULL;
                     ck_assert_int_eq(ce_cpu_int8_prepare_isa(&d, isa, &pw), CE_OK);
                     pb = pw;
@@ -1195,15 +1213,15 @@ static size_t check_precision_backends(ce_precision p, precision_check check, rn
 
 static void check_int8(const char *name, int threads, const ce_backend *ref, rng *r)
 {
-    check_int8_backend(name, threads, ref, r, CE_INT8_ISA_BEST);
+    check_int8_backend(name, threads, ref, r, CE_CPU_ISA_BEST);
 #if CE_HAVE_BLIS
     if (!strcmp(name, "blis")) { /* its plain C fallback, and AVX2 where AVX-512 ran above */
         check_failures();
         snprintf(where, sizeof where, "blis/%d threads/int8 linear, plain C", threads);
-        check_int8_backend(name, threads, ref, r, CE_INT8_ISA_C);
+        check_int8_backend(name, threads, ref, r, CE_CPU_ISA_C);
         check_failures();
         snprintf(where, sizeof where, "blis/%d threads/int8 linear, AVX2", threads);
-        check_int8_backend(name, threads, ref, r, CE_INT8_ISA_AVX2);
+        check_int8_backend(name, threads, ref, r, CE_CPU_ISA_AVX2);
     }
 #endif
 }

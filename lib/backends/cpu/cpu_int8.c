@@ -55,12 +55,12 @@ struct ce_int8_weight {
 
 ce_status ce_cpu_int8_prepare(const ce_linear_desc *d, ce_int8_weight **out)
 {
-    return ce_cpu_int8_prepare_isa(d, CE_INT8_ISA_BEST, out);
+    return ce_cpu_int8_prepare_isa(d, CE_CPU_ISA_BEST, out);
 }
 
 ce_status ce_cpu_int8_prepare_isa(const ce_linear_desc *d, int max_isa, ce_int8_weight **out)
 {
-    int avx2 = max_isa >= CE_INT8_ISA_AVX2 && ce_cpu_packed_supported();
+    int avx2 = max_isa >= CE_CPU_ISA_AVX2 && ce_cpu_packed_supported();
     ce_int8_quant q;
     ce_status st = ce_int8_quantize(d, &q);
     if (st != CE_OK)
@@ -78,7 +78,7 @@ ce_status ce_cpu_int8_prepare_isa(const ce_linear_desc *d, int max_isa, ce_int8_
     w->groups = q.groups;
     w->panels = (d->out + NR - 1) / NR;
     w->avx2 = avx2;
-    w->avx512 = CE_INT8_X86 && avx2 && max_isa >= CE_INT8_ISA_BEST &&
+    w->avx512 = CE_INT8_X86 && avx2 && max_isa >= CE_CPU_ISA_BEST &&
                 (ce_cpu_features() & CE_CPU_AVX512) != 0;
     size_t nq = w->panels * d->in * NR, ns = w->panels * w->groups * NR;
     w->q = aligned_alloc(64, (nq + 63) / 64 * 64);
@@ -422,8 +422,8 @@ static void int8_block(const void *args, size_t begin, size_t end)
 #if CE_INT8_X86
         if (w->avx2) {
             widen_panel_avx2(w, p, b);
-            ce_cpu_packed_panel(b, w->in, nc, w->bias ? w->bias + col : NULL, a->rows, a->x,
-                                a->ldx, a->y + col, a->ldy, a->accumulate);
+            ce_cpu_packed_panel(w->avx512, b, w->in, nc, w->bias ? w->bias + col : NULL,
+                                a->rows, a->x, a->ldx, a->y + col, a->ldy, a->accumulate);
             continue;
         }
 #endif

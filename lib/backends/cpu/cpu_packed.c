@@ -1,19 +1,22 @@
 /* The library's own prepared linear layers: a weight packed once into panels
  * of 16 output columns (for every input index, 16 consecutive floats; the
- * last panel zero-padded), and a 6 x 16 AVX2+FMA microkernel that keeps the
- * 6 x 16 block of y in twelve registers.
+ * last panel zero-padded), and a microkernel that keeps a block of y in
+ * registers: 6 x 16 in twelve AVX2 registers, or with AVX-512 12 x 16 in
+ * twelve (one 16-float vector a row: where AVX-512 runs at full width, twice
+ * the AVX2 kernel's multiply-adds per cycle).
  *
  * Why: BLIS has no pack-once interface and repacks every weight on every call,
  * and oneDNN without AVX-512 runs a GEMM that does the same. Loops, outermost
  * first: input blocks of KC (a panel's KC x 16 slice, 64 KB, stays in L2),
- * row blocks of MC (x's MC x KC block, packed per thread into 6-row
- * micro-panels so that every broadcast reads the next float), the thread's
- * panels (the next one's slice prefetched into L2 meanwhile: the weights come
- * from memory), rows by 6. Threads split the panels, so each owns its columns
- * of y. The first input block starts from the bias (and y when accumulating),
- * later ones add to y; the activation runs after, by the shared kernels.
- * KC = 1024 and MC = 128 were the fastest of the sizes tried on BERT-base's
- * shapes (AVX2 EPYC, 1 and 2 threads). */
+ * row blocks of MC (x's MC x KC block, packed per thread into micro-panels of
+ * the kernel's rows so that every broadcast reads the next float), the
+ * thread's panels (the next one's slice prefetched into L2 meanwhile: the
+ * weights come from memory), rows by the kernel's. Threads split the panels,
+ * so each owns its columns of y. The first input block starts from the bias
+ * (and y when accumulating), later ones add to y; the activation runs after,
+ * by the shared kernels. KC = 1024 and MC = 128 were the fastest of the sizes
+ * tried on BERT-base's shapes (AVX2 EPYC, 1 and 2 threads). */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +36,8 @@
 #endif
 
 #define NR 16
-#define MR 6
+#define MR 6       /* rows of the AVX2 kernel */
+#define MR_512 12  /* and of the AVX-512 one */
 #define KC 1024
 #define MC 128
 
@@ -43,7 +47,15 @@ struct ce_packed_weight {
     float *data; /* panels x in x NR */
     float *bias; /* out, or NULL */
     ce_backend_activation act;
+    int avx512; /* run by the AVX-512 kernel */
 };
+
+static _Atomic int max_isa = CE_CPU_ISA_BEST; /* tests: CE_CPU_ISA_AVX2 keeps AVX-512 out */
+
+int ce_cpu_packed_force_isa(int isa)
+{
+    return atomic_exchange(&max_isa, isa);
+}
 
 int ce_cpu_packed_supported(void)
 {
@@ -65,6 +77,8 @@ ce_status ce_cpu_packed_prepare(const ce_linear_desc *d, ce_packed_weight **out)
     w->out = d->out;
     w->act = d->act;
     w->panels = (d->out + NR - 1) / NR;
+    w->avx512 = CE_PACKED_X86 && atomic_load(&max_isa) >= CE_CPU_ISA_BEST &&
+                (ce_cpu_features() & CE_CPU_AVX512);
     size_t n = w->panels * d->in * NR;
     /* 64-byte aligned: a panel row is one cache line */
     w->data = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
@@ -155,12 +169,84 @@ micro(int mr, size_t kc, const float *x, size_t xr, size_t xk, const float *b, f
     }
 }
 
-/* One row block of one panel over one input block, rows by 6. With @p xp,
- * x's block was packed: MR rows interleaved per input index, micro-panel after
- * micro-panel, so each broadcast reads the next float. */
+/* The same on one 16-float vector a row (masked for nc < 16), up to MR_512 rows. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+micro_512(int mr, size_t kc, const float *x, size_t xr, size_t xk, const float *b, float *y,
+          size_t ldy, size_t nc, const float *init_bias, int load_y)
+{
+    __mmask16 m = (__mmask16)((1u << nc) - 1u);
+    __m512 c[MR_512];
+    for (int r = 0; r < mr; r++) {
+        c[r] = load_y ? _mm512_maskz_loadu_ps(m, y + r * ldy) : _mm512_setzero_ps();
+        if (init_bias)
+            c[r] = _mm512_add_ps(c[r], _mm512_loadu_ps(init_bias));
+    }
+#pragma GCC unroll 4
+    for (size_t k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_load_ps(b + k * NR);
+        for (int r = 0; r < mr; r++)
+            c[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * xr + k * xk]), b0, c[r]);
+    }
+    for (int r = 0; r < mr; r++)
+        _mm512_mask_storeu_ps(y + r * ldy, m, c[r]);
+}
+
+/* The kernels by row count: each case a copy with mr constant. */
+typedef void (*micro_fn)(int mr, size_t kc, const float *x, size_t xr, size_t xk,
+                         const float *b, float *y, size_t ldy, size_t nc,
+                         const float *init_bias, int load_y);
+
+#define MICRO_CASE(fn, n)                                                                       \
+    case n: fn(n, kc, x, xr, xk, b, y, ldy, nc, init_bias, load_y); break
+
 __attribute__((target("avx2,fma"))) static void
-panel_rows(const packed_args *a, size_t p, size_t k0, size_t kc, size_t i0, size_t i1,
-           const float *xp, const float *next_b)
+micro_avx2(int mr, size_t kc, const float *x, size_t xr, size_t xk, const float *b, float *y,
+           size_t ldy, size_t nc, const float *init_bias, int load_y)
+{
+    switch (mr) {
+        MICRO_CASE(micro, 6);
+        MICRO_CASE(micro, 5);
+        MICRO_CASE(micro, 4);
+        MICRO_CASE(micro, 3);
+        MICRO_CASE(micro, 2);
+    default: micro(1, kc, x, xr, xk, b, y, ldy, nc, init_bias, load_y); break;
+    }
+}
+
+__attribute__((target("avx512f"))) static void
+micro_avx512(int mr, size_t kc, const float *x, size_t xr, size_t xk, const float *b, float *y,
+             size_t ldy, size_t nc, const float *init_bias, int load_y)
+{
+    switch (mr) {
+        MICRO_CASE(micro_512, 12);
+        MICRO_CASE(micro_512, 11);
+        MICRO_CASE(micro_512, 10);
+        MICRO_CASE(micro_512, 9);
+        MICRO_CASE(micro_512, 8);
+        MICRO_CASE(micro_512, 7);
+        MICRO_CASE(micro_512, 6);
+        MICRO_CASE(micro_512, 5);
+        MICRO_CASE(micro_512, 4);
+        MICRO_CASE(micro_512, 3);
+        MICRO_CASE(micro_512, 2);
+    default: micro_512(1, kc, x, xr, xk, b, y, ldy, nc, init_bias, load_y); break;
+    }
+}
+
+/* A kernel and its rows. */
+typedef struct packed_isa {
+    size_t mr;
+    micro_fn micro;
+} packed_isa;
+
+static const packed_isa isa_avx2 = {MR, micro_avx2}, isa_avx512 = {MR_512, micro_avx512};
+
+/* One row block of one panel over one input block, by the kernel's rows.
+ * With @p xp, x's block was packed: the kernel's rows interleaved per input
+ * index, micro-panel after micro-panel, so each broadcast reads the next
+ * float. */
+static void panel_rows(const packed_args *a, const packed_isa *isa, size_t p, size_t k0,
+                       size_t kc, size_t i0, size_t i1, const float *xp, const float *next_b)
 {
     const ce_packed_weight *w = a->w;
     size_t col = p * NR, nc = w->out - col < NR ? w->out - col : NR;
@@ -174,29 +260,23 @@ panel_rows(const packed_args *a, size_t p, size_t k0, size_t kc, size_t i0, size
     int load_y = k0 > 0 || a->accumulate;
     /* The next panel's slice (kc lines of 64 bytes) comes from memory: ask
      * for it into L2 a share per row block, while this one computes. */
-    size_t blocks = (i1 - i0 + MR - 1) / MR, share = next_b ? (kc + blocks - 1) / blocks : 0;
-    for (size_t i = i0; i < i1; i += MR) {
-        for (size_t l = 0, at = (i - i0) / MR * share; l < share && at + l < kc; l++)
+    size_t mr = isa->mr, blocks = (i1 - i0 + mr - 1) / mr;
+    size_t share = next_b ? (kc + blocks - 1) / blocks : 0;
+    for (size_t i = i0; i < i1; i += mr) {
+        for (size_t l = 0, at = (i - i0) / mr * share; l < share && at + l < kc; l++)
             _mm_prefetch((const char *)(next_b + (at + l) * NR), _MM_HINT_T1);
         const float *x = xp ? xp + (i - i0) * kc : a->x + i * a->ldx + k0;
-        size_t xr = xp ? 1 : a->ldx, xk = xp ? MR : 1;
-        float *y = a->y + i * a->ldy + col;
-        switch (i1 - i < MR ? i1 - i : MR) {
-        case 6: micro(6, kc, x, xr, xk, b, y, a->ldy, nc, bias, load_y); break;
-        case 5: micro(5, kc, x, xr, xk, b, y, a->ldy, nc, bias, load_y); break;
-        case 4: micro(4, kc, x, xr, xk, b, y, a->ldy, nc, bias, load_y); break;
-        case 3: micro(3, kc, x, xr, xk, b, y, a->ldy, nc, bias, load_y); break;
-        case 2: micro(2, kc, x, xr, xk, b, y, a->ldy, nc, bias, load_y); break;
-        default: micro(1, kc, x, xr, xk, b, y, a->ldy, nc, bias, load_y); break;
-        }
+        size_t xr = xp ? 1 : a->ldx, xk = xp ? mr : 1;
+        isa->micro((int)(i1 - i < mr ? i1 - i : mr), kc, x, xr, xk, b, a->y + i * a->ldy + col,
+                   a->ldy, nc, bias, load_y);
     }
 }
 
 /* One panel given as floats (b: in x NR), every row, x unpacked: the int8
  * kernel's path for many rows, on a panel it widened. */
-__attribute__((target("avx2,fma"))) static void
-panel_all_rows(const float *b, size_t in, size_t nc, const float *bias, size_t rows,
-               const float *x, size_t ldx, float *y, size_t ldy, int accumulate)
+static void panel_all_rows(const packed_isa *isa, const float *b, size_t in, size_t nc,
+                           const float *bias, size_t rows, const float *x, size_t ldx, float *y,
+                           size_t ldy, int accumulate)
 {
     float bias_t[NR] = {0};
     if (bias)
@@ -205,30 +285,22 @@ panel_all_rows(const float *b, size_t in, size_t nc, const float *bias, size_t r
         size_t kc = in - k0 < KC ? in - k0 : KC;
         const float *init = k0 == 0 && bias ? bias_t : NULL;
         int load_y = k0 > 0 || accumulate;
-        for (size_t i = 0; i < rows; i += MR) {
-            const float *xi = x + i * ldx + k0;
-            float *yi = y + i * ldy;
-            switch (rows - i < MR ? rows - i : MR) {
-            case 6: micro(6, kc, xi, ldx, 1, b + k0 * NR, yi, ldy, nc, init, load_y); break;
-            case 5: micro(5, kc, xi, ldx, 1, b + k0 * NR, yi, ldy, nc, init, load_y); break;
-            case 4: micro(4, kc, xi, ldx, 1, b + k0 * NR, yi, ldy, nc, init, load_y); break;
-            case 3: micro(3, kc, xi, ldx, 1, b + k0 * NR, yi, ldy, nc, init, load_y); break;
-            case 2: micro(2, kc, xi, ldx, 1, b + k0 * NR, yi, ldy, nc, init, load_y); break;
-            default: micro(1, kc, xi, ldx, 1, b + k0 * NR, yi, ldy, nc, init, load_y); break;
-            }
-        }
+        for (size_t i = 0; i < rows; i += isa->mr)
+            isa->micro((int)(rows - i < isa->mr ? rows - i : isa->mr), kc, x + i * ldx + k0, ldx,
+                       1, b + k0 * NR, y + i * ldy, ldy, nc, init, load_y);
     }
 }
 
-/* x's rows [i0, i1) x inputs [k0, k0 + kc) into MR-row micro-panels. */
-static void pack_x(const packed_args *a, size_t k0, size_t kc, size_t i0, size_t i1, float *xp)
+/* x's rows [i0, i1) x inputs [k0, k0 + kc) into micro-panels of mr rows. */
+static void pack_x(const packed_args *a, size_t mr, size_t k0, size_t kc, size_t i0, size_t i1,
+                   float *xp)
 {
-    for (size_t i = i0; i < i1; i += MR) {
-        size_t mr = i1 - i < MR ? i1 - i : MR;
+    for (size_t i = i0; i < i1; i += mr) {
+        size_t n = i1 - i < mr ? i1 - i : mr;
         float *dst = xp + (i - i0) * kc;
         for (size_t k = 0; k < kc; k++)
-            for (size_t r = 0; r < MR; r++)
-                dst[k * MR + r] = r < mr ? a->x[(i + r) * a->ldx + k0 + k] : 0.0f;
+            for (size_t r = 0; r < mr; r++)
+                dst[k * mr + r] = r < n ? a->x[(i + r) * a->ldx + k0 + k] : 0.0f;
     }
 }
 
@@ -237,18 +309,19 @@ static void pack_x(const packed_args *a, size_t k0, size_t kc, size_t i0, size_t
 static void panels_block(const void *args, size_t begin, size_t end)
 {
     const packed_args *a = args;
+    const packed_isa *isa = a->w->avx512 ? &isa_avx512 : &isa_avx2;
     size_t in = a->w->in;
     float *xp = NULL;
-    if (end - begin > 1 && a->rows >= MR)
-        xp = ce_cpu_scratch(a->ctx, ce_cpu_thread_index(), (size_t)(MC + MR) * KC);
+    if (end - begin > 1 && a->rows >= isa->mr)
+        xp = ce_cpu_scratch(a->ctx, ce_cpu_thread_index(), (size_t)(MC + MR_512) * KC);
     for (size_t k0 = 0; k0 < in; k0 += KC) {
         size_t kc = in - k0 < KC ? in - k0 : KC;
         for (size_t i0 = 0; i0 < a->rows; i0 += MC) {
             size_t i1 = a->rows - i0 < MC ? a->rows : i0 + MC;
             if (xp)
-                pack_x(a, k0, kc, i0, i1, xp);
+                pack_x(a, isa->mr, k0, kc, i0, i1, xp);
             for (size_t p = begin; p < end; p++)
-                panel_rows(a, p, k0, kc, i0, i1, xp,
+                panel_rows(a, isa, p, k0, kc, i0, i1, xp,
                            p + 1 < end ? a->w->data + ((p + 1) * in + k0) * NR : NULL);
         }
     }
@@ -270,14 +343,16 @@ void ce_cpu_packed_linear(void *ctx, const ce_packed_weight *w, size_t rows, con
 #endif
 }
 
-void ce_cpu_packed_panel(const float *b, size_t in, size_t nc, const float *bias, size_t rows,
-                         const float *x, size_t ldx, float *y, size_t ldy, int accumulate)
+void ce_cpu_packed_panel(int avx512, const float *b, size_t in, size_t nc, const float *bias,
+                         size_t rows, const float *x, size_t ldx, float *y, size_t ldy,
+                         int accumulate)
 {
 #if CE_PACKED_X86
-    panel_all_rows(b, in, nc, bias, rows, x, ldx, y, ldy, accumulate);
+    panel_all_rows(avx512 ? &isa_avx512 : &isa_avx2, b, in, nc, bias, rows, x, ldx, y, ldy,
+                   accumulate);
 #else
-    (void)b, (void)in, (void)nc, (void)bias, (void)rows, (void)x, (void)ldx, (void)y, (void)ldy,
-        (void)accumulate;
+    (void)avx512, (void)b, (void)in, (void)nc, (void)bias, (void)rows, (void)x, (void)ldx,
+        (void)y, (void)ldy, (void)accumulate;
 #endif
 }
 

@@ -22,18 +22,27 @@ void ce_cpu_packed_linear(void *ctx, const ce_packed_weight *w, size_t rows, con
 
 /* One panel of floats b (in x 16, a panel's layout) times every row of x,
  * into y's columns [0, nc) (y points at the panel's first column), starting
- * from bias (16 values, or NULL) and y when @p accumulate. AVX2+FMA only. */
-void ce_cpu_packed_panel(const float *b, size_t in, size_t nc, const float *bias, size_t rows,
-                         const float *x, size_t ldx, float *y, size_t ldy, int accumulate);
+ * from bias (16 values, or NULL) and y when @p accumulate. AVX2+FMA only;
+ * the AVX-512 kernel when @p avx512 (the CPU must have it). */
+void ce_cpu_packed_panel(int avx512, const float *b, size_t in, size_t nc, const float *bias,
+                         size_t rows, const float *x, size_t ldx, float *y, size_t ldy,
+                         int accumulate);
+
+/* Kernel levels, for the parity test: CE_CPU_ISA_C the plain C kernels
+ * whatever the CPU, CE_CPU_ISA_AVX2 no AVX-512 kernel, CE_CPU_ISA_BEST what
+ * the CPU runs best. */
+enum { CE_CPU_ISA_C, CE_CPU_ISA_AVX2, CE_CPU_ISA_BEST };
+
+/* Weights packed from now on run kernels of at most @p isa (CE_CPU_ISA_AVX2
+ * or _BEST; the packed kernel has no plain C form); returns the previous
+ * setting. For tests: process-wide. */
+int ce_cpu_packed_force_isa(int isa);
 
 /* Weight-only int8 (cpu_int8.c): quantised as the reference does, packed in
  * panels of 16 outputs; AVX2+FMA kernels where the CPU has them, else plain C. */
 typedef struct ce_int8_weight ce_int8_weight;
 ce_status ce_cpu_int8_prepare(const ce_linear_desc *d, ce_int8_weight **out);
-/* The same, run by the kernels of at most @p max_isa (for the parity test):
- * CE_INT8_ISA_C the plain C ones whatever the CPU, CE_INT8_ISA_AVX2 no
- * AVX-512 kernel, CE_INT8_ISA_BEST what ce_cpu_int8_prepare picks. */
-enum { CE_INT8_ISA_C, CE_INT8_ISA_AVX2, CE_INT8_ISA_BEST };
+/* The same, run by the kernels of at most @p max_isa (CE_CPU_ISA_*). */
 ce_status ce_cpu_int8_prepare_isa(const ce_linear_desc *d, int max_isa, ce_int8_weight **out);
 void ce_cpu_int8_release(ce_int8_weight *w);
 /* y = act(x W^T + bias + beta y), the activation included. */

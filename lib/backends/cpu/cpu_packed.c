@@ -198,18 +198,21 @@ typedef void (*micro_fn)(int mr, size_t kc, const float *x, size_t xr, size_t xk
 
 #define MICRO_CASE(fn, n)                                                                       \
     case n: fn(n, kc, x, xr, xk, b, y, ldy, nc, init_bias, load_y); break
+/* 6 .. 1 rows: the whole AVX2 kernel, the AVX-512 one's shorter tiles */
+#define MICRO_CASES_TO_6(fn)                                                                    \
+    MICRO_CASE(fn, 6);                                                                          \
+    MICRO_CASE(fn, 5);                                                                          \
+    MICRO_CASE(fn, 4);                                                                          \
+    MICRO_CASE(fn, 3);                                                                          \
+    MICRO_CASE(fn, 2);                                                                          \
+    default: fn(1, kc, x, xr, xk, b, y, ldy, nc, init_bias, load_y); break
 
 __attribute__((target("avx2,fma"))) static void
 micro_avx2(int mr, size_t kc, const float *x, size_t xr, size_t xk, const float *b, float *y,
            size_t ldy, size_t nc, const float *init_bias, int load_y)
 {
     switch (mr) {
-        MICRO_CASE(micro, 6);
-        MICRO_CASE(micro, 5);
-        MICRO_CASE(micro, 4);
-        MICRO_CASE(micro, 3);
-        MICRO_CASE(micro, 2);
-    default: micro(1, kc, x, xr, xk, b, y, ldy, nc, init_bias, load_y); break;
+        MICRO_CASES_TO_6(micro);
     }
 }
 
@@ -224,12 +227,7 @@ micro_avx512(int mr, size_t kc, const float *x, size_t xr, size_t xk, const floa
         MICRO_CASE(micro_512, 9);
         MICRO_CASE(micro_512, 8);
         MICRO_CASE(micro_512, 7);
-        MICRO_CASE(micro_512, 6);
-        MICRO_CASE(micro_512, 5);
-        MICRO_CASE(micro_512, 4);
-        MICRO_CASE(micro_512, 3);
-        MICRO_CASE(micro_512, 2);
-    default: micro_512(1, kc, x, xr, xk, b, y, ldy, nc, init_bias, load_y); break;
+        MICRO_CASES_TO_6(micro_512);
     }
 }
 

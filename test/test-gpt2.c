@@ -55,6 +55,14 @@ static double max_diff(const float *a, const float *b, size_t n)
     return worst;
 }
 
+static double max_abs(const float *a, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs((double)a[i]));
+    return m;
+}
+
 static float *logits_of(ce_session *s, size_t *count)
 {
     ck_assert_int_eq(ce_session_logits(s, NULL, 0, count), CE_ERR_BUFFER_TOO_SMALL);
@@ -169,14 +177,17 @@ static void check_fixture(const char *fixture, const char *backend)
         float *full = logits_of(s, &n);
         double d = max_diff(full, want, n_logits);
         ck_assert_msg(d <= 1e-4, "%s/%s case %d: logits differ by %g", fixture, backend, c, d);
-        /* one token at a time gives the same logits */
+        /* one token at a time gives the same logits, up to float rounding: a single
+         * row may run another kernel than many (the sums in another order) */
         ck_assert_int_eq(ce_session_rewind(step, 0), CE_OK);
         for (size_t i = 0; i < n_ids; i++) {
             ck_assert_int_eq(ce_session_append(step, ids + i, 1, 0), CE_OK);
             float *one = logits_of(step, &n);
-            d = max_diff(one, full + i * (size_t)vocab, (size_t)vocab);
-            ck_assert_msg(d <= 1e-5, "%s case %d position %zu: incremental differs by %g", fixture,
-                          c, i, d);
+            const float *row = full + i * (size_t)vocab;
+            d = max_diff(one, row, (size_t)vocab);
+            double tol = 2e-6 * fmax(1.0, max_abs(row, (size_t)vocab));
+            ck_assert_msg(d <= tol, "%s case %d position %zu: incremental differs by %g (> %g)",
+                          fixture, c, i, d, tol);
             free(one);
         }
         free(full);

@@ -6,6 +6,8 @@
  * is kept. Run: each session caches one primitive per (weight, rows, strides,
  * accumulate, threads), with bias, the sum of beta = 1 and the activation as
  * post-ops, and its own scratchpad, so sessions never share mutable state.
+ * One row of a float32 weight in oneDNN's BA16a64b layout (decoding) runs
+ * the library's own loop over it (onednn_gemv.c) on AVX-512 CPUs.
  * Should a primitive be impossible at run time (out of memory), the product
  * is computed from the raw weight, which stays valid for the model's life
  * (f32 only: see fallback).
@@ -21,6 +23,7 @@
 
 #include "backends/backend_internal.h"
 #include "backends/onednn/onednn_backend.h"
+#include "backends/onednn/onednn_gemv.h"
 #include "backends/ref/ref.h"
 #include "core/error.h"
 
@@ -41,6 +44,7 @@ struct ce_dnnl_weight {
     const float *raw; /* the fallback */
     size_t ld;
     ce_transpose layout;
+    const float *gemv; /* the prepared data, when ce_dnnl_gemv runs one row of it */
 };
 
 static dnnl_alg_kind_t eltwise_alg(ce_backend_activation act)
@@ -231,6 +235,10 @@ ce_status ce_dnnl_linear_prepare(void *model_state, const ce_linear_desc *d, voi
         st = ce_error(CE_ERR_UNSUPPORTED, "oneDNN has no matmul for this shape");
     if (st == CE_OK)
         st = reorder_in(m, d, w);
+    void *data = NULL;
+    if (st == CE_OK && ce_dnnl_gemv_fits(&w->wmd) &&
+        dnnl_memory_get_data_handle(w->wmem, &data) == dnnl_success)
+        w->gemv = data;
     if (st == CE_OK && d->bias) {
         dnnl_memory_desc_t bmd;
         w->bias = malloc(d->out * sizeof *w->bias);
@@ -399,6 +407,11 @@ void ce_dnnl_linear(void *ctx, const void *prepared, size_t rows, const float *x
     const ce_dnnl_weight *w = prepared;
     if (rows == 0)
         return;
+    if (rows == 1 && w->gemv) {
+        ce_dnnl_gemv(c, &w->wmd, w->gemv, w->bias, x, beta != 0.0f, y);
+        ce_cpu_activate_rows(c, w->act, 1, w->out, y, ldy);
+        return;
+    }
     const void *src = x;
     size_t lds = ldx; /* of src; x keeps ldx for the fallback */
     if (w->dt == dnnl_bf16) { /* x's rows rounded, dense, into the session's buffer */

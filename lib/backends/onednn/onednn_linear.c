@@ -6,8 +6,8 @@
  * is kept. Run: each session caches one primitive per (weight, rows, strides,
  * accumulate, threads), with bias, the sum of beta = 1 and the activation as
  * post-ops, and its own scratchpad, so sessions never share mutable state.
- * One row of a float32 weight in oneDNN's BA16a64b layout (decoding) runs
- * the library's own loop over it (onednn_gemv.c) on AVX-512 CPUs.
+ * One row of a weight in oneDNN's BA16a64b layout (decoding; bf16: in pairs)
+ * runs the library's own loop over it (onednn_gemv.c) on AVX-512 CPUs.
  * Should a primitive be impossible at run time (out of memory), the product
  * is computed from the raw weight, which stays valid for the model's life
  * (f32 only: see fallback).
@@ -44,7 +44,7 @@ struct ce_dnnl_weight {
     const float *raw; /* the fallback */
     size_t ld;
     ce_transpose layout;
-    const float *gemv; /* the prepared data, when ce_dnnl_gemv runs one row of it */
+    const void *gemv; /* the prepared data, when ce_dnnl_gemv runs one row of it */
 };
 
 static dnnl_alg_kind_t eltwise_alg(ce_backend_activation act)
@@ -407,16 +407,16 @@ void ce_dnnl_linear(void *ctx, const void *prepared, size_t rows, const float *x
     const ce_dnnl_weight *w = prepared;
     if (rows == 0)
         return;
-    if (rows == 1 && w->gemv) {
-        ce_dnnl_gemv(c, &w->wmd, w->gemv, w->bias, x, beta != 0.0f, y);
-        ce_cpu_activate_rows(c, w->act, 1, w->out, y, ldy);
-        return;
-    }
     const void *src = x;
     size_t lds = ldx; /* of src; x keeps ldx for the fallback */
     if (w->dt == dnnl_bf16) { /* x's rows rounded, dense, into the session's buffer */
         src = ce_cpu_bf16_x(c, rows, w->in, x, ldx, w->in);
         lds = w->in;
+    }
+    if (rows == 1 && w->gemv && src) {
+        ce_dnnl_gemv(c, &w->wmd, w->gemv, w->bias, src, beta != 0.0f, y);
+        ce_cpu_activate_rows(c, w->act, 1, w->out, y, ldy);
+        return;
     }
     ce_dnnl_prim key = {.w = w, .serial = w->serial, .rows = rows, .ldx = rows > 1 ? lds : w->in,
                         .ldy = rows > 1 ? ldy : w->out, .accumulate = beta != 0.0f,

@@ -8,7 +8,7 @@ through onnxruntime-node), with the F16 copies made by f16_copy.py as models/NAM
 ONNX Runtime then this library on every workload (interleaved: the machine's drift hits both), RUNS
 timed runs each at 2 threads; the table gives the median of the rounds' medians and every round's ratio.
 Decoding is compared with the time to read the float32 weights once at the read bandwidth that
-../shared/peers/stream.c measures (built here with gcc). Standard library only."""
+../shared/peers/stream.c measures (built here with gcc) just before and just after each decoding run. Standard library only."""
 import json
 import os
 import statistics
@@ -68,14 +68,20 @@ def main():
         p = ort(peers, "onnx/gpt2_full.onnx", runs, 128, 1, 50257)
         add("GPT-2 prompt 128, all logits f32", p,
             ours(["--gpt2", "--ctx", "128", "--threads", "2", "--runs", str(runs)], "prompt_median_ms"))
-        bw = read_gbps()
+        bws = []
         for prec in ("f32", "bf16", "int8"):
+            # the VM's bandwidth drifts within a round: measured just before and just after
+            # each decoding run, the bound is taken at their mean
+            before = read_gbps()
             out = subprocess.run([CLI, "bench", "-m", gpt2, "--decode", "--threads", "2", "--runs",
                                   str(4 * runs), "--precision", prec], capture_output=True, text=True,
                                  check=True).stdout
+            bw = (before + read_gbps()) / 2
+            bws.append(bw)
             d = last_json(out)
             add(f"GPT-2 decode ctx 128 {prec}", d["weight_bytes"] / bw / 1e6, d["median_ms"])
-        print(f"round {r + 1} done (read bandwidth {bw} GB/s)", file=sys.stderr)
+        print(f"round {r + 1} done (read bandwidth {', '.join('%.1f' % b for b in bws)} GB/s)",
+              file=sys.stderr)
     rss = {}
     for name in ("bert-base-random-f16", "gpt2-random-f16"):
         path = os.path.join(peers, "models", name)

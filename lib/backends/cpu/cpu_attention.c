@@ -55,9 +55,10 @@ typedef struct attn_args {
     size_t scratch; /* floats a row block takes: block_scratch() */
 } attn_args;
 
-/* A row block's scratch: its queries packed and its output rows ([BLOCK_ROWS]
- * [hd] each), its scores ([BLOCK_ROWS][KEY_BLOCK]), a block of keys
- * transposed and of values ([hd][KEY_BLOCK] each): 128 KB at hd = 64. */
+/* A row block's scratch: its queries transposed ([hd][BLOCK_ROWS]) and its
+ * output rows ([BLOCK_ROWS][hd]), its scores transposed ([KEY_BLOCK]
+ * [BLOCK_ROWS]), a block of keys and one of values ([KEY_BLOCK][hd] each):
+ * 128 KB at hd = 64. */
 static size_t block_scratch(size_t hd)
 {
     return 2 * BLOCK_ROWS * hd + BLOCK_ROWS * KEY_BLOCK + 2 * hd * KEY_BLOCK;

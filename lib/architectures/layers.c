@@ -134,7 +134,7 @@ static ce_status convert_now(ce_lin *lin, ce_weights *w)
 {
     if (lin->w || !lin->src)
         return CE_OK;
-    return ce_weights_get_f32(w, lin->src->name, lin->src->ndim, lin->src->shape, &lin->w);
+    return ce_weights_f32_of(w, lin->src, &lin->w);
 }
 
 ce_status ce_lins_prepare(ce_lin_list *list, const ce_backend_model *bm, ce_weights *w)

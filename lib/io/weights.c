@@ -460,14 +460,8 @@ static const float *f32_at_hand(const ce_weights *w, const ce_tensor_info *t)
     return zero_copy(t) ? t->data : NULL;
 }
 
-ce_status ce_weights_get_f32(ce_weights *w, const char *name, int ndim, const int64_t *shape,
-                             const float **out)
+ce_status ce_weights_f32_of(ce_weights *w, const ce_tensor_info *t, const float **out)
 {
-    const ce_tensor_info *t = NULL;
-    ce_status st = out ? find_f32(w, name, ndim, shape, &t)
-                       : ce_error(CE_ERR_INVALID_ARGUMENT, "ce_weights_get_f32: bad argument");
-    if (st != CE_OK)
-        return st;
     const float *ready = f32_at_hand(w, t);
     if (ready) {
         *out = ready;
@@ -492,6 +486,15 @@ ce_status ce_weights_get_f32(ce_weights *w, const char *name, int ndim, const in
     return CE_OK;
 }
 
+ce_status ce_weights_get_f32(ce_weights *w, const char *name, int ndim, const int64_t *shape,
+                             const float **out)
+{
+    const ce_tensor_info *t = NULL;
+    ce_status st = out ? find_f32(w, name, ndim, shape, &t)
+                       : ce_error(CE_ERR_INVALID_ARGUMENT, "ce_weights_get_f32: bad argument");
+    return st == CE_OK ? ce_weights_f32_of(w, t, out) : st;
+}
+
 void ce_weights_defer_conversions(ce_weights *w, bool defer)
 {
     if (w)
@@ -509,7 +512,7 @@ ce_status ce_weights_get_f32_deferred(ce_weights *w, const char *name, int ndim,
     if (st != CE_OK)
         return st;
     if (!w->defer || f32_at_hand(w, t)) {
-        st = ce_weights_get_f32(w, name, ndim, shape, out);
+        st = ce_weights_f32_of(w, t, out);
         if (st == CE_OK)
             *deferred = NULL;
         return st;

@@ -87,6 +87,10 @@ const ce_tensor_info *ce_weights_find(const ce_weights *w, const char *name);
 ce_status ce_weights_get_f32(ce_weights *w, const char *name, int ndim, const int64_t *shape,
                              const float **out);
 
+/* The float32 view of tensor @p t of @p w (found by ce_weights_find and
+ * checked by the caller), as ce_weights_get_f32 gives it. */
+ce_status ce_weights_f32_of(ce_weights *w, const ce_tensor_info *t, const float **out);
+
 /* Whether ce_weights_get_f32_deferred defers conversions (default: no). A
  * model whose linear weights are prepared below float32 asks for it: each
  * weight is then converted just before it is prepared and freed right after,
@@ -96,7 +100,7 @@ void ce_weights_defer_conversions(ce_weights *w, bool defer);
 /* ce_weights_get_f32 (same checks and errors), except that when conversions
  * are deferred and the tensor would need one, *out is set to NULL and
  * *deferred to the tensor (valid while @p w is open): the caller converts it
- * later with ce_weights_get_f32(w, t->name, t->ndim, t->shape, ...);
+ * later with ce_weights_f32_of;
  * otherwise *deferred is set to NULL. Both untouched on failure. */
 ce_status ce_weights_get_f32_deferred(ce_weights *w, const char *name, int ndim,
                                       const int64_t *shape, const float **out,

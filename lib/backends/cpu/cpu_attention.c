@@ -41,7 +41,7 @@
 #define BLOCK_ROWS 64
 #define KEY_BLOCK 128 /* keys per step of a row block */
 #define ROW_KEYS 32   /* keys per step of a single row */
-#define HD_MAX 128
+#define HD_MAX 128    /* widest head the blocks take: 224 KB of scratch */
 
 typedef struct attn_args {
     void *ctx;
@@ -109,8 +109,8 @@ ATTN_INLINE void pack_rows(const float *x, size_t ldx, size_t col, size_t hd, si
 #undef ATTN_TARGET
 #undef ATTN_FN
 
-/* AVX-512: sixteen floats, four rows of scores at once (one target, no
- * ifunc: it builds under ThreadSanitizer too). */
+/* AVX-512: sixteen floats, tiles of 8 x 2 vectors (one target, no ifunc: it
+ * builds under ThreadSanitizer too). */
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
 #if __has_attribute(target)
 #define HAVE_V16 1
@@ -161,8 +161,8 @@ void ce_cpu_attention(void *ctx, size_t heads, size_t head_dim, size_t tq, size_
     }
     size_t block = BLOCK_ROWS;
     size_t n_blocks = (tq + block - 1) / block;
-    attn_args a = {ctx,  heads, head_dim, tq,     tk,      block, n_blocks, q,  k,   v,
-                   ldq,  ldk,   ldv,      ldo, scale, causal, q_offset, out, block_scratch(head_dim)};
+    attn_args a = {ctx, heads, head_dim, tq, tk, block, n_blocks, q, k, v, ldq, ldk, ldv, ldo,
+                   scale, causal, q_offset, out, block_scratch(head_dim)};
     /* a thread needs some 64 K multiply-adds to pay its wake-up (decoding
      * reads a head's cached keys and values from memory: two threads read
      * them faster than one) */

@@ -75,44 +75,38 @@ ATTN_FN float ATTN(hmax)(VF v)
     return v[0];
 }
 
-/* Row scores s[0, n) (already scaled) into probabilities relative to the
- * row's running maximum *m, s[n, nk) zeroed (masked keys, or a row that sees
- * none of this block); the running sum *l and the output row o[0, hd) are
- * rescaled by how much the maximum grew. */
-ATTN_FN void ATTN(softmax_row)(float *s, size_t n, size_t nk, float *m, float *l, float *o,
-                                   size_t hd)
+/* Row scores s[0, n) (already scaled, n >= 1) into probabilities relative
+ * to the row's running maximum *m; the running sum *l and the output row
+ * o[0, hd) are rescaled by how much the maximum grew. */
+ATTN_FN void ATTN(softmax_row)(float *s, size_t n, float *m, float *l, float *o, size_t hd)
 {
+    VF vmax = ATTN(splat)(-INFINITY);
     size_t j = 0;
-    if (n) {
-        VF vmax = ATTN(splat)(-INFINITY);
-        for (; j + VW <= n; j += VW) {
-            VF x = ATTN(load)(s + j);
-            vmax = ATTN(sel)(x > vmax, x, vmax);
-        }
-        float mx = ATTN(hmax)(vmax);
-        for (; j < n; j++)
-            mx = s[j] > mx ? s[j] : mx;
-        float m_new = mx > *m ? mx : *m;
-        float corr = *m == -INFINITY ? 0.0f : ce_vm_exp(*m - m_new);
-        VF vsum = ATTN(splat)(0.0f);
-        for (j = 0; j + VW <= n; j += VW) {
-            VF e = ATTN(exp)(ATTN(load)(s + j) - m_new);
-            ATTN(store)(s + j, e);
-            vsum += e;
-        }
-        float sum = 0.0f;
-        for (; j < n; j++) {
-            s[j] = ce_vm_exp(s[j] - m_new);
-            sum += s[j];
-        }
-        if (corr != 1.0f)
-            for (size_t c = 0; c < hd; c++)
-                o[c] *= corr;
-        *l = *l * corr + (sum + ATTN(hsum)(vsum));
-        *m = m_new;
+    for (; j + VW <= n; j += VW) {
+        VF x = ATTN(load)(s + j);
+        vmax = ATTN(sel)(x > vmax, x, vmax);
     }
-    for (; j < nk; j++)
-        s[j] = 0.0f;
+    float mx = ATTN(hmax)(vmax);
+    for (; j < n; j++)
+        mx = s[j] > mx ? s[j] : mx;
+    float m_new = mx > *m ? mx : *m;
+    float corr = *m == -INFINITY ? 0.0f : ce_vm_exp(*m - m_new);
+    VF vsum = ATTN(splat)(0.0f);
+    for (j = 0; j + VW <= n; j += VW) {
+        VF e = ATTN(exp)(ATTN(load)(s + j) - m_new);
+        ATTN(store)(s + j, e);
+        vsum += e;
+    }
+    float sum = 0.0f;
+    for (; j < n; j++) {
+        s[j] = ce_vm_exp(s[j] - m_new);
+        sum += s[j];
+    }
+    if (corr != 1.0f)
+        for (size_t c = 0; c < hd; c++)
+            o[c] *= corr;
+    *l = *l * corr + (sum + ATTN(hsum)(vsum));
+    *m = m_new;
 }
 
 /* st[jj][0, nc * VW) = the scores of SR keys (kb, rows of hd) against a
@@ -249,7 +243,7 @@ ATTN_FN void ATTN(attend_row)(const attn_args *a, size_t h, size_t i)
         size_t nk = keys - j0 < ROW_KEYS ? keys - j0 : ROW_KEYS;
         for (size_t j = 0; j < nk; j++)
             s[j] = a->scale * ATTN(dot)(q, a->k + (j0 + j) * a->ldk + col, a->hd);
-        ATTN(softmax_row)(s, nk, nk, &m, &l, out, a->hd);
+        ATTN(softmax_row)(s, nk, &m, &l, out, a->hd);
         for (size_t j = 0; j < nk; j++) {
             const float *v = a->v + (j0 + j) * a->ldv + col;
             for (size_t c = 0; c < a->hd; c++)

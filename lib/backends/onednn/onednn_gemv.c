@@ -33,7 +33,7 @@ int ce_dnnl_gemv_fits(const dnnl_memory_desc_t *md)
 {
     const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
     int bf16 = md->data_type == dnnl_bf16, pair = bf16 ? 2 : 1;
-    unsigned need = bf16 ? CE_CPU_AVX512_BF16 : CE_CPU_AVX512;
+    unsigned need = CE_CPU_AVX512 | (bf16 ? CE_CPU_AVX512_BF16 : 0u);
     return GEMV_X86 && (ce_cpu_features() & need) == need && md->ndims == 2 &&
            (bf16 || md->data_type == dnnl_f32) && md->format_kind == dnnl_blocked &&
            md->offset0 == 0 && b->inner_nblks == (bf16 ? 3 : 2) &&

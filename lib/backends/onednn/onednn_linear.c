@@ -327,9 +327,10 @@ static int make_prim(ce_dnnl_ctx *c, ce_dnnl_prim *p)
     size_t scratch_bytes = smd ? dnnl_memory_desc_get_size(smd) : 0;
     int ok = 1;
     if (scratch_bytes > c->scratch_bytes) {
-        void *s = realloc(c->scratch, scratch_bytes);
+        void *s = aligned_alloc(4096, (scratch_bytes + 4095) / 4096 * 4096);
         ok = s != NULL;
         if (ok) {
+            free(c->scratch);
             c->scratch = s;
             c->scratch_bytes = scratch_bytes;
         }

@@ -864,6 +864,7 @@ static void check_linear(const char *name, int threads, const ce_backend *ref, r
     static const size_t shapes[][2] = { /* in, out */
         {1, 1},    {3, 5},     {5, 3},    {17, 33},  {64, 64},
         {64, 256}, {256, 64}, {130, 300}, {768, 64}, {1100, 20}, /* two input blocks */
+        {96, 448}, {33, 1000}, /* a decoding loop's groups of 4 and 3 blocks, the last block cut */
     };
     /* the kernels' row tiles (6 with AVX2, 12 with AVX-512), whole and cut short */
     static const size_t row_counts[] = {1, 7, 13, 25, 128};
@@ -1253,6 +1254,7 @@ static void check_bf16_backend(const char *name, int threads, const ce_backend *
     ck_assert_int_eq(ce_backend_open(name, threads, bm, &b), CE_OK);
     static const size_t shapes[][2] = { /* in, out */
         {1, 1}, {3, 5}, {17, 33}, {64, 64}, {65, 16}, {130, 300}, {200, 47}, {768, 64},
+        {96, 448}, {33, 1000}, /* a decoding loop's groups of 4 and 3 blocks, the last block cut */
     };
     static const size_t row_counts[] = {1, 2, 3, 5, 7, 16, 33, 128};
     double far_from_f32 = 0.0;

@@ -608,6 +608,7 @@ static void check_attention(const ce_backend *b, const ce_backend *ref, rng *r)
         {12, 64, 1, 600, 0, 0, ATTN_PADDED, 1.0f, 0.0f},
         {12, 64, 1, 77, 1, 76, ATTN_DENSE, 2.0f, 0.0f},
         {12, 64, 4, 517, 1, 513, ATTN_GPT2, 1.0f, 0.0f}, /* appending 4 tokens */
+        {20, 16, 1, 50, 1, 30, ATTN_PADDED, 1.0f, 0.0f}, /* one row: 20 heads in chunks, 31 keys */
         {2, 64, 300, 300, 1, 0, ATTN_GPT2, 1.0f, 0.0f},
         {2, 64, 200, 200, 0, 0, ATTN_DENSE, 1.0f, 0.0f},
         {2, 32, 257, 257, 0, 0, ATTN_PADDED, 1.0f, 0.0f},

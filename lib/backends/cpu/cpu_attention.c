@@ -15,7 +15,9 @@
  * dense rows (read in place, a head's rows are 3 KB apart in BERT-base and
  * 9 KB in GPT-2's fused qkv, and share a few L1 sets). Heads wider than
  * HD_MAX go to the reference kernel (slow but exact; no model here has one);
- * a single query row (decoding) takes dot products on the rows in place.
+ * a single query row (decoding) takes dot products on the rows in place,
+ * a thread's heads side by side (GPT-2 small's decoding attention at 128
+ * keys, 12 layers, on a Xeon: 0.62-0.70 -> 0.51-0.53 ms per token).
  *
  * The vector code (cpu_attention_kernel.h) is compiled twice: eight floats
  * per vector as target clones (AVX2, baseline), and sixteen for AVX-512,
@@ -41,6 +43,7 @@
 #define BLOCK_ROWS 64
 #define KEY_BLOCK 128 /* keys per step of a row block */
 #define ROW_KEYS 32   /* keys per step of a single row */
+#define ROW_HEADS 8   /* heads a single row takes side by side */
 #define HD_MAX 128    /* widest head the blocks take: 224 KB of scratch */
 
 typedef struct attn_args {
@@ -139,11 +142,18 @@ static void attn_items(const void *args, size_t begin, size_t end)
 {
     const attn_args *a = args;
     void (*block)(const attn_args *, size_t, size_t, size_t) = attend_block_v8;
+    void (*row)(const attn_args *, size_t, size_t, size_t) = attend_heads_v8;
 #ifdef HAVE_V16
     int width = atomic_load_explicit(&forced_width, memory_order_relaxed);
-    if ((ce_cpu_features() & CE_CPU_AVX512) && width != 8)
+    if ((ce_cpu_features() & CE_CPU_AVX512) && width != 8) {
         block = attend_block_v16;
+        row = attend_heads_v16;
+    }
 #endif
+    if (a->tq == 1) { /* decoding: the thread's heads side by side */
+        row(a, 0, begin, end);
+        return;
+    }
     for (size_t item = begin; item < end; item++) {
         size_t h = item / a->n_blocks, r0 = (item % a->n_blocks) * a->block;
         block(a, h, r0, r0 + a->block < a->tq ? r0 + a->block : a->tq);

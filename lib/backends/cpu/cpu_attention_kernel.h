@@ -1,7 +1,7 @@
 /* The vector part of the CPU attention (cpu_attention.c), written once for a
  * vector width: cpu_attention.c includes it for 8 floats (AVX2 and the
  * baseline, as target clones) and for 16 (AVX-512, one target), each with
- * its own names. It defines ATTN(attend_block).
+ * its own names. It defines ATTN(attend_block) and ATTN(attend_heads).
  *
  * Before including: VW (8 or 16) floats per vector; SR, the broadcast side
  * of a tile: a tile is SR rows (keys for the scores, query rows for the sums)
@@ -228,30 +228,51 @@ ATTN_FN float ATTN(dot)(const float *q, const float *k, size_t hd)
     return s + ATTN(hsum)(acc);
 }
 
-/* One query row (decoding, or a block without scratch): too few rows to pay
- * for packing the keys, so the scores are dot products on the rows in place,
- * ROW_KEYS keys at a time. */
-ATTN_FN void ATTN(attend_row)(const attn_args *a, size_t h, size_t i)
+/* Query row i against heads [h0, h1) (decoding, or a block without
+ * scratch): too few rows to pay for packing the keys, so the scores are dot
+ * products on the rows in place, ROW_KEYS keys at a time, up to ROW_HEADS
+ * heads side by side: a key's row is then read across the heads, one span
+ * of memory instead of a few lines a few KB apart per head. Each head's
+ * arithmetic is the same whatever the heads beside it. */
+ATTN_FN void ATTN(attend_row)(const attn_args *a, size_t i, size_t h0, size_t h1)
 {
-    float s[ROW_KEYS];
-    float m = -INFINITY, l = 0.0f;
-    size_t col = h * a->hd, keys = ce_softmax_row_valid(a->tk, a->tk, a->causal, a->q_offset, i);
-    const float *q = a->q + i * a->ldq + col;
-    float *out = a->out + i * a->ldo + col;
-    memset(out, 0, a->hd * sizeof *out);
-    for (size_t j0 = 0; j0 < keys; j0 += ROW_KEYS) {
-        size_t nk = keys - j0 < ROW_KEYS ? keys - j0 : ROW_KEYS;
-        for (size_t j = 0; j < nk; j++)
-            s[j] = a->scale * ATTN(dot)(q, a->k + (j0 + j) * a->ldk + col, a->hd);
-        ATTN(softmax_row)(s, nk, &m, &l, out, a->hd);
-        for (size_t j = 0; j < nk; j++) {
-            const float *v = a->v + (j0 + j) * a->ldv + col;
-            for (size_t c = 0; c < a->hd; c++)
-                out[c] += s[j] * v[c];
+    float s[ROW_HEADS][ROW_KEYS], m[ROW_HEADS], l[ROW_HEADS];
+    size_t hd = a->hd, keys = ce_softmax_row_valid(a->tk, a->tk, a->causal, a->q_offset, i);
+    for (size_t nh; h0 < h1; h0 += nh) {
+        nh = h1 - h0 < ROW_HEADS ? h1 - h0 : ROW_HEADS;
+        const float *q = a->q + i * a->ldq + h0 * hd;
+        float *out = a->out + i * a->ldo + h0 * hd;
+        memset(out, 0, nh * hd * sizeof *out);
+        for (size_t h = 0; h < nh; h++) {
+            m[h] = -INFINITY;
+            l[h] = 0.0f;
         }
+        for (size_t j0 = 0; j0 < keys; j0 += ROW_KEYS) {
+            size_t nk = keys - j0 < ROW_KEYS ? keys - j0 : ROW_KEYS;
+            for (size_t j = 0; j < nk; j++) {
+                const float *kr = a->k + (j0 + j) * a->ldk + h0 * hd;
+                for (size_t h = 0; h < nh; h++)
+                    s[h][j] = a->scale * ATTN(dot)(q + h * hd, kr + h * hd, hd);
+            }
+            for (size_t h = 0; h < nh; h++)
+                ATTN(softmax_row)(s[h], nk, &m[h], &l[h], out + h * hd, hd);
+            for (size_t j = 0; j < nk; j++) {
+                const float *vr = a->v + (j0 + j) * a->ldv + h0 * hd;
+                for (size_t h = 0; h < nh; h++)
+                    for (size_t c = 0; c < hd; c++)
+                        out[h * hd + c] += s[h][j] * vr[h * hd + c];
+            }
+        }
+        for (size_t h = 0; h < nh; h++)
+            for (size_t c = 0; c < hd; c++)
+                out[h * hd + c] *= 1.0f / l[h];
     }
-    for (size_t c = 0; c < a->hd; c++)
-        out[c] *= 1.0f / l;
+}
+
+/* attend_row compiled for this width's target, to be called directly. */
+ATTN_TARGET static void ATTN(attend_heads)(const attn_args *a, size_t i, size_t h0, size_t h1)
+{
+    ATTN(attend_row)(a, i, h0, h1);
 }
 
 /* One head, query rows [r0, r1) (at most BLOCK_ROWS), in the thread's
@@ -262,7 +283,7 @@ ATTN_TARGET static void ATTN(attend_block)(const attn_args *a, size_t h, size_t 
     float *qt = r1 - r0 > 1 ? ce_cpu_scratch(a->ctx, ce_cpu_thread_index(), a->scratch) : NULL;
     if (!qt) {
         for (size_t i = r0; i < r1; i++)
-            ATTN(attend_row)(a, h, i);
+            ATTN(attend_row)(a, i, h, h + 1);
         return;
     }
     float *o = qt + hd * BLOCK_ROWS, *st = o + BLOCK_ROWS * hd, *kb = st + KEY_BLOCK * BLOCK_ROWS;

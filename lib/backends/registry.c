@@ -340,6 +340,10 @@ ce_status ce_backend_model_open_at(const char *name, int n_threads, ce_precision
         st = bm->ops.model_create(bm->ops.user_data, n_threads, &bm->state);
         st = create_end(&call, st, &bm->ops, "model_create", n_threads);
     }
+#if CE_HAVE_ONEDNN
+    if (st == CE_OK && bm->ops.model_create == ce_dnnl_model_create)
+        ce_dnnl_model_set_precision(bm->state, precision);
+#endif
     if (st != CE_OK) {
         free(bm);
         object_leave();

@@ -67,6 +67,14 @@ static size_t block_scratch(size_t hd)
     return 2 * BLOCK_ROWS * hd + BLOCK_ROWS * KEY_BLOCK + 2 * hd * KEY_BLOCK;
 }
 
+typedef struct probs_args {
+    float *s;
+    uint16_t *p;
+    size_t rows, tk, q_offset;
+    float scale;
+    int causal;
+} probs_args;
+
 /* The kernels take vectors of floats through GCC's vector extension (the
  * helpers are inlined into each version; no vector crosses a call). */
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -179,4 +187,19 @@ void ce_cpu_attention(void *ctx, size_t heads, size_t head_dim, size_t tq, size_
     size_t per_item = (block < tq ? block : tq) * tk * head_dim * 2 + 1;
     size_t grain = per_item >= 65536 ? 1 : 65536 / per_item;
     ce_cpu_parallel_for(ctx, heads * n_blocks, grain, 1, attn_items, &a);
+}
+
+void ce_cpu_attention_probs(void *ctx, size_t heads, size_t rows, size_t tk, float *s,
+                            float scale, int causal, size_t q_offset, uint16_t *p)
+{
+    probs_args a = {s, p, rows, tk, q_offset, scale, causal};
+    ce_par_fn fn = probs_rows_v8;
+#ifdef HAVE_V16
+    if ((ce_cpu_features() & CE_CPU_AVX512) &&
+        atomic_load_explicit(&forced_width, memory_order_relaxed) != 8)
+        fn = probs_rows_v16;
+#endif
+    /* a row of tk exps costs about as much as 8 tk multiply-adds */
+    size_t grain = tk ? (8192 + tk - 1) / tk : heads * rows;
+    ce_cpu_parallel_for(ctx, heads * rows, grain, 1, fn, &a);
 }

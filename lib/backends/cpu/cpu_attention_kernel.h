@@ -1,7 +1,8 @@
 /* The vector part of the CPU attention (cpu_attention.c), written once for a
  * vector width: cpu_attention.c includes it for 8 floats (AVX2 and the
  * baseline, as target clones) and for 16 (AVX-512, one target), each with
- * its own names. It defines ATTN(attend_block) and ATTN(attend_heads).
+ * its own names. It defines ATTN(attend_block), ATTN(attend_heads) and
+ * ATTN(probs_rows).
  *
  * Before including: VW (8 or 16) floats per vector; SR, the broadcast side
  * of a tile: a tile is SR rows (keys for the scores, query rows for the sums)
@@ -266,6 +267,44 @@ ATTN_FN void ATTN(attend_row)(const attn_args *a, size_t i, size_t h0, size_t h1
         for (size_t h = 0; h < nh; h++)
             for (size_t c = 0; c < hd; c++)
                 out[h * hd + c] *= 1.0f / l[h];
+    }
+}
+
+/* Probabilities rows [begin, end) of ce_cpu_attention_probs (probs_args). */
+ATTN_TARGET static void ATTN(probs_rows)(const void *args, size_t begin, size_t end)
+{
+    const probs_args *a = args;
+    for (size_t item = begin; item < end; item++) {
+        float *s = a->s + item * a->tk;
+        uint16_t *p = a->p + item * a->tk;
+        size_t valid = ce_softmax_row_valid(a->tk, a->tk, a->causal, a->q_offset, item % a->rows);
+        VF vmax = ATTN(splat)(-INFINITY);
+        size_t j = 0;
+        for (; j + VW <= valid; j += VW) {
+            VF x = ATTN(load)(s + j) * a->scale;
+            vmax = ATTN(sel)(x > vmax, x, vmax);
+        }
+        float mx = ATTN(hmax)(vmax);
+        for (; j < valid; j++)
+            mx = a->scale * s[j] > mx ? a->scale * s[j] : mx;
+        VF vsum = ATTN(splat)(0.0f);
+        for (j = 0; j + VW <= valid; j += VW) {
+            VF e = ATTN(exp)(ATTN(load)(s + j) * a->scale - mx);
+            ATTN(store)(s + j, e);
+            vsum += e;
+        }
+        float sum = 0.0f;
+        for (; j < valid; j++) {
+            s[j] = ce_vm_exp(a->scale * s[j] - mx);
+            sum += s[j];
+        }
+        VF inv = ATTN(splat)(1.0f / (sum + ATTN(hsum)(vsum)));
+        for (j = 0; j + VW <= valid; j += VW)
+            ATTN(store)(s + j, ATTN(load)(s + j) * inv);
+        for (; j < valid; j++)
+            s[j] *= inv[0];
+        ce_cpu_bf16_row(s, p, valid);
+        memset(p + valid, 0, (a->tk - valid) * sizeof *p);
     }
 }
 

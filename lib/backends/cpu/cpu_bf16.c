@@ -71,15 +71,49 @@ const uint16_t *ce_cpu_bf16_x(void *ctx, size_t rows, size_t cols, const float *
     return c->xbf16;
 }
 
+static void (*row_fn(void))(const float *, uint16_t *, size_t)
+{
+#ifdef HAVE_AVX512BF16_CODE
+    if (ce_cpu_features() & CE_CPU_AVX512_BF16)
+        return row_avx512bf16;
+#endif
+    return row_plain;
+}
+
+void ce_cpu_bf16_row(const float *x, uint16_t *dst, size_t n)
+{
+    row_fn()(x, dst, n);
+}
+
 void ce_cpu_to_bf16_rows(void *ctx, size_t rows, size_t cols, const float *x, size_t ldx,
                          uint16_t *dst, size_t ldd)
 {
-    cvt_args a = {x, ldx, cols, ldd, dst, row_plain};
-#ifdef HAVE_AVX512BF16_CODE
-    if (ce_cpu_features() & CE_CPU_AVX512_BF16)
-        a.row = row_avx512bf16;
-#endif
+    cvt_args a = {x, ldx, cols, ldd, dst, row_fn()};
     /* about 64K values per thread before a parallel region pays */
     size_t grain = cols ? (65536 + cols - 1) / cols : rows;
     ce_cpu_parallel_for(ctx, rows, grain, 1, cvt_rows, &a);
+}
+
+typedef struct {
+    const float *x;
+    size_t ldx, rows, heads, hd;
+    uint16_t *dst;
+    void (*row)(const float *, uint16_t *, size_t);
+} heads_args;
+
+static void cvt_heads(const void *a, size_t begin, size_t end)
+{
+    const heads_args *c = a;
+    for (size_t r = begin; r < end; r++)
+        for (size_t h = 0; h < c->heads; h++)
+            c->row(c->x + r * c->ldx + h * c->hd, c->dst + (h * c->rows + r) * c->hd, c->hd);
+}
+
+void ce_cpu_to_bf16_heads(void *ctx, size_t rows, size_t heads, size_t hd, const float *x,
+                          size_t ldx, uint16_t *dst)
+{
+    heads_args a = {x, ldx, rows, heads, hd, dst, row_fn()};
+    size_t cols = heads * hd;
+    size_t grain = cols ? (65536 + cols - 1) / cols : rows;
+    ce_cpu_parallel_for(ctx, rows, grain, 1, cvt_heads, &a);
 }

@@ -77,12 +77,24 @@ void ce_cpu_attention(void *ctx, size_t heads, size_t head_dim, size_t tq, size_
                       const float *q, size_t ldq, const float *k, size_t ldk, const float *v,
                       size_t ldv, float scale, int causal, size_t q_offset, float *out,
                       size_t ldo);
+/* cpu_attention.c: scores s [heads][rows][tk] (dense) into probabilities p
+ * (same shape) rounded to bf16: per row, the masked softmax of the scaled
+ * scores (row r of each head masked as query row q_offset + r is by
+ * ce_softmax_row_valid; masked keys 0), computed in float32 in s. */
+void ce_cpu_attention_probs(void *ctx, size_t heads, size_t rows, size_t tk, float *s,
+                            float scale, int causal, size_t q_offset, uint16_t *p);
 
 /* cpu_bf16.c: @p rows rows of @p cols floats (row stride ldx) rounded to
  * bf16 (to nearest even) into @p dst, row stride @p ldd >= cols, the values
  * between cols and ldd zero. */
 void ce_cpu_to_bf16_rows(void *ctx, size_t rows, size_t cols, const float *x, size_t ldx,
                          uint16_t *dst, size_t ldd);
+/* One row of @p n floats rounded as ce_cpu_to_bf16_rows does. */
+void ce_cpu_bf16_row(const float *x, uint16_t *dst, size_t n);
+/* @p rows rows of @p heads * @p hd floats (row stride ldx) rounded to bf16
+ * per head: dst [heads][rows][hd], each head's rows dense. */
+void ce_cpu_to_bf16_heads(void *ctx, size_t rows, size_t heads, size_t hd, const float *x,
+                          size_t ldx, uint16_t *dst);
 /* The same into the context's own buffer (grown as needed), returned; NULL
  * when it cannot grow (out of memory). Valid until the next call. */
 const uint16_t *ce_cpu_bf16_x(void *ctx, size_t rows, size_t cols, const float *x, size_t ldx,

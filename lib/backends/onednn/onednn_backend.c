@@ -49,6 +49,11 @@ ce_status ce_dnnl_model_create(void *user_data, int n_threads, void **model_stat
     return CE_OK;
 }
 
+void ce_dnnl_model_set_precision(void *model_state, ce_precision precision)
+{
+    ((ce_dnnl_model *)model_state)->precision = precision;
+}
+
 void ce_dnnl_model_destroy(void *model_state)
 {
     ce_dnnl_model *m = model_state;
@@ -68,6 +73,9 @@ ce_status ce_dnnl_session_create(void *user_data, void *model_state, int n_threa
     const ce_dnnl_model *m = model_state;
     if (m) {
         c->engine = m->engine;
+        /* measured with AMX only: where bf16 products are merely twice
+         * float32's (AVX512-BF16), the float32 kernel may well be faster */
+        c->bf16 = m->precision == CE_PRECISION_BF16 && (ce_cpu_features() & CE_CPU_AMX_BF16);
     } else if (dnnl_engine_create(&c->engine, dnnl_cpu, 0) == dnnl_success) {
         c->owns_engine = 1;
     } else {
@@ -88,6 +96,9 @@ void ce_dnnl_destroy(void *ctx)
     if (!c)
         return;
     ce_dnnl_cache_clear(c);
+    for (size_t i = 0; i < CE_DNNL_ATTN_CACHE; i++)
+        ce_dnnl_attn_prim_free(&c->attn[i]);
+    free(c->attn_buf);
     ce_cpu_ctx_release(c);
     free(c->prims);
     free(c->scratch);
@@ -151,6 +162,7 @@ const ce_backend_ops *ce_backend_onednn_ops(void)
         onednn_ops.priority = 50;
     /* bf16 where oneDNN multiplies in it (AVX512-BF16, AMX), not emulated */
     onednn_ops.precisions = CE_PRECISION_BIT(CE_PRECISION_F32);
+    onednn_ops.attention = ce_dnnl_attention; /* bf16 products for bf16 models */
     if ((isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16)
         onednn_ops.precisions |= CE_PRECISION_BIT(CE_PRECISION_BF16);
     return &onednn_ops;

@@ -60,7 +60,7 @@ static dnnl_alg_kind_t eltwise_alg(ce_backend_activation act)
     return dnnl_alg_kind_undef;
 }
 
-static dnnl_primitive_attr_t make_attr(int accumulate, ce_backend_activation act)
+dnnl_primitive_attr_t ce_dnnl_attr(int accumulate, ce_backend_activation act)
 {
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
@@ -110,7 +110,7 @@ static dnnl_status_t make_pd(dnnl_engine_t engine, size_t in, size_t out, int ha
     dnnl_status_t st = dnnl_matmul_desc_init(&desc, &src, wmd, has_bias ? &bmd : NULL, &dst);
     if (st != dnnl_success)
         return st;
-    dnnl_primitive_attr_t attr = make_attr(accumulate, act);
+    dnnl_primitive_attr_t attr = ce_dnnl_attr(accumulate, act);
     if (!attr)
         return dnnl_out_of_memory;
     st = dnnl_primitive_desc_create(pd, &desc, attr, engine, NULL);
@@ -316,6 +316,19 @@ static int cache_room(ce_dnnl_ctx *c)
     return 1;
 }
 
+int ce_dnnl_scratch_reserve(ce_dnnl_ctx *c, size_t bytes)
+{
+    if (bytes <= c->scratch_bytes)
+        return 1;
+    void *s = aligned_alloc(4096, (bytes + 4095) / 4096 * 4096);
+    if (!s)
+        return 0;
+    free(c->scratch);
+    c->scratch = s;
+    c->scratch_bytes = bytes;
+    return 1;
+}
+
 static int make_prim(ce_dnnl_ctx *c, ce_dnnl_prim *p)
 {
     const ce_dnnl_weight *w = p->w;
@@ -325,16 +338,7 @@ static int make_prim(ce_dnnl_ctx *c, ce_dnnl_prim *p)
         return 0;
     const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     size_t scratch_bytes = smd ? dnnl_memory_desc_get_size(smd) : 0;
-    int ok = 1;
-    if (scratch_bytes > c->scratch_bytes) {
-        void *s = aligned_alloc(4096, (scratch_bytes + 4095) / 4096 * 4096);
-        ok = s != NULL;
-        if (ok) {
-            free(c->scratch);
-            c->scratch = s;
-            c->scratch_bytes = scratch_bytes;
-        }
-    }
+    int ok = ce_dnnl_scratch_reserve(c, scratch_bytes);
     if (ok && scratch_bytes) /* its handle is the session's buffer, set at each run */
         ok = dnnl_memory_create(&p->scratch, smd, c->engine, DNNL_MEMORY_NONE) == dnnl_success;
     ok = ok && dnnl_primitive_create(&p->prim, pd) == dnnl_success &&

@@ -1093,6 +1093,7 @@ static void check_int8_backend(const char *name, int threads, const ce_backend *
     ck_assert_int_eq(ce_backend_open(name, threads, bm, &b), CE_OK);
     static const size_t shapes[][2] = { /* in, out */
         {1, 1}, {3, 5}, {17, 33}, {64, 64}, {65, 16}, {130, 300}, {200, 47}, {768, 64},
+        {50, 20}, {33, 1000}, /* one row's groups of 2, 4 and 3 panels */
     };
     static const size_t row_counts[] = {1, 2, 3, 4, 5, 7, 128};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)

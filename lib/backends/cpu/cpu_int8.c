@@ -35,6 +35,7 @@
 #endif
 
 #define NR 16
+#define INT8_GROUP 4 /* panels one row reads side by side (AVX-512) */
 /* Up to this many rows, the weights are widened in registers per call. */
 #define INT8_DIRECT_ROWS 4
 #ifndef INT8_PREFETCH
@@ -321,50 +322,79 @@ AVX2 __attribute__((always_inline)) static inline void direct_panel_m(const int8
  * 16 floats (AVX2 needs four for two vectors), four inputs (one cache line)
  * per step into four accumulators. Measured on GPT-2 small's decoding, 2
  * threads (AVX-512 EPYC): 4.1-4.8 ms per token with the AVX2 kernel, 3.5-3.8
- * with this one. */
-AVX512 static void direct_panel_1_avx512(const int8_args *a, size_t p, size_t r0)
+ * with this one. Panels [p0, p0 + np) run side by side (np <= INT8_GROUP, a
+ * constant where this is inlined), each its own stream of weights: one
+ * stream per core reads memory slower than several on a Xeon (see
+ * onednn_gemv.c). Each panel's arithmetic is the same whatever runs beside. */
+AVX512 __attribute__((always_inline)) static inline void
+direct_panels_1_avx512(const int8_args *a, size_t p0, size_t np)
 {
     const ce_int8_weight *w = a->w;
-    size_t nc = w->out - p * NR < NR ? w->out - p * NR : NR;
-    float t[NR];
-    start_values(a, r0, p, nc, t);
-    __m512 tot = _mm512_loadu_ps(t);
-    const int8_t *q = w->q + p * w->in * NR;
-    const float *x = a->x + r0 * a->ldx;
+    const float *x = a->x;
+    float t[INT8_GROUP][NR];
+    __m512 tot[INT8_GROUP];
+    const int8_t *q[INT8_GROUP];
+    for (size_t i = 0; i < np; i++) {
+        size_t p = p0 + i, nc = w->out - p * NR < NR ? w->out - p * NR : NR;
+        start_values(a, 0, p, nc, t[i]);
+        tot[i] = _mm512_loadu_ps(t[i]);
+        q[i] = w->q + p * w->in * NR;
+    }
     for (size_t g = 0; g < w->groups; g++) {
         size_t k0 = g * w->group, k1 = k0 + w->group < w->in ? k0 + w->group : w->in;
-        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-                         _mm512_setzero_ps()};
+        __m512 acc[INT8_GROUP][4];
+        for (size_t i = 0; i < np; i++)
+            for (size_t u = 0; u < 4; u++)
+                acc[i][u] = _mm512_setzero_ps();
         size_t k = k0;
-        for (; k + 4 <= k1; k += 4) {
-            _mm_prefetch((const char *)(q + k * NR) + INT8_PREFETCH, _MM_HINT_T0);
-            for (size_t u = 0; u < 4; u++) {
-                __m128i b = _mm_loadu_si128((const __m128i *)(q + (k + u) * NR));
-                __m512 wv = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b));
-                acc[u] = _mm512_fmadd_ps(_mm512_set1_ps(x[k + u]), wv, acc[u]);
+        for (; k + 4 <= k1; k += 4)
+            for (size_t i = 0; i < np; i++) {
+                _mm_prefetch((const char *)(q[i] + k * NR) + INT8_PREFETCH, _MM_HINT_T0);
+                for (size_t u = 0; u < 4; u++) {
+                    __m128i b = _mm_loadu_si128((const __m128i *)(q[i] + (k + u) * NR));
+                    __m512 wv = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b));
+                    acc[i][u] = _mm512_fmadd_ps(_mm512_set1_ps(x[k + u]), wv, acc[i][u]);
+                }
             }
+        for (; k < k1; k++)
+            for (size_t i = 0; i < np; i++) {
+                __m128i b = _mm_loadu_si128((const __m128i *)(q[i] + k * NR));
+                __m512 wv = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b));
+                acc[i][0] = _mm512_fmadd_ps(_mm512_set1_ps(x[k]), wv, acc[i][0]);
+            }
+        for (size_t i = 0; i < np; i++) {
+            __m512 sum = _mm512_add_ps(_mm512_add_ps(acc[i][0], acc[i][1]),
+                                       _mm512_add_ps(acc[i][2], acc[i][3]));
+            tot[i] = _mm512_fmadd_ps(
+                sum, _mm512_load_ps(w->scale + ((p0 + i) * w->groups + g) * NR), tot[i]);
         }
-        for (; k < k1; k++) {
-            __m128i b = _mm_loadu_si128((const __m128i *)(q + k * NR));
-            __m512 wv = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b));
-            acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(x[k]), wv, acc[0]);
-        }
-        __m512 sum = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
-        tot = _mm512_fmadd_ps(sum, _mm512_load_ps(w->scale + (p * w->groups + g) * NR), tot);
     }
-    _mm512_storeu_ps(t, tot);
-    store_values(a, r0, p, nc, t);
+    for (size_t i = 0; i < np; i++) {
+        size_t p = p0 + i, nc = w->out - p * NR < NR ? w->out - p * NR : NR;
+        _mm512_storeu_ps(t[i], tot[i]);
+        store_values(a, 0, p, nc, t[i]);
+    }
+}
+
+_Static_assert(INT8_GROUP == 4, "direct_rows_1_avx512 has a case for each smaller group");
+
+/* One row over panels [begin, end), INT8_GROUP at a time. */
+AVX512 static void direct_rows_1_avx512(const int8_args *a, size_t begin, size_t end)
+{
+    for (size_t p = begin; p < end; p += INT8_GROUP) {
+        switch (end - p < INT8_GROUP ? end - p : INT8_GROUP) {
+        case 1: direct_panels_1_avx512(a, p, 1); break;
+        case 2: direct_panels_1_avx512(a, p, 2); break;
+        case 3: direct_panels_1_avx512(a, p, 3); break;
+        default: direct_panels_1_avx512(a, p, INT8_GROUP); break;
+        }
+    }
 }
 
 AVX2 static void direct_panel_avx2(const int8_args *a, size_t p, size_t r0, size_t mr)
 {
     switch (mr) {
-    case 1:
-        if (a->w->avx512)
-            direct_panel_1_avx512(a, p, r0);
-        else
-            direct_panel_1(a, p, r0);
-        break;
+    case 1: direct_panel_1(a, p, r0); break;
     case 2: direct_panel_m(a, p, r0, 2); break;
     case 3: direct_panel_m(a, p, r0, 3); break;
     default: direct_panel_m(a, p, r0, 4); break;
@@ -394,6 +424,12 @@ static void int8_block(const void *args, size_t begin, size_t end)
 {
     const int8_args *a = args;
     const ce_int8_weight *w = a->w;
+#if CE_INT8_X86
+    if (a->rows == 1 && w->avx512) {
+        direct_rows_1_avx512(a, begin, end);
+        return;
+    }
+#endif
     if (a->rows <= INT8_DIRECT_ROWS) {
         for (size_t p = begin; p < end; p++)
 #if CE_INT8_X86

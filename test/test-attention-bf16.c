@@ -153,7 +153,7 @@ START_TEST(test_bf16_attention)
                          CE_OK);
         ck_assert_int_eq(ce_backend_open("onednn", threads, bm, &b), CE_OK);
         ck_assert_int_eq(ce_backend_open("ref", 1, NULL, &ref), CE_OK);
-        /* the softmax's vector code in both widths: 16 floats, then 8 (AVX2's) */
+        /* the softmax in both versions: AVX-512, then the plain rows (8 floats forced) */
         for (int width = 16; width >= 8; width -= 8) {
             int before = ce_cpu_attention_force_width(width);
             for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {

@@ -189,11 +189,24 @@ void ce_cpu_attention(void *ctx, size_t heads, size_t head_dim, size_t tq, size_
     ce_cpu_parallel_for(ctx, heads * n_blocks, grain, 1, attn_items, &a);
 }
 
+/* ce_cpu_attention_probs without AVX-512 (or with 8-float vectors forced):
+ * the shared masked softmax row, then rounded. */
+static void probs_rows_plain(const void *args, size_t begin, size_t end)
+{
+    const probs_args *a = args;
+    for (size_t item = begin; item < end; item++) {
+        float *s = a->s + item * a->tk;
+        size_t valid = ce_softmax_row_valid(a->tk, a->tk, a->causal, a->q_offset, item % a->rows);
+        ce_cpu_softmax_row(s, valid, a->tk, a->scale);
+        ce_cpu_bf16_row(s, a->p + item * a->tk, a->tk);
+    }
+}
+
 void ce_cpu_attention_probs(void *ctx, size_t heads, size_t rows, size_t tk, float *s,
                             float scale, int causal, size_t q_offset, uint16_t *p)
 {
     probs_args a = {s, p, rows, tk, q_offset, scale, causal};
-    ce_par_fn fn = probs_rows_v8;
+    ce_par_fn fn = probs_rows_plain;
 #ifdef HAVE_V16
     if ((ce_cpu_features() & CE_CPU_AVX512) &&
         atomic_load_explicit(&forced_width, memory_order_relaxed) != 8)

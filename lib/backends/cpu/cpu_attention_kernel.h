@@ -1,8 +1,8 @@
 /* The vector part of the CPU attention (cpu_attention.c), written once for a
  * vector width: cpu_attention.c includes it for 8 floats (AVX2 and the
  * baseline, as target clones) and for 16 (AVX-512, one target), each with
- * its own names. It defines ATTN(attend_block), ATTN(attend_heads) and
- * ATTN(probs_rows).
+ * its own names. It defines ATTN(attend_block), ATTN(attend_heads) and, for
+ * 16 floats, ATTN(probs_rows).
  *
  * Before including: VW (8 or 16) floats per vector; SR, the broadcast side
  * of a tile: a tile is SR rows (keys for the scores, query rows for the sums)
@@ -270,7 +270,9 @@ ATTN_FN void ATTN(attend_row)(const attn_args *a, size_t i, size_t h0, size_t h1
     }
 }
 
-/* Probabilities rows [begin, end) of ce_cpu_attention_probs (probs_args). */
+#if VW == 16
+/* Probabilities rows [begin, end) of ce_cpu_attention_probs (probs_args);
+ * AVX-512 only, as the bf16 attention that calls it needs AMX. */
 ATTN_TARGET static void ATTN(probs_rows)(const void *args, size_t begin, size_t end)
 {
     const probs_args *a = args;
@@ -307,6 +309,7 @@ ATTN_TARGET static void ATTN(probs_rows)(const void *args, size_t begin, size_t 
         memset(p + valid, 0, (a->tk - valid) * sizeof *p);
     }
 }
+#endif
 
 /* attend_row compiled for this width's target, to be called directly. */
 ATTN_TARGET static void ATTN(attend_heads)(const attn_args *a, size_t i, size_t h0, size_t h1)

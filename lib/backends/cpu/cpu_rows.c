@@ -128,7 +128,7 @@ static inline float sum_f32(const float *x, size_t n)
     return (float)s;
 }
 
-CE_VEC_CLONES void ce_cpu_softmax_row(float *restrict x, size_t valid, size_t cols, float scale)
+CE_VEC_CLONES static void softmax_row(float *restrict x, size_t valid, size_t cols, float scale)
 {
     if (valid > 0) {
         float max = max_scaled(x, valid, scale);
@@ -142,12 +142,19 @@ CE_VEC_CLONES void ce_cpu_softmax_row(float *restrict x, size_t valid, size_t co
         x[j] = 0.0f;
 }
 
+/* Not cloned itself: clang 14 names a target_clones function's ifunc so that
+ * callers in other files do not link against it. */
+void ce_cpu_softmax_row(float *x, size_t valid, size_t cols, float scale)
+{
+    softmax_row(x, valid, cols, scale);
+}
+
 CE_VEC_CLONES static void softmax_block(const void *args, size_t begin, size_t end)
 {
     const softmax_args *p = args;
     for (size_t r = begin; r < end; r++) {
         size_t valid = ce_softmax_row_valid(p->cols, p->n_valid, p->causal, p->q_offset, r);
-        ce_cpu_softmax_row(p->x + r * p->ldx, valid, p->cols, p->scale);
+        softmax_row(p->x + r * p->ldx, valid, p->cols, p->scale);
     }
 }
 

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "backends/backend_internal.h"
+#include "backends/onednn/onednn_amx.h"
 #include "backends/onednn/onednn_backend.h"
 #include "backends/onednn/onednn_gemv.h"
 #include "backends/ref/ref.h"
@@ -45,6 +46,7 @@ struct ce_dnnl_weight {
     size_t ld;
     ce_transpose layout;
     const void *gemv; /* the prepared data, when ce_dnnl_gemv runs one row of it */
+    const uint16_t *amx; /* the same, when ce_dnnl_amx_linear runs rows of it */
 };
 
 static dnnl_alg_kind_t eltwise_alg(ce_backend_activation act)
@@ -239,6 +241,11 @@ ce_status ce_dnnl_linear_prepare(void *model_state, const ce_linear_desc *d, voi
     if (st == CE_OK && ce_dnnl_gemv_fits(&w->wmd) &&
         dnnl_memory_get_data_handle(w->wmem, &data) == dnnl_success)
         w->gemv = data;
+    /* not where oneDNN's matmul fuses the activation (GELU after this
+     * kernel cost BERT-base's FFN more than the kernel saved) */
+    if (w->gemv && w->act == CE_BACKEND_ACT_NONE && ce_dnnl_amx_fits(&w->wmd) &&
+        !getenv("CE_NO_AMX"))
+        w->amx = w->gemv;
     if (st == CE_OK && d->bias) {
         dnnl_memory_desc_t bmd;
         w->bias = malloc(d->out * sizeof *w->bias);
@@ -411,6 +418,9 @@ void ce_dnnl_linear(void *ctx, const void *prepared, size_t rows, const float *x
     ce_dnnl_ctx *c = ctx;
     const ce_dnnl_weight *w = prepared;
     if (rows == 0)
+        return;
+    if (rows > 1 && w->amx &&
+        ce_dnnl_amx_linear(c, &w->wmd, w->amx, w->bias, rows, x, ldx, beta != 0.0f, y, ldy))
         return;
     const void *src = x;
     size_t lds = ldx; /* of src; x keeps ldx for the fallback */

@@ -241,10 +241,7 @@ ce_status ce_dnnl_linear_prepare(void *model_state, const ce_linear_desc *d, voi
     if (st == CE_OK && ce_dnnl_gemv_fits(&w->wmd) &&
         dnnl_memory_get_data_handle(w->wmem, &data) == dnnl_success)
         w->gemv = data;
-    /* not where oneDNN's matmul fuses the activation (GELU after this
-     * kernel cost BERT-base's FFN more than the kernel saved) */
-    if (w->gemv && w->act == CE_BACKEND_ACT_NONE && ce_dnnl_amx_fits(&w->wmd) &&
-        !getenv("CE_NO_AMX"))
+    if (w->gemv && ce_dnnl_amx_fits(&w->wmd) && !getenv("CE_NO_AMX"))
         w->amx = w->gemv;
     if (st == CE_OK && d->bias) {
         dnnl_memory_desc_t bmd;
@@ -420,7 +417,8 @@ void ce_dnnl_linear(void *ctx, const void *prepared, size_t rows, const float *x
     if (rows == 0)
         return;
     if (rows > 1 && w->amx &&
-        ce_dnnl_amx_linear(c, &w->wmd, w->amx, w->bias, rows, x, ldx, beta != 0.0f, y, ldy))
+        ce_dnnl_amx_linear(c, &w->wmd, w->amx, w->bias, w->act, rows, x, ldx, beta != 0.0f, y,
+                           ldy))
         return;
     const void *src = x;
     size_t lds = ldx; /* of src; x keeps ldx for the fallback */

@@ -280,13 +280,24 @@ static void round_rows(const amx_args *a, size_t r0, size_t r1, uint16_t *xb)
     memset(xb + (r1 - r0) * a->ldx, 0, (padded - (r1 - r0)) * a->ldx * sizeof *xb);
 }
 
+/* This thread's buffer for rounded rows. Run without a parallel region
+ * (one thread, or too little work), the block runs on the caller's thread,
+ * whose OpenMP number is its place in a host's own team, maybe past the
+ * buffers reserved; being then the only one, it takes the first. */
+static uint16_t *rows_buffer(const amx_args *a)
+{
+    int t = ce_cpu_thread_index();
+    uint16_t *xb = t >= 0 && t < CE_CPU_MAX_THREADS ? a->xb[t] : NULL;
+    return xb ? xb : a->xb[0];
+}
+
 /* Units [begin, end) for every chunk of rows. Each thread rounds the rows
  * itself: rounded by two threads, half of them came from the other core's
  * cache at every tile load (BERT-base 128 x 768 x 768: 77 against 50 us). */
 static void units_block(const void *args, size_t begin, size_t end)
 {
     const amx_args *a = args;
-    uint16_t *xb = a->xb[ce_cpu_thread_index()];
+    uint16_t *xb = rows_buffer(a);
     _Alignas(64) float c[ROW_CHUNK / ROWS * 4 * 256];
     for (size_t r0 = 0; r0 < a->rows; r0 += ROW_CHUNK) {
         size_t r1 = a->rows - r0 < ROW_CHUNK ? a->rows : r0 + ROW_CHUNK;
@@ -305,7 +316,7 @@ static void units_block(const void *args, size_t begin, size_t end)
 static void chunks_block(const void *args, size_t begin, size_t end)
 {
     const amx_args *a = args;
-    uint16_t *xb = a->xb[ce_cpu_thread_index()];
+    uint16_t *xb = rows_buffer(a);
     _Alignas(64) float c[ROW_CHUNK / ROWS * 4 * 256];
     size_t units = (a->out + UNIT - 1) / UNIT;
     for (size_t i = begin; i < end; i++) {

@@ -141,8 +141,6 @@ static inline void prefetch_some(prefetch *f)
     }
 }
 
-/* Rows [r0, r0 + nr) and outputs [n0, n0 + 32) of y from the tiles' sums
- * in t[row tile][output tile][16][16]. */
 /* The activation over nr rows of nc values of y, while they are in L1;
  * inline, so it vectorises here: the shared kernels' entry points, called
  * per block, cost more than the block's products. */
@@ -176,6 +174,8 @@ AVX512 static void activate(ce_backend_activation act, float *y, size_t ldy, siz
     }
 }
 
+/* Rows [r0, r0 + nr) and outputs [n0, n0 + 32) of y from the tiles' sums
+ * in t[row tile][output tile][16][16]: bias, y when accumulating, activation. */
 AVX512 static void finish(const amx_args *a, const float *t, size_t r0, size_t nr, size_t n0)
 {
     for (size_t j = 0; j < 2; j++) {
@@ -340,35 +340,7 @@ int ce_dnnl_amx_linear(void *ctx, const dnnl_memory_desc_t *md, const uint16_t *
                        const float *bias, ce_backend_activation act, size_t rows, const float *x,
                        size_t ldx, int accumulate, float *y, size_t ldy)
 {
-    const dnnl_blocking_desc_t *bd = &md->format_desc.blocking;
-    static amx_args zero;
-    amx_args a = zero;
-    a.w = w;
-    a.xf = x;
-    a.bias = bias;
-    a.rows = rows;
-    a.in = (size_t)md->dims[0];
-    a.out = (size_t)md->dims[1];
-    a.ldxf = ldx;
-    /* 64 bytes past the padded inputs: rows 2^k bytes apart share L1 sets */
-    a.ldx = (size_t)md->padded_dims[0] + 32;
-    a.ldy = ldy;
-    a.k_blocks = (size_t)md->padded_dims[0] / K_STEP;
-    a.w_stride_k = (size_t)bd->strides[0];
-    a.w_stride_n = (size_t)bd->strides[1];
-    a.y = y;
-    a.accumulate = accumulate;
-    a.act = act;
-    size_t units = (a.out + UNIT - 1) / UNIT;
-    /* a thread needs some 4 M multiply-adds to pay its wake-up */
-    size_t per_unit = rows_padded(rows) * a.k_blocks * K_STEP * UNIT;
-    size_t grain = per_unit >= (1u << 22) ? 1 : (1u << 22) / per_unit;
-    size_t chunk = rows < ROW_CHUNK ? rows_padded(rows) : ROW_CHUNK;
-    size_t floats = (chunk * a.ldx + 1) / 2; /* bf16 in the float scratch */
     int nt = ce_cpu_threads(ctx);
-    for (int t = 0; t < nt; t++)
-        if (!(a.xb[t] = (uint16_t *)ce_cpu_scratch(ctx, t, floats)))
-            return 0;
     /* by rows when every thread gets a chunk; below, by outputs, each
      * thread reading its part of the weights once */
     size_t chunks = (rows + ROW_CHUNK - 1) / ROW_CHUNK;
@@ -380,6 +352,32 @@ int ce_dnnl_amx_linear(void *ctx, const dnnl_memory_desc_t *md, const uint16_t *
      * forward 5 % faster). */
     if (act != CE_BACKEND_ACT_NONE && by_rows)
         return 0;
+    const dnnl_blocking_desc_t *bd = &md->format_desc.blocking;
+    amx_args a = {.w = w,
+                  .xf = x,
+                  .bias = bias,
+                  .rows = rows,
+                  .in = (size_t)md->dims[0],
+                  .out = (size_t)md->dims[1],
+                  .ldxf = ldx,
+                  /* 64 bytes past the padded inputs: rows 2^k bytes apart share L1 sets */
+                  .ldx = (size_t)md->padded_dims[0] + 32,
+                  .ldy = ldy,
+                  .k_blocks = (size_t)md->padded_dims[0] / K_STEP,
+                  .w_stride_k = (size_t)bd->strides[0],
+                  .w_stride_n = (size_t)bd->strides[1],
+                  .y = y,
+                  .accumulate = accumulate,
+                  .act = act};
+    size_t units = (a.out + UNIT - 1) / UNIT;
+    /* a thread needs some 4 M multiply-adds to pay its wake-up */
+    size_t per_unit = rows_padded(rows) * a.k_blocks * K_STEP * UNIT;
+    size_t grain = per_unit >= (1u << 22) ? 1 : (1u << 22) / per_unit;
+    size_t chunk = rows < ROW_CHUNK ? rows_padded(rows) : ROW_CHUNK;
+    size_t floats = (chunk * a.ldx + 1) / 2; /* bf16 in the float scratch */
+    for (int t = 0; t < nt; t++)
+        if (!(a.xb[t] = (uint16_t *)ce_cpu_scratch(ctx, t, floats)))
+            return 0;
     if (by_rows)
         ce_cpu_parallel_for(ctx, chunks, 1, 1, chunks_block, &a);
     else
@@ -399,8 +397,8 @@ int ce_dnnl_amx_linear(void *ctx, const dnnl_memory_desc_t *md, const uint16_t *
                        const float *bias, ce_backend_activation act, size_t rows, const float *x,
                        size_t ldx, int accumulate, float *y, size_t ldy)
 {
-    (void)ctx, (void)md, (void)w, (void)bias, (void)act, (void)rows, (void)x, (void)ldx, (void)accumulate;
-    (void)y, (void)ldy;
+    (void)ctx, (void)md, (void)w, (void)bias, (void)act, (void)rows, (void)x, (void)ldx;
+    (void)accumulate, (void)y, (void)ldy;
     return 0;
 }
 

@@ -1449,6 +1449,67 @@ START_TEST(test_blis_erf_grid)
 END_TEST
 #endif
 
+/* ---- the AVX-512 GELUs of the AMX kernel's epilogue on dense grids ---- */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include "backends/cpu/vec_math_avx512.h"
+#define HAVE_VM16 1
+
+__attribute__((target("avx512f"))) static void gelu16(int tanh_form, size_t n, const float *x,
+                                                    float *y)
+{
+    for (size_t i = 0; i < n; i += 16) {
+        size_t k = n - i < 16 ? n - i : 16;
+        __mmask16 m = (__mmask16)((1u << k) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+        _mm512_mask_storeu_ps(y + i, m, tanh_form ? ce_vm16_gelu_tanh(v) : ce_vm16_gelu_erf(v));
+    }
+}
+
+/* In double, without cancellation on either side. */
+static double gelu_f64(int tanh_form, double x)
+{
+    if (tanh_form)
+        return x / (1.0 + exp(-2.0 * sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+    return 0.5 * x * erfc(-x / sqrt(2.0));
+}
+
+START_TEST(test_avx512_gelu_grid)
+{
+    if (!(ce_cpu_features() & CE_CPU_AVX512)) {
+        fprintf(stderr, "avx512 gelu: skipped, this CPU has no AVX-512\n");
+        return;
+    }
+    size_t n;
+    float *x = grid(&n), *y = malloc((n + 1) * sizeof *y);
+    ck_assert_ptr_nonnull(y);
+    x[n - 4] = NAN; /* in place of +0 (-0 stays): NaN in, NaN out */
+    for (int tanh_form = 0; tanh_form < 2; tanh_form++) {
+        gelu16(tanh_form, n, x, y);
+        double worst = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            if (isnan(x[i])) {
+                ck_assert_msg(isnan(y[i]), "gelu(NaN) = %g", y[i]);
+                continue;
+            }
+            if (isinf(x[i])) { /* +inf is +inf; -inf, like the scalar forms, is not pinned */
+                if (x[i] > 0)
+                    ck_assert_msg(isinf(y[i]) && y[i] > 0, "gelu(inf) = %g", y[i]);
+                continue;
+            }
+            double want = gelu_f64(tanh_form, x[i]), err = fabs(y[i] - want);
+            ck_assert_msg(err <= 1e-6 * fmax(1.0, fabs(x[i])), "gelu_%s(%.9g) = %.9g, want %.9g",
+                          tanh_form ? "tanh" : "erf", x[i], y[i], want);
+            worst = fmax(worst, err / fmax(1.0, fabs(x[i])));
+        }
+        fprintf(stderr, "avx512 gelu_%s: %zu points, worst error %.3g of max(1, |x|)\n",
+                tanh_form ? "tanh" : "erf", n, worst);
+    }
+    free(x), free(y);
+}
+END_TEST
+#endif
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("backend-parity");
@@ -1468,6 +1529,9 @@ static Suite *suite(void)
     suite_add_tcase(s, tc);
     TCase *golden = tcase_create("reference");
     tcase_add_test(golden, test_ref_golden_elementwise);
+#ifdef HAVE_VM16
+    tcase_add_test(golden, test_avx512_gelu_grid);
+#endif
     tcase_add_test(golden, test_ref_golden_gemm);
     tcase_add_test(golden, test_ref_golden_rows);
 #if CE_HAVE_BLIS

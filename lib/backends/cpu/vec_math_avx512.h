@@ -1,0 +1,89 @@
+/* Internal: the two GELUs on 16 floats at once, with AVX-512F intrinsics.
+ *
+ * For epilogues that run while matrix units wait (onednn_amx.c): there the
+ * scalar ce_vm_gelu_erf, vectorised by the compiler, cost a fifth of BERT's
+ * forward in bf16, mostly in its division (a 16-lane vdivps issues once per
+ * 16 cycles) and in the separate multiplies and adds of a build without
+ * contraction. Here the reciprocal is rcp14 and one Newton step (relative
+ * error below 1e-7), exp's reduction and polynomial use FMA, and 2^n is
+ * vscalefps. Same formulas as vec_math.h, same accuracy (checked on the
+ * dense grids of test-backend-parity): absolute error of 1 + erf below 1e-6,
+ * so GELU within 1e-6 * max(1, |x|). NaN in gives NaN out.
+ *
+ * Include only where AVX-512F may be used: every function here must be
+ * inlined into one compiled for it (target("avx512f")). */
+#ifndef CE_BACKENDS_CPU_VEC_MATH_AVX512_H
+#define CE_BACKENDS_CPU_VEC_MATH_AVX512_H
+
+#include <immintrin.h>
+
+#include "backends/cpu/vec_math.h"
+
+#define CE_VM16 __attribute__((target("avx512f"), always_inline)) static inline
+
+/* 1 / d for d >= 1 (both uses): rcp14 (14 bits) and one Newton step. */
+CE_VM16 __m512 ce_vm16_recip(__m512 d)
+{
+    __m512 t = _mm512_rcp14_ps(d);
+    return _mm512_mul_ps(t, _mm512_fnmadd_ps(d, t, _mm512_set1_ps(2.0f)));
+}
+
+/* exp(w) for w <= 0: results below the normal range go to the subnormals
+ * and zero with vscalefps, as they should; w < CE_VM_EXP_LO is clamped
+ * there (its true value is below 1.2e-38 and only ever multiplies a
+ * tail that is dropped anyway). */
+CE_VM16 __m512 ce_vm16_exp_neg(__m512 w)
+{
+    w = _mm512_max_ps(w, _mm512_set1_ps(CE_VM_EXP_LO));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(w, _mm512_set1_ps(CE_VM_LOG2E)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CE_VM_LN2_HI), w);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(CE_VM_LN2_LO), r);
+    /* Taylor to degree 7, |r| <= ln2 / 2: truncation below 5e-9 */
+    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+/* 0.5 x (1 + erf(x / sqrt 2)), erfc by Abramowitz & Stegun 7.1.26 as
+ * ce_vm_gelu_erf. |x| / sqrt 2 is capped at 10 (erfc is 2e-45 there), which
+ * keeps the Newton step finite for infinite x. */
+CE_VM16 __m512 ce_vm16_gelu_erf(__m512 x)
+{
+    __m512 z = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(0.70710678118654752f));
+    z = _mm512_min_ps(_mm512_set1_ps(10.0f), z); /* NaN stays NaN: min returns z then */
+    __m512 t = ce_vm16_recip(_mm512_fmadd_ps(z, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.0f)));
+    __m512 p = _mm512_set1_ps(1.061405429f);
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.453152027f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
+    __m512 minus_z2 = _mm512_mul_ps(z, _mm512_sub_ps(_mm512_setzero_ps(), z));
+    __m512 q = _mm512_mul_ps(_mm512_mul_ps(p, t), ce_vm16_exp_neg(minus_z2)); /* erfc(z) */
+    __mmask16 pos = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ);
+    __m512 one_plus_erf = _mm512_mask_sub_ps(q, pos, _mm512_set1_ps(2.0f), q);
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), one_plus_erf);
+}
+
+/* x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3), as ce_vm_gelu_tanh:
+ * exp(-2|u|) never overflows, and sigmoid(-v) = 1 - sigmoid(v) is taken as
+ * e / (1 + e) with the same reciprocal. */
+CE_VM16 __m512 ce_vm16_gelu_tanh(__m512 x)
+{
+    __m512 x2 = _mm512_mul_ps(x, x);
+    __m512 u = _mm512_mul_ps(_mm512_set1_ps(0.7978845608028654f),
+                             _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(0.044715f), x2), x, x));
+    __m512 e = ce_vm16_exp_neg(_mm512_mul_ps(_mm512_set1_ps(-2.0f), _mm512_abs_ps(u)));
+    __m512 s = ce_vm16_recip(_mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    __mmask16 pos = _mm512_cmp_ps_mask(u, _mm512_setzero_ps(), _CMP_GE_OQ);
+    s = _mm512_mask_mul_ps(_mm512_mul_ps(e, s), pos, s, _mm512_set1_ps(1.0f));
+    return _mm512_mul_ps(x, s);
+}
+
+#endif

@@ -1,4 +1,5 @@
-/* The onednn backend's attention for bf16 models (onednn_attention.c).
+/* The onednn backend's attention for bf16 models: its AMX kernel
+ * (onednn_amx_attention.c) and oneDNN's matmuls (onednn_attention.c).
  *
  * Expected values are computed here in double from the same roundings the
  * contract names: Q, K and V rounded to bf16, the masked softmax of the
@@ -34,6 +35,8 @@ static const attn_case cases[] = {
     {2, 64, 16, 16, 0, 0, 1},       /* the fewest rows that take bf16 */
     {3, 80, 33, 47, 1, 20, 0},      /* 80 columns; q_offset inside the keys */
     {2, 16, 700, 3100, 1, 2400, 2}, /* scores over 4 M values: two chunks of rows */
+    {1, 64, 100, 130, 1, 30, 1},    /* one head: its rows split between threads */
+    {2, 128, 48, 64, 0, 0, 0},      /* wide heads */
 };
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
@@ -140,38 +143,45 @@ static int bf16_onednn(void)
     return CE_HAVE_ONEDNN && ce_test_has_backend("onednn") && (ce_cpu_features() & CE_CPU_AMX_BF16);
 }
 
+/* Both bf16 kernels: the library's AMX one, then oneDNN's matmuls
+ * (CE_NO_AMX, read when a session is made). */
 START_TEST(test_bf16_attention)
 {
     if (!bf16_onednn()) {
         printf("skipped: no onednn backend, or no AMX on this CPU\n");
         return;
     }
-    for (int threads = 1; threads <= 2; threads++) {
-        ce_backend_model *bm = NULL;
-        ce_backend *b = NULL, *ref = NULL;
-        ck_assert_int_eq(ce_backend_model_open_at("onednn", threads, CE_PRECISION_BF16, &bm),
-                         CE_OK);
-        ck_assert_int_eq(ce_backend_open("onednn", threads, bm, &b), CE_OK);
-        ck_assert_int_eq(ce_backend_open("ref", 1, NULL, &ref), CE_OK);
-        /* the softmax in both versions: AVX-512, then the plain rows (8 floats forced) */
-        for (int width = 16; width >= 8; width -= 8) {
-            int before = ce_cpu_attention_force_width(width);
-            for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-                double far = run_case(b, ref, &cases[c], 1);
-                /* bf16 inputs move the outputs by about 2^-9 of their size */
-                ck_assert_msg(far > 1e-4, "case %zu: the float32 result (%g): bf16 did not run",
-                              c, far);
+    for (int kernel = 0; kernel < 2; kernel++) {
+        if (kernel)
+            setenv("CE_NO_AMX", "1", 1);
+        for (int threads = 1; threads <= 2; threads++) {
+            ce_backend_model *bm = NULL;
+            ce_backend *b = NULL, *ref = NULL;
+            ck_assert_int_eq(ce_backend_model_open_at("onednn", threads, CE_PRECISION_BF16, &bm),
+                             CE_OK);
+            ck_assert_int_eq(ce_backend_open("onednn", threads, bm, &b), CE_OK);
+            ck_assert_int_eq(ce_backend_open("ref", 1, NULL, &ref), CE_OK);
+            /* the softmax in both versions: AVX-512, then the plain rows (8 floats forced) */
+            for (int width = 16; width >= 8; width -= 8) {
+                int before = ce_cpu_attention_force_width(width);
+                for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+                    double far = run_case(b, ref, &cases[c], 1);
+                    /* bf16 inputs move the outputs by about 2^-9 of their size */
+                    ck_assert_msg(far > 1e-4,
+                                  "case %zu: the float32 result (%g): bf16 did not run", c, far);
+                }
+                ce_cpu_attention_force_width(before);
             }
-            ce_cpu_attention_force_width(before);
+            /* fewer rows than a block: the float32 kernel, as decoding */
+            attn_case few = {12, 64, 15, 200, 1, 185, 1}, one = {12, 64, 1, 77, 1, 76, 0};
+            run_case(b, ref, &few, 0);
+            run_case(b, ref, &one, 0);
+            ce_backend_close(b);
+            ce_backend_model_close(bm);
+            ce_backend_close(ref);
         }
-        /* fewer rows than a block: the float32 kernel, as decoding */
-        attn_case few = {12, 64, 15, 200, 1, 185, 1}, one = {12, 64, 1, 77, 1, 76, 0};
-        run_case(b, ref, &few, 0);
-        run_case(b, ref, &one, 0);
-        ce_backend_close(b);
-        ce_backend_model_close(bm);
-        ce_backend_close(ref);
     }
+    unsetenv("CE_NO_AMX");
 }
 END_TEST
 

@@ -3,8 +3,9 @@
  * then run without a parallel region of their own, on a thread whose OpenMP
  * number is its place in the host's team (1, 2, 3), not 0: anything kept per
  * OpenMP thread must still be found (the AMX kernel's rounded rows were not,
- * and the product crashed). Every thread's product must equal the one the
- * main thread computes with the same session kind. */
+ * and the product crashed). Every thread's product, and its attention (x as
+ * queries, keys and values of 3 heads), must equal what the main thread
+ * computes with the same session kind. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,13 +22,15 @@
 #define OUT 80
 #define ROWS 33 /* one 32-row tile pair and a 1-row tail */
 #define TEAM 4
+#define RESULT (ROWS * OUT + ROWS * IN) /* the product, then the attention */
 
 static float value(size_t i, float scale)
 {
     return scale * (float)((i * 2654435761u) % 1000u) / 1000.0f - 0.5f * scale;
 }
 
-/* y = the linear product of backend @p name's session of 1 thread. */
+/* y = the linear product of backend @p name's session of 1 thread, then
+ * its attention over x. */
 static int product(const char *name, const ce_backend_model *bm, const void *prepared,
                    const float *x, float *y)
 {
@@ -35,6 +38,8 @@ static int product(const char *name, const ce_backend_model *bm, const void *pre
     if (ce_backend_open(name, 1, bm, &b) != CE_OK)
         return 0;
     b->ops.linear(b->ctx, prepared, ROWS, x, IN, 0.0f, y, OUT);
+    b->ops.attention(b->ctx, 3, IN / 3, ROWS, ROWS, x, IN, x, IN, x, IN, 0.2f, 1, 0,
+                     y + ROWS * OUT, IN);
     ce_backend_close(b);
     return 1;
 }
@@ -48,7 +53,7 @@ static int check(const char *name, ce_precision precision, int *ran)
         ce_backend_model_close(bm);
         return 0;
     }
-    static float w[OUT * IN], bias[OUT], x[ROWS * IN], want[ROWS * OUT];
+    static float w[OUT * IN], bias[OUT], x[ROWS * IN], want[RESULT];
     for (size_t i = 0; i < OUT * IN; i++)
         w[i] = value(i, 0.2f);
     for (size_t i = 0; i < OUT; i++)
@@ -63,7 +68,7 @@ static int check(const char *name, ce_precision precision, int *ran)
     int differed = 0;
 #pragma omp parallel num_threads(TEAM) reduction(+ : differed)
     {
-        float *y = malloc(sizeof(float) * ROWS * OUT);
+        float *y = malloc(sizeof(float) * RESULT);
         if (!y || !product(name, bm, prepared, x, y) || memcmp(y, want, sizeof want) != 0)
             differed++;
         free(y);

@@ -1,6 +1,8 @@
 /* The onednn backend's attention when the model runs in bf16 on a CPU with
- * AMX: both products of every head as two batched oneDNN matmuls in bf16
- * with float32 accumulation, the softmax between them in float32.
+ * AMX: the library's own kernel (onednn_amx_attention.c) where it runs, else
+ * (CE_NO_AMX set, the tiles refused by the OS, out of memory) both products
+ * of every head as two batched oneDNN matmuls in bf16 with float32
+ * accumulation, the softmax between them in float32.
  *
  * For query rows [r0, r0 + R) of all heads at once: Q, K and V are rounded
  * to bf16 once per call, each head's rows dense; S[h][r][j] = Q_h[r] . K_h[j]
@@ -23,6 +25,7 @@
 #include <string.h>
 
 #include "backends/cpu/cpu_kernels.h"
+#include "backends/onednn/onednn_amx_attention.h"
 #include "backends/onednn/onednn_backend.h"
 
 #define MIN_ROWS     16
@@ -197,8 +200,10 @@ void ce_dnnl_attention(void *ctx, size_t heads, size_t hd, size_t tq, size_t tk,
 {
     ce_dnnl_ctx *c = ctx;
     if (c->bf16 && tq >= MIN_ROWS && tk > 0 && heads > 0 && hd > 0 &&
-        attention_bf16(c, heads, hd, tq, tk, q, ldq, k, ldk, v, ldv, scale, causal, q_offset, out,
-                       ldo))
+        ((c->amx && ce_dnnl_amx_attention(ctx, heads, hd, tq, tk, q, ldq, k, ldk, v, ldv, scale,
+                                          causal, q_offset, out, ldo)) ||
+         attention_bf16(c, heads, hd, tq, tk, q, ldq, k, ldk, v, ldv, scale, causal, q_offset,
+                        out, ldo)))
         return;
     ce_cpu_attention(ctx, heads, hd, tq, tk, q, ldq, k, ldk, v, ldv, scale, causal, q_offset, out,
                      ldo);

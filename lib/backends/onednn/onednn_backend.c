@@ -9,6 +9,7 @@
 #endif
 
 #include "backends/backend_internal.h"
+#include "backends/onednn/onednn_amx_attention.h"
 #include "core/error.h"
 
 int ce_dnnl_threads_enter(int threads)
@@ -76,6 +77,7 @@ ce_status ce_dnnl_session_create(void *user_data, void *model_state, int n_threa
         /* measured with AMX only: where bf16 products are merely twice
          * float32's (AVX512-BF16), the float32 kernel may well be faster */
         c->bf16 = m->precision == CE_PRECISION_BF16 && (ce_cpu_features() & CE_CPU_AMX_BF16);
+        c->amx = c->bf16 && ce_dnnl_amx_attention_usable() && !getenv("CE_NO_AMX");
     } else if (dnnl_engine_create(&c->engine, dnnl_cpu, 0) == dnnl_success) {
         c->owns_engine = 1;
     } else {

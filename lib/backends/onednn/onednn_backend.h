@@ -60,6 +60,7 @@ typedef struct ce_dnnl_ctx {
     void *scratch; /* user-managed scratchpad: one per session, never shared */
     size_t scratch_bytes;
     int bf16; /* the model runs in bf16: so do the attention's products */
+    int amx;  /* ... on the library's AMX kernel (onednn_amx_attention.c) */
     ce_dnnl_attn_prim attn[CE_DNNL_ATTN_CACHE];
     size_t attn_next; /* the entry to replace next */
     void *attn_buf;   /* bf16 queries, keys, values, float32 scores, bf16 probabilities */

@@ -1,0 +1,348 @@
+/* The onednn backend's bf16 attention on AMX tiles: one head and 32 query
+ * rows at a time, all in the calling thread's cache.
+ *
+ * Why not the two batched oneDNN matmuls of onednn_attention.c: at BERT's 128
+ * tokens a layer's attention took 0.21 ms there, mostly not in the products
+ * (0.09) but in what surrounds them: rounding Q, K and V in separate passes,
+ * one parallel region per step, the softmax over all heads' scores through
+ * memory, copying the heads' sums back into rows. Here a thread takes whole
+ * heads and, per head:
+ *   - rounds the keys to bf16 as the B operand of Q K^T: pairs of head
+ *     columns side by side per key, [hd/2][tk][2] (a 16-key tile then reads
+ *     16 pairs with a row stride of 4 tk bytes), and the values as that of
+ *     P V: pairs of keys side by side per head column, [tk/2][hd][2];
+ *   - for every 32 query rows: the queries rounded, the scores S = Q K^T in
+ *     float32 (2 x 2 tiles, 32 keys at a time), each row's masked softmax
+ *     (AVX-512: the scaled maximum, exp and sum in float32, then each
+ *     probability rounded to bf16), and P V (2 x 2 tiles, 32 head columns at
+ *     a time) into the output rows.
+ * Causal rows stop at the last key any of the 32 rows sees. Head widths and
+ * key counts are padded to 32 with zeros (no product changes; a padded key
+ * gets probability 0). The roundings are the contract's of the slot at bf16
+ * (test-attention-bf16.c), the same as onednn_attention.c. */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "backends/cpu/cpu_kernels.h"
+#include "backends/cpu/cpu_parallel.h"
+#include "backends/onednn/onednn_amx_attention.h"
+#include "backends/onednn/onednn_amx_tiles.h"
+#include "backends/ref/ref.h"
+
+#if CE_AMX_X86
+
+#include "backends/cpu/vec_math_avx512.h"
+
+#define ROWS 32 /* query rows per block: two tiles */
+#define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+typedef struct amx_attn {
+    size_t heads, hd, hdp, tq, tk, tkp, groups, group_rows;
+    const float *q, *k, *v;
+    size_t ldq, ldk, ldv, ldo;
+    float scale;
+    int causal;
+    size_t q_offset;
+    float *out;
+    float *scratch[CE_CPU_MAX_THREADS];
+} amx_attn;
+
+/* A thread's buffers, all in its scratch, each a multiple of 64 bytes. */
+typedef struct head_bufs {
+    uint16_t *k; /* keys [hdp / 2][tkp][2] */
+    uint16_t *v; /* values [tkp / 2][hdp][2] */
+    uint16_t *q; /* a block's queries [ROWS][hdp] */
+    uint16_t *p; /* its probabilities [ROWS][tkp] */
+    float *s;    /* its scores [ROWS][tkp] */
+    float *o;    /* its sums [ROWS][hdp] */
+} head_bufs;
+
+static size_t up32(size_t n)
+{
+    return (n + 31) / 32 * 32;
+}
+
+static size_t scratch_floats(size_t hdp, size_t tkp)
+{
+    return hdp * tkp /* keys and values, bf16 */ + ROWS * hdp / 2 + ROWS * tkp / 2 +
+           ROWS * tkp + ROWS * hdp;
+}
+
+static head_bufs bufs_at(float *f, size_t hdp, size_t tkp)
+{
+    head_bufs b;
+    b.k = (uint16_t *)f;
+    b.v = b.k + hdp * tkp;
+    b.q = b.v + hdp * tkp;
+    b.p = b.q + ROWS * hdp;
+    b.s = (float *)(b.p + ROWS * tkp);
+    b.o = b.s + ROWS * tkp;
+    return b;
+}
+
+/* Lanes [c0, c0 + 16) that are below n. */
+static inline __mmask16 lanes(size_t c0, size_t n)
+{
+    if (c0 >= n)
+        return 0;
+    return n - c0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - c0)) - 1u);
+}
+
+/* Values [c0, c0 + 32) of row x (zero from n on), rounded to bf16 in order. */
+TARGET static inline __m512i bf16_32(const float *x, size_t c0, size_t n)
+{
+    __m512 lo = _mm512_maskz_loadu_ps(lanes(c0, n), x + c0);
+    __m512 hi = _mm512_maskz_loadu_ps(lanes(c0 + 16, n), x + c0 + 16);
+    return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+}
+
+/* Head h's keys as [hdp / 2][tkp][2]: each key's row rounded, its 16 pairs
+ * of columns scattered tkp pairs apart. */
+TARGET static void keys_vnni(const amx_attn *a, size_t h, uint16_t *kv)
+{
+    __m512i at = _mm512_mullo_epi32(
+        _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+        _mm512_set1_epi32((int)a->tkp));
+    uint32_t *d = (uint32_t *)kv;
+    for (size_t j = 0; j < a->tkp; j++) {
+        const float *row = j < a->tk ? a->k + j * a->ldk + h * a->hd : NULL;
+        for (size_t c0 = 0; c0 < a->hdp; c0 += 32) {
+            __m512i w = row ? bf16_32(row, c0, a->hd) : _mm512_setzero_si512();
+            _mm512_i32scatter_epi32(d + c0 / 2 * a->tkp + j, at, w, 4);
+        }
+    }
+}
+
+/* Head h's values as [tkp / 2][hdp][2]: two keys' rows rounded together and
+ * their words interleaved. */
+TARGET static void values_vnni(const amx_attn *a, size_t h, uint16_t *vv)
+{
+    static const uint16_t order[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,
+                                       21, 6, 22, 7,  23, 8, 24, 9,  25, 10, 26,
+                                       11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+    __m512i idx = _mm512_loadu_si512(order);
+    for (size_t j = 0; j < a->tkp; j += 2) {
+        const float *r0 = j < a->tk ? a->v + j * a->ldv + h * a->hd : NULL;
+        const float *r1 = j + 1 < a->tk ? a->v + (j + 1) * a->ldv + h * a->hd : NULL;
+        for (size_t c0 = 0; c0 < a->hdp; c0 += 16) {
+            __mmask16 m = lanes(c0, a->hd);
+            __m512 x0 = r0 ? _mm512_maskz_loadu_ps(m, r0 + c0) : _mm512_setzero_ps();
+            __m512 x1 = r1 ? _mm512_maskz_loadu_ps(m, r1 + c0) : _mm512_setzero_ps();
+            __m512i both = (__m512i)_mm512_cvtne2ps_pbh(x1, x0);
+            _mm512_storeu_si512(vv + (j / 2 * a->hdp + c0) * 2, _mm512_permutexvar_epi16(idx, both));
+        }
+    }
+}
+
+/* Rows [r0, r0 + nr) of head h's queries rounded; zero rows up to ROWS. */
+TARGET static void queries(const amx_attn *a, const head_bufs *b, size_t h, size_t r0, size_t nr)
+{
+    for (size_t r = 0; r < ROWS; r++) {
+        uint16_t *d = b->q + r * a->hdp;
+        if (r >= nr) {
+            memset(d, 0, a->hdp * sizeof *d);
+            continue;
+        }
+        const float *row = a->q + (r0 + r) * a->ldq + h * a->hd;
+        for (size_t c0 = 0; c0 < a->hdp; c0 += 32)
+            _mm512_storeu_si512(d + c0, bf16_32(row, c0, a->hd));
+    }
+}
+
+/* S = Q K^T for keys [0, kend). */
+static void scores(const amx_attn *a, const head_bufs *b, size_t kend)
+{
+    long sq = (long)(a->hdp * 2), sk = (long)(a->tkp * 4), ss = (long)(a->tkp * 4);
+    for (size_t j0 = 0; j0 < kend; j0 += 32) {
+        TILE_ZERO(0);
+        TILE_ZERO(1);
+        TILE_ZERO(2);
+        TILE_ZERO(3);
+        for (size_t c0 = 0; c0 < a->hdp; c0 += 32) {
+            const uint16_t *kb = b->k + (c0 / 2 * a->tkp + j0) * 2;
+            TILE_LOAD(4, b->q + c0, sq);
+            TILE_LOAD(5, b->q + 16 * a->hdp + c0, sq);
+            TILE_LOAD(6, kb, sk);
+            TILE_LOAD(7, kb + 32, sk);
+            TDP(0, 4, 6);
+            TDP(1, 4, 7);
+            TDP(2, 5, 6);
+            TDP(3, 5, 7);
+        }
+        TILE_STORE(0, b->s + j0, ss);
+        TILE_STORE(1, b->s + j0 + 16, ss);
+        TILE_STORE(2, b->s + 16 * a->tkp + j0, ss);
+        TILE_STORE(3, b->s + 16 * a->tkp + j0 + 16, ss);
+    }
+}
+
+/* One row's masked softmax of its scaled scores (s holds keys [0, valid)),
+ * rounded to bf16 into p up to kend (zero past valid). */
+TARGET static void probs_row(float *s, size_t valid, size_t kend, float scale, uint16_t *p)
+{
+    __m512 sc = _mm512_set1_ps(scale), mx = _mm512_set1_ps(-INFINITY);
+    for (size_t j = 0; j < valid; j += 16) {
+        __mmask16 m = lanes(j, valid);
+        mx = _mm512_mask_max_ps(mx, m, mx, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, s + j), sc));
+    }
+    __m512 top = _mm512_set1_ps(_mm512_reduce_max_ps(mx)), sum = _mm512_setzero_ps();
+    for (size_t j = 0; j < valid; j += 16) {
+        __mmask16 m = lanes(j, valid);
+        __m512 e = ce_vm16_exp_neg(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m, s + j), sc, top));
+        sum = _mm512_mask_add_ps(sum, m, sum, e);
+        _mm512_mask_storeu_ps(s + j, m, e);
+    }
+    __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+    for (size_t j = 0; j < kend; j += 32) {
+        __m512 lo = _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes(j, valid), s + j), inv);
+        __m512 hi = _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes(j + 16, valid), s + j + 16), inv);
+        _mm512_storeu_si512(p + j, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+    }
+}
+
+/* O = P V over keys [0, kend), rows [r0, r0 + nr) written to head h's
+ * columns of the output. */
+static void sums(const amx_attn *a, const head_bufs *b, size_t h, size_t r0, size_t nr,
+                 size_t kend)
+{
+    long sp = (long)(a->tkp * 2), sv = (long)(a->hdp * 4), so = (long)(a->hdp * 4);
+    for (size_t d0 = 0; d0 < a->hdp; d0 += 32) {
+        TILE_ZERO(0);
+        TILE_ZERO(1);
+        TILE_ZERO(2);
+        TILE_ZERO(3);
+        for (size_t j0 = 0; j0 < kend; j0 += 32) {
+            const uint16_t *vb = b->v + (j0 / 2 * a->hdp + d0) * 2;
+            TILE_LOAD(4, b->p + j0, sp);
+            TILE_LOAD(5, b->p + 16 * a->tkp + j0, sp);
+            TILE_LOAD(6, vb, sv);
+            TILE_LOAD(7, vb + 32, sv);
+            TDP(0, 4, 6);
+            TDP(1, 4, 7);
+            TDP(2, 5, 6);
+            TDP(3, 5, 7);
+        }
+        TILE_STORE(0, b->o + d0, so);
+        TILE_STORE(1, b->o + d0 + 16, so);
+        TILE_STORE(2, b->o + 16 * a->hdp + d0, so);
+        TILE_STORE(3, b->o + 16 * a->hdp + d0 + 16, so);
+    }
+    for (size_t r = 0; r < nr; r++)
+        memcpy(a->out + (r0 + r) * a->ldo + h * a->hd, b->o + r * a->hdp, a->hd * sizeof(float));
+}
+
+/* Query rows [r0, r0 + nr) of head h, its keys and values already in b. */
+static void block(const amx_attn *a, const head_bufs *b, size_t h, size_t r0, size_t nr)
+{
+    /* the last row sees the most keys */
+    size_t kend = up32(ce_softmax_row_valid(a->tk, a->tk, a->causal, a->q_offset, r0 + nr - 1));
+    queries(a, b, h, r0, nr);
+    scores(a, b, kend);
+    for (size_t r = 0; r < ROWS; r++) {
+        uint16_t *p = b->p + r * a->tkp;
+        if (r < nr)
+            probs_row(b->s + r * a->tkp,
+                      ce_softmax_row_valid(a->tk, a->tk, a->causal, a->q_offset, r0 + r), kend,
+                      a->scale, p);
+        else
+            memset(p, 0, kend * sizeof *p);
+    }
+    sums(a, b, h, r0, nr, kend);
+}
+
+/* Items [begin, end): item i is head i / groups, its rows' group i % groups;
+ * a thread's items of one head are consecutive, so it rounds the head's
+ * keys and values once. */
+static void items_block(const void *args, size_t begin, size_t end)
+{
+    const amx_attn *a = args;
+    int t = ce_cpu_thread_index();
+    /* without a parallel region the caller's thread runs it all: the first buffer */
+    float *f = t >= 0 && t < CE_CPU_MAX_THREADS && a->scratch[t] ? a->scratch[t] : a->scratch[0];
+    head_bufs b = bufs_at(f, a->hdp, a->tkp);
+    size_t head = (size_t)-1;
+    tiles_on();
+    for (size_t i = begin; i < end; i++) {
+        size_t h = i / a->groups, g0 = i % a->groups * a->group_rows;
+        size_t g1 = a->tq - g0 < a->group_rows ? a->tq : g0 + a->group_rows;
+        if (h != head) {
+            keys_vnni(a, h, b.k);
+            values_vnni(a, h, b.v);
+            head = h;
+        }
+        for (size_t r0 = g0; r0 < g1; r0 += ROWS)
+            block(a, &b, h, r0, g1 - r0 < ROWS ? g1 - r0 : ROWS);
+    }
+    tiles_off();
+}
+
+int ce_dnnl_amx_attention_usable(void)
+{
+    uint32_t f = ce_cpu_features();
+    return (f & CE_CPU_AMX_BF16) && (f & CE_CPU_AVX512) && (f & CE_CPU_AVX512_BF16) &&
+           ce_amx_tiles_permitted();
+}
+
+int ce_dnnl_amx_attention(void *ctx, size_t heads, size_t hd, size_t tq, size_t tk,
+                          const float *q, size_t ldq, const float *k, size_t ldk, const float *v,
+                          size_t ldv, float scale, int causal, size_t q_offset, float *out,
+                          size_t ldo)
+{
+    if (!heads || !hd || !tq || !tk || !ce_dnnl_amx_attention_usable())
+        return 0;
+    amx_attn a = {.heads = heads,
+                  .hd = hd,
+                  .hdp = up32(hd),
+                  .tq = tq,
+                  .tk = tk,
+                  .tkp = up32(tk),
+                  .q = q,
+                  .k = k,
+                  .v = v,
+                  .ldq = ldq,
+                  .ldk = ldk,
+                  .ldv = ldv,
+                  .ldo = ldo,
+                  .scale = scale,
+                  .causal = causal,
+                  .q_offset = q_offset,
+                  .out = out};
+    int nt = ce_cpu_threads(ctx);
+    /* fewer heads than threads: the rows of a head split too (each part
+     * rounds the head's keys and values itself) */
+    size_t blocks = (tq + ROWS - 1) / ROWS;
+    size_t groups = heads >= (size_t)nt ? 1 : ((size_t)nt + heads - 1) / heads;
+    groups = groups > blocks ? blocks : groups;
+    a.group_rows = (blocks + groups - 1) / groups * ROWS;
+    a.groups = (tq + a.group_rows - 1) / a.group_rows;
+    for (int t = 0; t < nt; t++)
+        if (!(a.scratch[t] = ce_cpu_scratch(ctx, t, scratch_floats(a.hdp, a.tkp))))
+            return 0;
+    /* an item is worth a thread's wake-up from some 2 M multiply-adds on */
+    size_t per_item = a.group_rows * a.tkp * a.hdp * 2;
+    size_t grain = per_item >= (2u << 20) ? 1 : (2u << 20) / per_item;
+    ce_cpu_parallel_for(ctx, heads * a.groups, grain, 1, items_block, &a);
+    return 1;
+}
+
+#else
+
+int ce_dnnl_amx_attention_usable(void)
+{
+    return 0;
+}
+
+int ce_dnnl_amx_attention(void *ctx, size_t heads, size_t hd, size_t tq, size_t tk,
+                          const float *q, size_t ldq, const float *k, size_t ldk, const float *v,
+                          size_t ldv, float scale, int causal, size_t q_offset, float *out,
+                          size_t ldo)
+{
+    (void)ctx, (void)heads, (void)hd, (void)tq, (void)tk, (void)q, (void)ldq, (void)k;
+    (void)ldk, (void)v, (void)ldv, (void)scale, (void)causal, (void)q_offset, (void)out;
+    (void)ldo;
+    return 0;
+}
+
+#endif

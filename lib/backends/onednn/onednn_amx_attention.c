@@ -151,31 +151,41 @@ TARGET static void queries(const amx_attn *a, const head_bufs *b, size_t h, size
     }
 }
 
+/* c[32][32] = a[32][32 steps] b[32 steps][32] in four tiles: a bf16 rows
+ * (row stride lda), b in pairs of its rows side by side (16 pairs a tile,
+ * row stride ldb, the next 16 pairs b_step further), c float32 (row stride
+ * ldc); strides in elements. */
+static void tiles_32x32(const uint16_t *a, size_t lda, const uint16_t *b, size_t ldb,
+                        size_t b_step, size_t steps, float *c, size_t ldc)
+{
+    long sa = (long)(lda * 2), sb = (long)(ldb * 2), sc = (long)(ldc * 4);
+    TILE_ZERO(0);
+    TILE_ZERO(1);
+    TILE_ZERO(2);
+    TILE_ZERO(3);
+    for (size_t i = 0; i < steps; i++) {
+        const uint16_t *bi = b + i * b_step;
+        TILE_LOAD(4, a + i * 32, sa);
+        TILE_LOAD(5, a + 16 * lda + i * 32, sa);
+        TILE_LOAD(6, bi, sb);
+        TILE_LOAD(7, bi + 32, sb);
+        TDP(0, 4, 6);
+        TDP(1, 4, 7);
+        TDP(2, 5, 6);
+        TDP(3, 5, 7);
+    }
+    TILE_STORE(0, c, sc);
+    TILE_STORE(1, c + 16, sc);
+    TILE_STORE(2, c + 16 * ldc, sc);
+    TILE_STORE(3, c + 16 * ldc + 16, sc);
+}
+
 /* S = Q K^T for keys [0, kend). */
 static void scores(const amx_attn *a, const head_bufs *b, size_t kend)
 {
-    long sq = (long)(a->hdp * 2), sk = (long)(a->tkp * 4), ss = (long)(a->tkp * 4);
-    for (size_t j0 = 0; j0 < kend; j0 += 32) {
-        TILE_ZERO(0);
-        TILE_ZERO(1);
-        TILE_ZERO(2);
-        TILE_ZERO(3);
-        for (size_t c0 = 0; c0 < a->hdp; c0 += 32) {
-            const uint16_t *kb = b->k + (c0 / 2 * a->tkp + j0) * 2;
-            TILE_LOAD(4, b->q + c0, sq);
-            TILE_LOAD(5, b->q + 16 * a->hdp + c0, sq);
-            TILE_LOAD(6, kb, sk);
-            TILE_LOAD(7, kb + 32, sk);
-            TDP(0, 4, 6);
-            TDP(1, 4, 7);
-            TDP(2, 5, 6);
-            TDP(3, 5, 7);
-        }
-        TILE_STORE(0, b->s + j0, ss);
-        TILE_STORE(1, b->s + j0 + 16, ss);
-        TILE_STORE(2, b->s + 16 * a->tkp + j0, ss);
-        TILE_STORE(3, b->s + 16 * a->tkp + j0 + 16, ss);
-    }
+    for (size_t j0 = 0; j0 < kend; j0 += 32)
+        tiles_32x32(b->q, a->hdp, b->k + j0 * 2, a->tkp * 2, 32 * a->tkp, a->hdp / 32, b->s + j0,
+                    a->tkp);
 }
 
 /* One row's masked softmax of its scaled scores (s holds keys [0, valid)),
@@ -207,28 +217,9 @@ TARGET static void probs_row(float *s, size_t valid, size_t kend, float scale, u
 static void sums(const amx_attn *a, const head_bufs *b, size_t h, size_t r0, size_t nr,
                  size_t kend)
 {
-    long sp = (long)(a->tkp * 2), sv = (long)(a->hdp * 4), so = (long)(a->hdp * 4);
-    for (size_t d0 = 0; d0 < a->hdp; d0 += 32) {
-        TILE_ZERO(0);
-        TILE_ZERO(1);
-        TILE_ZERO(2);
-        TILE_ZERO(3);
-        for (size_t j0 = 0; j0 < kend; j0 += 32) {
-            const uint16_t *vb = b->v + (j0 / 2 * a->hdp + d0) * 2;
-            TILE_LOAD(4, b->p + j0, sp);
-            TILE_LOAD(5, b->p + 16 * a->tkp + j0, sp);
-            TILE_LOAD(6, vb, sv);
-            TILE_LOAD(7, vb + 32, sv);
-            TDP(0, 4, 6);
-            TDP(1, 4, 7);
-            TDP(2, 5, 6);
-            TDP(3, 5, 7);
-        }
-        TILE_STORE(0, b->o + d0, so);
-        TILE_STORE(1, b->o + d0 + 16, so);
-        TILE_STORE(2, b->o + 16 * a->hdp + d0, so);
-        TILE_STORE(3, b->o + 16 * a->hdp + d0 + 16, so);
-    }
+    for (size_t d0 = 0; d0 < a->hdp; d0 += 32)
+        tiles_32x32(b->p, a->tkp, b->v + d0 * 2, a->hdp * 2, 32 * a->hdp, kend / 32, b->o + d0,
+                    a->hdp);
     for (size_t r = 0; r < nr; r++)
         memcpy(a->out + (r0 + r) * a->ldo + h * a->hd, b->o + r * a->hdp, a->hd * sizeof(float));
 }

@@ -174,9 +174,10 @@ static void layer_forward(const ce_encoder *m, const ce_encoder_layer *ly, enc_s
     be->ops.layer_norm(be->ctx, t, d, s->tmp, d, ly->attn_ln_g, ly->attn_ln_b, c->layer_norm_eps,
                        s->tmp, d);
     ce_lin_apply(be, &ly->inter, t, s->tmp, d, 0.0f, s->inter, f);
-    ce_lin_apply(be, &ly->out, t, s->inter, f, 0.0f, y, d);
-    be->ops.add(be->ctx, t * d, y, s->tmp, y);
-    be->ops.layer_norm(be->ctx, t, d, y, d, ly->out_ln_g, ly->out_ln_b, c->layer_norm_eps, y, d);
+    /* the residual summed by the product itself (s->tmp, its input, is read) */
+    ce_lin_apply(be, &ly->out, t, s->inter, f, 1.0f, s->tmp, d);
+    be->ops.layer_norm(be->ctx, t, d, s->tmp, d, ly->out_ln_g, ly->out_ln_b, c->layer_norm_eps, y,
+                       d);
 }
 
 ce_status ce_encoder_forward(const void *model_data, void *state, ce_backend *be,

@@ -69,10 +69,9 @@ void ce_gpt2_block(const gpt2_model *m, gpt2_state *s, ce_backend *be, size_t la
         attend_batch(m, s, be, layer, batch);
     else
         attend_cache(m, s, be, layer, rows, cache_pos);
-    ce_lin_apply(be, &ly->proj, rows, s->ctx, d, 0.0f, s->h, d);
-    be->ops.add(be->ctx, rows * d, x, s->h, x);
+    /* the residual stream x summed by the products themselves */
+    ce_lin_apply(be, &ly->proj, rows, s->ctx, d, 1.0f, x, d);
     be->ops.layer_norm(be->ctx, rows, d, x, d, ly->ln2_g, ly->ln2_b, c->layer_norm_eps, s->h, d);
     ce_lin_apply(be, &ly->fc, rows, s->h, d, 0.0f, s->ff, f);
-    ce_lin_apply(be, &ly->fc2, rows, s->ff, f, 0.0f, s->h, d);
-    be->ops.add(be->ctx, rows * d, x, s->h, x);
+    ce_lin_apply(be, &ly->fc2, rows, s->ff, f, 1.0f, x, d);
 }

@@ -285,6 +285,8 @@ static void check_layer_norm(const ce_backend *b, const ce_backend *ref, rng *r)
         run_layer_norm(b, ref, r, shapes[s][0], shapes[s][1], 0.0f, 1e-12f, false);
         run_layer_norm(b, ref, r, shapes[s][0], shapes[s][1], 50.0f, 1e-5f, s % 2 == 0);
     }
+    /* a mean 5000 times the spread: statistics taken naively in float32 are off */
+    run_layer_norm(b, ref, r, 5, 768, 1e4f, 1e-12f, false);
 }
 
 START_TEST(test_layer_norm_parity)
@@ -972,6 +974,67 @@ static void packed_linear(void *ctx, const void *prepared, size_t rows, const fl
         }
 }
 
+/* y += x W^T + b onto a large y (a residual stream): the sum is to be added
+ * to y once, as y + (x W^T + b), not every multiply-add rounded at y's
+ * scale (that was 30 times the error allowed here). Every backend that
+ * prepares float32 weights, against double. */
+#define ACC_IN 3072
+#define ACC_OUT 40
+#define ACC_ROWS 7
+static void check_accumulate(const char *name, int threads)
+{
+    ce_backend_model *bm = NULL;
+    ck_assert_int_eq(ce_backend_model_open_at(name, threads, CE_PRECISION_F32, &bm), CE_OK);
+    static float w[ACC_OUT * ACC_IN], bias[ACC_OUT], x[ACC_ROWS * ACC_IN], y[ACC_ROWS * ACC_OUT];
+    rng r = {0x5DEECE66Dull};
+    for (size_t i = 0; i < ACC_OUT * ACC_IN; i++)
+        w[i] = uniform(&r) * 0.1f;
+    for (size_t i = 0; i < ACC_ROWS * ACC_IN; i++)
+        x[i] = uniform(&r);
+    for (size_t i = 0; i < ACC_OUT; i++)
+        bias[i] = uniform(&r);
+    ce_linear_desc desc = {sizeof desc, ACC_IN, ACC_OUT, w, ACC_IN, CE_TRANS, bias,
+                           CE_BACKEND_ACT_NONE, "acc.weight", CE_PRECISION_F32};
+    void *prepared = NULL;
+    ck_assert_int_eq(bm->ops.linear_prepare(bm->state, &desc, &prepared), CE_OK);
+    ce_backend *b = NULL;
+    ck_assert_int_eq(ce_backend_open(name, threads, bm, &b), CE_OK);
+    for (size_t i = 0; i < ACC_ROWS * ACC_OUT; i++)
+        y[i] = 1000.0f + uniform(&r);
+    float y0[ACC_ROWS * ACC_OUT];
+    memcpy(y0, y, sizeof y0);
+    b->ops.linear(b->ctx, prepared, ACC_ROWS, x, ACC_IN, 1.0f, y, ACC_OUT);
+    for (size_t i = 0; i < ACC_ROWS; i++)
+        for (size_t j = 0; j < ACC_OUT; j++) {
+            double want = (double)y0[i * ACC_OUT + j] + bias[j];
+            for (size_t k = 0; k < ACC_IN; k++)
+                want += (double)x[i * ACC_IN + k] * w[j * ACC_IN + k];
+            /* a few roundings at y's scale (ulp 6.1e-5): its sum and blocks of inputs */
+            ck_assert_msg(fabs(y[i * ACC_OUT + j] - want) <= 2.5e-4,
+                          "%s/%d threads: y[%zu][%zu] = %.9g, want %.9g", name, threads, i, j,
+                          y[i * ACC_OUT + j], want);
+        }
+    ce_backend_close(b);
+    bm->ops.linear_release(bm->state, prepared);
+    ce_backend_model_close(bm);
+}
+
+START_TEST(test_accumulate_large_y)
+{
+    size_t checked = 0;
+    for (size_t i = 0; i < ce_backend_count(); i++) {
+        ce_backend_model *bm = NULL;
+        const char *name = ce_backend_name(i);
+        int prepares = ce_backend_model_open_at(name, 1, CE_PRECISION_F32, &bm) == CE_OK &&
+                       bm->prepares;
+        ce_backend_model_close(bm);
+        for (int threads = 1; prepares && threads <= 2; threads++, checked++)
+            check_accumulate(name, threads);
+    }
+    ck_assert_uint_ge(checked, 1);
+}
+END_TEST
+
 START_TEST(test_linear_parity)
 {
     ce_backend_ops packed;
@@ -1524,6 +1587,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_rows_mix_clip_parity);
     tcase_add_test(tc, test_int8_parity);
     tcase_add_test(tc, test_bf16_parity);
+    tcase_add_test(tc, test_accumulate_large_y);
     /* last: it registers a backend of its own (which matters with CK_FORK=no) */
     tcase_add_test(tc, test_linear_parity);
     suite_add_tcase(s, tc);

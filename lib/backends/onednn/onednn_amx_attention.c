@@ -136,18 +136,18 @@ TARGET static void values_vnni(const amx_attn *a, size_t h, uint16_t *vv)
     }
 }
 
-/* Rows [r0, r0 + nr) of head h's queries rounded; zero rows up to ROWS. */
-TARGET static void queries(const amx_attn *a, const head_bufs *b, size_t h, size_t r0, size_t nr)
+/* Rows [r0, r0 + nr) of head h's queries rounded as the products round x
+ * (ce_cpu_bf16_row), zero past hd; zero rows up to ROWS. */
+static void queries(const amx_attn *a, const head_bufs *b, size_t h, size_t r0, size_t nr)
 {
     for (size_t r = 0; r < ROWS; r++) {
         uint16_t *d = b->q + r * a->hdp;
-        if (r >= nr) {
-            memset(d, 0, a->hdp * sizeof *d);
-            continue;
+        size_t done = 0;
+        if (r < nr) {
+            ce_cpu_bf16_row(a->q + (r0 + r) * a->ldq + h * a->hd, d, a->hd);
+            done = a->hd;
         }
-        const float *row = a->q + (r0 + r) * a->ldq + h * a->hd;
-        for (size_t c0 = 0; c0 < a->hdp; c0 += 32)
-            _mm512_storeu_si512(d + c0, bf16_32(row, c0, a->hd));
+        memset(d + done, 0, (a->hdp - done) * sizeof *d);
     }
 }
 

@@ -870,7 +870,10 @@ static void check_linear(const char *name, int threads, const ce_backend *ref, r
         {96, 448}, {33, 1000}, /* a decoding loop's groups of 4 and 3 blocks, the last block cut */
     };
     /* the kernels' row tiles (6 with AVX2, 12 with AVX-512), whole and cut short */
-    static const size_t row_counts[] = {1, 7, 13, 25, 128};
+    /* the onednn backend's float32 kernel: tiles of 6 rows cut short to 1-5,
+     * and chunks of 128 rows (split between threads from 256 rows, the last
+     * one 4 rows) */
+    static const size_t row_counts[] = {1, 3, 5, 7, 13, 25, 128, 260};
     enum { N_ROWS = sizeof row_counts / sizeof *row_counts };
     enum { N_ACT = 6 };
     lin_weight weights[2 * N_ACT];
@@ -888,8 +891,10 @@ static void check_linear(const char *name, int threads, const ce_backend *ref, r
         /* all of this shape's weights are prepared before any is used */
         for (size_t i = 0; i < n; i++)
             for (size_t k = 0; k < N_ROWS; k++)
-                run_linear(b, ref, r, &weights[i], row_counts[k], (i + k) % 2 ? 1.0f : 0.0f,
-                           (i + k) % 3, 1 + (i + 2 * k) % 3, NULL);
+                /* the most rows with two activations of each layout only (time) */
+                if (row_counts[k] <= 128 || i % N_ACT < 2)
+                    run_linear(b, ref, r, &weights[i], row_counts[k], (i + k) % 2 ? 1.0f : 0.0f,
+                               (i + k) % 3, 1 + (i + 2 * k) % 3, NULL);
         for (size_t i = 0; i < n; i++)
             release_weight(bm, &weights[i]);
     }
@@ -1035,6 +1040,21 @@ START_TEST(test_accumulate_large_y)
 }
 END_TEST
 
+/* check_linear of backend @p name at 1 and 2 threads, reported as @p label
+ * (a variant of its kernels the caller has switched to). */
+static void check_linear_variant(const char *name, const char *label, const ce_backend *ref,
+                                 uint64_t seed)
+{
+    for (int threads = 1; threads <= 2; threads++) {
+        snprintf(where, sizeof where, "%s/%d threads/linear", label, threads);
+        n_failures = 0;
+        detail[0] = '\0';
+        rng r = {seed + (uint64_t)threads};
+        check_linear(name, threads, ref, &r);
+        check_failures();
+    }
+}
+
 START_TEST(test_linear_parity)
 {
     ce_backend_ops packed;
@@ -1079,16 +1099,16 @@ START_TEST(test_linear_parity)
     /* on an AVX-512 CPU blis's packed kernel ran with 16-float vectors: the AVX2 one too */
     if ((ce_cpu_features() & CE_CPU_AVX512) && ce_cpu_packed_supported()) {
         int was = ce_cpu_packed_force_isa(CE_CPU_ISA_AVX2);
-        for (int threads = 1; threads <= 2; threads++) {
-            snprintf(where, sizeof where, "blis (AVX2 kernel)/%d threads/linear", threads);
-            n_failures = 0;
-            detail[0] = '\0';
-            rng r = {0xA0761D6478BD642Full + (uint64_t)threads};
-            check_linear("blis", threads, ref, &r);
-            check_failures();
-        }
+        check_linear_variant("blis", "blis (AVX2 kernel)", ref, 0xA0761D6478BD642Full);
         ce_cpu_packed_force_isa(was);
     }
+#endif
+#if CE_HAVE_ONEDNN
+    /* the onednn backend's float32 products of several rows on oneDNN's
+     * matmul, as on CPUs without AVX-512 (read when a weight is prepared) */
+    setenv("CE_DNNL_F32_MATMUL", "1", 1);
+    check_linear_variant("onednn", "onednn (oneDNN's matmul)", ref, 0x8EBC6AF09C88C6E3ull);
+    unsetenv("CE_DNNL_F32_MATMUL");
 #endif
     ce_backend_close(ref);
 }

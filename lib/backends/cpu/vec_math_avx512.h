@@ -18,6 +18,7 @@
 #include <immintrin.h>
 
 #include "backends/cpu/vec_math.h"
+#include "contextembed/backend.h"
 
 #define CE_VM16 __attribute__((target("avx512f"), always_inline)) static inline
 
@@ -84,6 +85,30 @@ CE_VM16 __m512 ce_vm16_gelu_tanh(__m512 x)
     __mmask16 pos = _mm512_cmp_ps_mask(u, _mm512_setzero_ps(), _CMP_GE_OQ);
     s = _mm512_mask_mul_ps(_mm512_mul_ps(e, s), pos, s, _mm512_set1_ps(1.0f));
     return _mm512_mul_ps(x, s);
+}
+
+/* A product's activation on 16 sums in registers: the GELUs here, ReLU;
+ * the identity for the rest (sigmoid and tanh: ce_vm_activate_row after). */
+CE_VM16 __m512 ce_vm16_activate(ce_backend_activation act, __m512 v)
+{
+    switch (act) {
+    case CE_BACKEND_ACT_GELU_ERF: return ce_vm16_gelu_erf(v);
+    case CE_BACKEND_ACT_GELU_TANH: return ce_vm16_gelu_tanh(v);
+    case CE_BACKEND_ACT_RELU: return _mm512_max_ps(v, _mm512_setzero_ps());
+    default: return v;
+    }
+}
+
+/* In place over v[0, n): the activations ce_vm16_activate leaves, sigmoid
+ * and tanh (scalar, vectorised by the compiler where this is inlined). */
+CE_VM16 void ce_vm_activate_row(ce_backend_activation act, float *v, size_t n)
+{
+    if (act == CE_BACKEND_ACT_SIGMOID)
+        for (size_t j = 0; j < n; j++)
+            v[j] = ce_vm_sigmoid(v[j]);
+    else if (act == CE_BACKEND_ACT_TANH)
+        for (size_t j = 0; j < n; j++)
+            v[j] = ce_vm_tanh(v[j]);
 }
 
 #endif

@@ -102,40 +102,6 @@ static inline void prefetch_some(prefetch *f)
     }
 }
 
-/* The activations without a vector form here over nr rows of nc values of
- * y, while they are in L1; inline, so they vectorise: the shared kernels'
- * entry points, called per block, cost more than the block's products. */
-AVX512 static void activate(ce_backend_activation act, float *y, size_t ldy, size_t nr, size_t nc)
-{
-    for (size_t r = 0; r < nr; r++) {
-        float *v = y + r * ldy;
-        switch (act) {
-        case CE_BACKEND_ACT_SIGMOID:
-            for (size_t j = 0; j < nc; j++)
-                v[j] = ce_vm_sigmoid(v[j]);
-            break;
-        case CE_BACKEND_ACT_TANH:
-            for (size_t j = 0; j < nc; j++)
-                v[j] = ce_vm_tanh(v[j]);
-            break;
-        default: return;
-        }
-    }
-}
-
-/* The activations that run in finish()'s registers: the GELUs of
- * vec_math_avx512.h (the scalar ones vectorised by the compiler took 2 of
- * the 19 ms of BERT-base's forward at 128 tokens, mostly in a division). */
-AVX512 static inline __m512 activate16(ce_backend_activation act, __m512 v)
-{
-    switch (act) {
-    case CE_BACKEND_ACT_GELU_ERF: return ce_vm16_gelu_erf(v);
-    case CE_BACKEND_ACT_GELU_TANH: return ce_vm16_gelu_tanh(v);
-    case CE_BACKEND_ACT_RELU: return _mm512_max_ps(v, _mm512_setzero_ps());
-    default: return v;
-    }
-}
-
 /* Rows [r0, r0 + nr) and outputs [n0, n0 + 32) of y from the tiles' sums
  * in t[row tile][output tile][16][16]: bias, y when accumulating, activation. */
 AVX512 static void finish(const amx_args *a, const float *t, size_t r0, size_t nr, size_t n0)
@@ -152,12 +118,12 @@ AVX512 static void finish(const amx_args *a, const float *t, size_t r0, size_t n
             float *yr = a->y + (r0 + r) * a->ldy + nj;
             if (a->accumulate)
                 v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, yr));
-            _mm512_mask_storeu_ps(yr, m, activate16(a->act, v));
+            _mm512_mask_storeu_ps(yr, m, ce_vm16_activate(a->act, v));
         }
     }
-    if (a->act == CE_BACKEND_ACT_SIGMOID || a->act == CE_BACKEND_ACT_TANH)
-        activate(a->act, a->y + r0 * a->ldy + n0, a->ldy, nr,
-                 a->out - n0 < UNIT ? a->out - n0 : UNIT);
+    for (size_t r = 0; r < nr; r++)
+        ce_vm_activate_row(a->act, a->y + (r0 + r) * a->ldy + n0,
+                           a->out - n0 < UNIT ? a->out - n0 : UNIT);
 }
 
 /* Rows [r0, r0 + 32) by unit u's outputs over k blocks [k0, k1): the sums

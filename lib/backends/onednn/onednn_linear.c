@@ -25,6 +25,7 @@
 #include "backends/onednn/onednn_amx.h"
 #include "backends/onednn/onednn_backend.h"
 #include "backends/onednn/onednn_gemv.h"
+#include "backends/onednn/onednn_rows_f32.h"
 #include "backends/ref/ref.h"
 #include "core/error.h"
 
@@ -47,6 +48,7 @@ struct ce_dnnl_weight {
     ce_transpose layout;
     const void *gemv; /* the prepared data, when ce_dnnl_gemv runs one row of it */
     const uint16_t *amx; /* the same, when ce_dnnl_amx_linear runs rows of it */
+    const float *rows_f32; /* the same, when ce_dnnl_rows_f32 runs rows of it */
 };
 
 static dnnl_alg_kind_t eltwise_alg(ce_backend_activation act)
@@ -243,6 +245,8 @@ ce_status ce_dnnl_linear_prepare(void *model_state, const ce_linear_desc *d, voi
         w->gemv = data;
     if (w->gemv && ce_dnnl_amx_fits(&w->wmd) && !getenv("CE_NO_AMX"))
         w->amx = w->gemv;
+    if (w->gemv && ce_dnnl_rows_f32_fits(&w->wmd) && !getenv("CE_DNNL_F32_MATMUL"))
+        w->rows_f32 = w->gemv;
     if (st == CE_OK && d->bias) {
         dnnl_memory_desc_t bmd;
         w->bias = malloc(d->out * sizeof *w->bias);
@@ -419,6 +423,10 @@ void ce_dnnl_linear(void *ctx, const void *prepared, size_t rows, const float *x
     if (rows > 1 && w->amx &&
         ce_dnnl_amx_linear(c, &w->wmd, w->amx, w->bias, w->act, rows, x, ldx, beta != 0.0f, y,
                            ldy))
+        return;
+    if (rows > 1 && w->rows_f32 &&
+        ce_dnnl_rows_f32(c, &w->wmd, w->rows_f32, w->bias, w->act, rows, x, ldx, beta != 0.0f, y,
+                         ldy))
         return;
     const void *src = x;
     size_t lds = ldx; /* of src; x keeps ldx for the fallback */

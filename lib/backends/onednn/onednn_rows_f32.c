@@ -1,0 +1,352 @@
+/* The onednn backend's float32 products of several rows, on AVX-512.
+ *
+ * Why not oneDNN's own matmul: in a model's forward pass the weights come
+ * from memory, and oneDNN 2.6 (Debian 12) then ran at 63-70 % of the FMA
+ * peak where it reached 80 % on the same product with the weight cached.
+ * This kernel reads the weight oneDNN prepared, in place: its BA16a64b
+ * layout keeps, for each block of 64 outputs, every input's 64 weights in a
+ * row, the blocks of 16 inputs one after another, so a block of outputs is
+ * one contiguous stream (onednn_gemv.c reads the same layout for one row).
+ *
+ * Threads split the blocks of 64 outputs (or, with many rows, chunks of
+ * rows). A block's weights go KC inputs at a time under all the rows, so
+ * they are read from memory once and then from L1 while 6 rows at a time
+ * multiply them: 24 accumulators (6 rows x 4 vectors of 16 outputs), four
+ * loads of weights and six broadcasts of x per input, the FMA units' limit
+ * rather than the loads'. The next chunk's weights are prefetched into L2
+ * meanwhile. Partial sums wait in the thread's scratch (128 rows x 64),
+ * starting from zero: the bias, and y when accumulating, are added once at
+ * the end (a residual added first would round every sum at its scale). */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "backends/cpu/cpu_kernels.h"
+#include "backends/cpu/cpu_parallel.h"
+#include "backends/cpu/vec_math.h"
+#include "backends/onednn/onednn_gemv.h"
+#include "backends/onednn/onednn_rows_f32.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define ROWS_X86 1
+#else
+#define ROWS_X86 0
+#endif
+
+#define NB 64         /* outputs of a block (the layout's) */
+#define MR 6          /* rows the accumulators hold */
+#define KC 128        /* inputs of a block's weights in L1 at once (32 KB) */
+#define ROW_CHUNK 128 /* rows a block runs before the next block: x stays cached */
+#define AHEAD 1       /* chunks ahead whose weights are prefetched (2-8 measured no faster) */
+#define KSPLIT_MIN_IN 512 /* inputs from which a product may be split by inputs */
+
+typedef struct f32_args {
+    const float *w, *x, *bias;
+    size_t rows, in, in_padded, out, ldx, ldy;
+    float *y;
+    int accumulate;
+    ce_backend_activation act;
+    float *t[CE_CPU_MAX_THREADS]; /* each thread's partial sums, ROW_CHUNK x NB */
+} f32_args;
+
+#if ROWS_X86
+
+#include "backends/cpu/vec_math_avx512.h"
+
+#define AVX512 __attribute__((target("avx512f,prfchw")))
+#define KERNEL_INLINE static inline __attribute__((always_inline, target("avx512f,prfchw")))
+
+/* Lines of the next chunk's weights fetched into L2, a few per step. */
+typedef struct prefetch {
+    const char *src;
+    size_t line, lines;
+} prefetch;
+
+KERNEL_INLINE void prefetch_one(prefetch *f)
+{
+    if (f->line < f->lines)
+        _mm_prefetch(f->src + 64 * f->line++, _MM_HINT_T1);
+}
+
+/* The lines of y a tile's rows will be written to, fetched for writing while
+ * the block's first chunk runs: a wide y (GPT-2's logits, 25 MB) is not
+ * cached, and its rows' stores, each to a line of its own, then stalled the
+ * kernel (the LM head of a 128-token prompt spent 15 of 40 ms there). */
+typedef struct yfetch {
+    const float *row; /* the first row's first output */
+    size_t ldy, line, lines;
+} yfetch;
+
+#define Y_LINES 5 /* lines 64 outputs may touch in a row */
+
+KERNEL_INLINE void yfetch_one(yfetch *g)
+{
+    if (g->line < g->lines) {
+        size_t r = g->line / Y_LINES, l = g->line % Y_LINES;
+        uintptr_t at = ((uintptr_t)(g->row + r * g->ldy) & ~(uintptr_t)63) + 64 * l;
+        __builtin_prefetch((const void *)at, 1, 2);
+        g->line++;
+    }
+}
+
+/* Rows [0, M) of x (stride ldx, at the chunk's first input) by the block's
+ * weights wb (at the same input) over @p kn inputs, into t (stride NB):
+ * stored when @p first, else added. */
+KERNEL_INLINE void tile(const float *wb, const float *x, size_t ldx, size_t kn, float *t,
+                        int first, prefetch *f, yfetch *g, const int M)
+{
+    __m512 c[MR][4];
+    for (int i = 0; i < M; i++)
+        for (int v = 0; v < 4; v++)
+            c[i][v] = _mm512_setzero_ps();
+    for (size_t k = 0; k < kn; k++) {
+        const float *r = wb + k * NB;
+        __m512 b0 = _mm512_load_ps(r), b1 = _mm512_load_ps(r + 16);
+        __m512 b2 = _mm512_load_ps(r + 32), b3 = _mm512_load_ps(r + 48);
+        if (k % 4 == 0)
+            prefetch_one(f);
+        else if (k % 4 == 2)
+            yfetch_one(g);
+        for (int i = 0; i < M; i++) {
+            __m512 xi = _mm512_set1_ps(x[(size_t)i * ldx + k]);
+            c[i][0] = _mm512_fmadd_ps(xi, b0, c[i][0]);
+            c[i][1] = _mm512_fmadd_ps(xi, b1, c[i][1]);
+            c[i][2] = _mm512_fmadd_ps(xi, b2, c[i][2]);
+            c[i][3] = _mm512_fmadd_ps(xi, b3, c[i][3]);
+        }
+    }
+    for (int i = 0; i < M; i++)
+        for (int v = 0; v < 4; v++) {
+            float *p = t + (size_t)i * NB + 16 * v;
+            _mm512_store_ps(p, first ? c[i][v] : _mm512_add_ps(_mm512_load_ps(p), c[i][v]));
+        }
+}
+
+AVX512 static void tile_rows(const float *wb, const float *x, size_t ldx, size_t kn, float *t,
+                             int first, prefetch *f, yfetch *g, size_t m)
+{
+    switch (m) {
+    case 1: tile(wb, x, ldx, kn, t, first, f, g, 1); break;
+    case 2: tile(wb, x, ldx, kn, t, first, f, g, 2); break;
+    case 3: tile(wb, x, ldx, kn, t, first, f, g, 3); break;
+    case 4: tile(wb, x, ldx, kn, t, first, f, g, 4); break;
+    case 5: tile(wb, x, ldx, kn, t, first, f, g, 5); break;
+    default: tile(wb, x, ldx, kn, t, first, f, g, MR); break;
+    }
+}
+
+/* Rows [r0, r1) of y's block @p blk from the sums in t: bias, y when
+ * accumulating, the activation. */
+AVX512 static void finish(const f32_args *a, const float *t, size_t r0, size_t r1, size_t blk)
+{
+    size_t col = blk * NB, nc = a->out - col < NB ? a->out - col : NB;
+    for (size_t v = 0; v < 4 && 16 * v < nc; v++) {
+        size_t n = nc - 16 * v < 16 ? nc - 16 * v : 16;
+        __mmask16 m = (__mmask16)((1u << n) - 1u);
+        __m512 b = a->bias ? _mm512_maskz_loadu_ps(m, a->bias + col + 16 * v) : _mm512_setzero_ps();
+        for (size_t r = r0; r < r1; r++) {
+            float *yr = a->y + r * a->ldy + col + 16 * v;
+            __m512 s = _mm512_add_ps(_mm512_load_ps(t + (r - r0) * NB + 16 * v), b);
+            if (a->accumulate)
+                s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, yr));
+            _mm512_mask_storeu_ps(yr, m, ce_vm16_activate(a->act, s));
+        }
+    }
+    for (size_t r = r0; r < r1; r++)
+        ce_vm_activate_row(a->act, a->y + r * a->ldy + col, nc);
+}
+
+/* Block @p blk for rows [r0, r1): KC inputs of its weights at a time under
+ * every row. The chunk AHEAD chunks on (of this block, or of the next ones
+ * before @p end) is prefetched meanwhile, a few lines per input. */
+AVX512 static void block_rows(const f32_args *a, size_t blk, size_t end, size_t r0, size_t r1,
+                              float *t)
+{
+    const float *wblk = a->w + blk * a->in_padded * NB;
+    size_t row_blocks = (r1 - r0 + MR - 1) / MR;
+    size_t n_chunks = (a->in + KC - 1) / KC;
+    for (size_t k0 = 0; k0 < a->in; k0 += KC) {
+        size_t kn = a->in - k0 < KC ? a->in - k0 : KC;
+        size_t ahead = blk * n_chunks + k0 / KC + AHEAD;
+        size_t pb = ahead / n_chunks, pk0 = ahead % n_chunks * KC;
+        size_t pkn = a->in - pk0 < KC ? a->in - pk0 : KC;
+        const char *nxt = (const char *)(a->w + pb * a->in_padded * NB + pk0 * NB);
+        size_t lines = pb < end ? pkn * NB * sizeof(float) / 64 : 0;
+        size_t per_block = (lines + row_blocks - 1) / row_blocks;
+        size_t done = 0;
+        for (size_t r = r0; r < r1; r += MR) {
+            size_t m = r1 - r < MR ? r1 - r : MR;
+            prefetch f = {nxt, done, done + per_block < lines ? done + per_block : lines};
+            yfetch g = {a->y + r * a->ldy + blk * NB, a->ldy, 0, k0 == 0 ? m * Y_LINES : 0};
+            tile_rows(wblk + k0 * NB, a->x + r * a->ldx + k0, a->ldx, kn, t + (r - r0) * NB, k0 == 0,
+                      &f, &g, m);
+            done = f.lines;
+        }
+    }
+    finish(a, t, r0, r1, blk);
+}
+
+static float *thread_scratch(const f32_args *a)
+{
+    int t = ce_cpu_thread_index();
+    float *s = t >= 0 && t < CE_CPU_MAX_THREADS ? a->t[t] : NULL;
+    return s ? s : a->t[0];
+}
+
+/* Blocks [begin, end) for every chunk of rows. */
+static void blocks_part(const void *args, size_t begin, size_t end)
+{
+    const f32_args *a = args;
+    float *t = thread_scratch(a);
+    for (size_t r0 = 0; r0 < a->rows; r0 += ROW_CHUNK) {
+        size_t r1 = a->rows - r0 < ROW_CHUNK ? a->rows : r0 + ROW_CHUNK;
+        for (size_t b = begin; b < end; b++)
+            block_rows(a, b, end, r0, r1, t);
+    }
+}
+
+/* Chunks of rows [begin, end) by every block: a thread reads and writes
+ * whole rows. */
+static void chunks_part(const void *args, size_t begin, size_t end)
+{
+    const f32_args *a = args;
+    float *t = thread_scratch(a);
+    size_t blocks = (a->out + NB - 1) / NB;
+    for (size_t i = begin; i < end; i++) {
+        size_t r0 = i * ROW_CHUNK, r1 = a->rows - r0 < ROW_CHUNK ? a->rows : r0 + ROW_CHUNK;
+        for (size_t b = 0; b < blocks; b++)
+            block_rows(a, b, blocks, r0, r1, t);
+    }
+}
+
+/* Split by inputs: part i of @p parts multiplies inputs [k0, k1) of every
+ * row by the same inputs of every block, into its own sums p[i] (rows x out,
+ * dense); reduce_rows then adds the parts. For a product whose x is wide
+ * (BERT's 3072 -> 768): split by outputs, each thread read all of x, 1.5 MB
+ * at 128 rows, half of it from the other core's cache (where the product
+ * before wrote it) and again for each block; by inputs a thread reads only
+ * its part of x, the part it wrote itself when the product before was split
+ * by outputs. */
+typedef struct ksplit_args {
+    const f32_args *a;
+    size_t parts;
+    float *p[CE_CPU_MAX_THREADS];
+} ksplit_args;
+
+static size_t part_start(const ksplit_args *k, size_t i)
+{
+    size_t blocks16 = (k->a->in + 15) / 16; /* parts of whole blocks of 16 inputs */
+    size_t per = (blocks16 + k->parts - 1) / k->parts * 16;
+    return i * per < k->a->in ? i * per : k->a->in;
+}
+
+static void ksplit_part(const void *args, size_t begin, size_t end)
+{
+    const ksplit_args *k = args;
+    size_t blocks = (k->a->out + NB - 1) / NB;
+    for (size_t i = begin; i < end; i++) {
+        size_t k0 = part_start(k, i), k1 = part_start(k, i + 1);
+        f32_args sub = *k->a;
+        sub.x += k0;
+        sub.w += k0 * NB;
+        sub.in = k1 - k0;
+        sub.y = k->p[i];
+        sub.ldy = sub.out;
+        sub.bias = NULL;
+        sub.accumulate = 0;
+        sub.act = CE_BACKEND_ACT_NONE;
+        if (k1 > k0)
+            blocks_part(&sub, 0, blocks);
+        else
+            memset(sub.y, 0, sub.rows * sub.out * sizeof *sub.y);
+    }
+}
+
+AVX512 static void reduce_rows(const void *args, size_t begin, size_t end)
+{
+    const ksplit_args *k = args;
+    const f32_args *a = k->a;
+    for (size_t r = begin; r < end; r++) {
+        float *yr = a->y + r * a->ldy;
+        for (size_t j = 0; j < a->out; j += 16) {
+            size_t n = a->out - j < 16 ? a->out - j : 16;
+            __mmask16 m = (__mmask16)((1u << n) - 1u);
+            __m512 s = _mm512_maskz_loadu_ps(m, k->p[0] + r * a->out + j);
+            for (size_t i = 1; i < k->parts; i++)
+                s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, k->p[i] + r * a->out + j));
+            if (a->bias)
+                s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, a->bias + j));
+            if (a->accumulate)
+                s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, yr + j));
+            _mm512_mask_storeu_ps(yr + j, m, ce_vm16_activate(a->act, s));
+        }
+        ce_vm_activate_row(a->act, yr, a->out);
+    }
+}
+
+int ce_dnnl_rows_f32_fits(const dnnl_memory_desc_t *md)
+{
+    return md->data_type == dnnl_f32 && ce_dnnl_gemv_fits(md);
+}
+
+int ce_dnnl_rows_f32(void *ctx, const dnnl_memory_desc_t *md, const float *w, const float *bias,
+                     ce_backend_activation act, size_t rows, const float *x, size_t ldx,
+                     int accumulate, float *y, size_t ldy)
+{
+    int nt = ce_cpu_threads(ctx);
+    f32_args a = {.w = w,
+                  .x = x,
+                  .bias = bias,
+                  .rows = rows,
+                  .in = (size_t)md->dims[0],
+                  .in_padded = (size_t)md->padded_dims[0],
+                  .out = (size_t)md->dims[1],
+                  .ldx = ldx,
+                  .ldy = ldy,
+                  .y = y,
+                  .accumulate = accumulate,
+                  .act = act};
+    size_t chunks = (rows + ROW_CHUNK - 1) / ROW_CHUNK;
+    size_t blocks = (a.out + NB - 1) / NB;
+    /* by inputs when x is wide and one chunk of rows would leave threads idle */
+    int by_inputs = nt > 1 && chunks < (size_t)nt && a.in >= 2 * a.out && a.in >= KSPLIT_MIN_IN;
+    size_t floats = ROW_CHUNK * NB + (by_inputs ? rows * a.out : 0);
+    for (int t = 0; t < nt; t++)
+        if (!(a.t[t] = ce_cpu_scratch(ctx, t, floats)))
+            return 0;
+    if (by_inputs) {
+        ksplit_args k = {.a = &a, .parts = (size_t)nt};
+        for (int t = 0; t < nt; t++)
+            k.p[t] = a.t[t] + ROW_CHUNK * NB;
+        ce_cpu_parallel_for(ctx, k.parts, 1, 1, ksplit_part, &k);
+        ce_cpu_parallel_for(ctx, rows, 1, 1, reduce_rows, &k);
+    } else if (nt > 1 && chunks >= (size_t)nt) {
+        ce_cpu_parallel_for(ctx, chunks, 1, 1, chunks_part, &a);
+    } else {
+        /* a thread needs some 2 M multiply-adds to pay its wake-up */
+        size_t per_block = (rows < ROW_CHUNK ? rows : ROW_CHUNK) * a.in * NB;
+        size_t grain = per_block >= (1u << 21) ? 1 : (1u << 21) / per_block;
+        ce_cpu_parallel_for(ctx, blocks, grain, 1, blocks_part, &a);
+    }
+    return 1;
+}
+
+#else
+
+int ce_dnnl_rows_f32_fits(const dnnl_memory_desc_t *md)
+{
+    (void)md;
+    return 0;
+}
+
+int ce_dnnl_rows_f32(void *ctx, const dnnl_memory_desc_t *md, const float *w, const float *bias,
+                     ce_backend_activation act, size_t rows, const float *x, size_t ldx,
+                     int accumulate, float *y, size_t ldy)
+{
+    (void)ctx, (void)md, (void)w, (void)bias, (void)act, (void)rows, (void)x, (void)ldx;
+    (void)accumulate, (void)y, (void)ldy;
+    return 0;
+}
+
+#endif

@@ -1,0 +1,27 @@
+/* Internal: rows times a float32 weight in oneDNN's blocked layout on
+ * AVX-512 (onednn_rows_f32.c), the onednn backend's float32 products of two
+ * rows and more. */
+#ifndef CE_BACKENDS_ONEDNN_ONEDNN_ROWS_F32_H
+#define CE_BACKENDS_ONEDNN_ONEDNN_ROWS_F32_H
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "contextembed/backend.h"
+
+/* Whether ce_dnnl_rows_f32 runs a weight of layout @p md here: float32 in
+ * oneDNN's BA16a64b blocks (see ce_dnnl_gemv_fits) on a CPU with AVX-512.
+ * Thread-safe. */
+int ce_dnnl_rows_f32_fits(const dnnl_memory_desc_t *md);
+
+/* y = act(x W + bias (NULL: none) + (accumulate ? y : 0)) for @p rows rows of
+ * x (row stride @p ldx), W the weight's data in layout @p md (one that
+ * ce_dnnl_rows_f32_fits), y with row stride @p ldy; the sums start from zero
+ * and take the bias and y last. Split over the context's threads (ctx starts
+ * with a ce_cpu_ctx), whose scratch it uses. Returns 0, computing nothing,
+ * when that scratch cannot be had (out of memory): the caller then takes
+ * oneDNN's matmul. */
+int ce_dnnl_rows_f32(void *ctx, const dnnl_memory_desc_t *md, const float *w, const float *bias,
+                     ce_backend_activation act, size_t rows, const float *x, size_t ldx,
+                     int accumulate, float *y, size_t ldy);
+
+#endif

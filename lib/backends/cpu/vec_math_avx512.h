@@ -99,6 +99,19 @@ CE_VM16 __m512 ce_vm16_activate(ce_backend_activation act, __m512 v)
     }
 }
 
+/* The end of a product's 16 sums s (lanes m) into y: + b (the bias's 16
+ * values, or zeros), + y itself when accumulating, the activation; in that
+ * order everywhere, the residual last, so that no sum is rounded at its
+ * scale. */
+CE_VM16 void ce_vm16_store_sums(float *y, __mmask16 m, __m512 s, __m512 b, int accumulate,
+                                ce_backend_activation act)
+{
+    s = _mm512_add_ps(s, b);
+    if (accumulate)
+        s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, y));
+    _mm512_mask_storeu_ps(y, m, ce_vm16_activate(act, s));
+}
+
 /* In place over v[0, n): the activations ce_vm16_activate leaves, sigmoid
  * and tanh (scalar, vectorised by the compiler where this is inlined). */
 CE_VM16 void ce_vm_activate_row(ce_backend_activation act, float *v, size_t n)

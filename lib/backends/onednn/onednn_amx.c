@@ -113,13 +113,10 @@ AVX512 static void finish(const amx_args *a, const float *t, size_t r0, size_t n
         size_t nc = a->out - nj < 16 ? a->out - nj : 16;
         __mmask16 m = (__mmask16)((1u << nc) - 1);
         __m512 b = a->bias ? _mm512_maskz_loadu_ps(m, a->bias + nj) : _mm512_setzero_ps();
-        for (size_t r = 0; r < nr; r++) {
-            __m512 v = _mm512_add_ps(_mm512_load_ps(t + ((r / 16 * 2 + j) * 16 + r % 16) * 16), b);
-            float *yr = a->y + (r0 + r) * a->ldy + nj;
-            if (a->accumulate)
-                v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, yr));
-            _mm512_mask_storeu_ps(yr, m, ce_vm16_activate(a->act, v));
-        }
+        for (size_t r = 0; r < nr; r++)
+            ce_vm16_store_sums(a->y + (r0 + r) * a->ldy + nj, m,
+                               _mm512_load_ps(t + ((r / 16 * 2 + j) * 16 + r % 16) * 16), b,
+                               a->accumulate, a->act);
     }
     for (size_t r = 0; r < nr; r++)
         ce_vm_activate_row(a->act, a->y + (r0 + r) * a->ldy + n0,

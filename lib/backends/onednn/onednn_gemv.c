@@ -23,6 +23,7 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define GEMV_X86 1
+#include "backends/cpu/vec_math_avx512.h"
 #else
 #define GEMV_X86 0
 #endif
@@ -67,12 +68,8 @@ __attribute__((target("avx512f"))) static inline void store_block(const gemv_arg
     for (size_t v = 0; v < 4 && 16 * v < nc; v++) {
         size_t n = nc - 16 * v < 16 ? nc - 16 * v : 16;
         __mmask16 m = (__mmask16)((1u << n) - 1u);
-        __m512 t = s[v];
-        if (a->bias)
-            t = _mm512_add_ps(t, _mm512_maskz_loadu_ps(m, a->bias + col + 16 * v));
-        if (a->accumulate)
-            t = _mm512_add_ps(t, _mm512_maskz_loadu_ps(m, a->y + col + 16 * v));
-        _mm512_mask_storeu_ps(a->y + col + 16 * v, m, t);
+        __m512 b = a->bias ? _mm512_maskz_loadu_ps(m, a->bias + col + 16 * v) : _mm512_setzero_ps();
+        ce_vm16_store_sums(a->y + col + 16 * v, m, s[v], b, a->accumulate, CE_BACKEND_ACT_NONE);
     }
 }
 

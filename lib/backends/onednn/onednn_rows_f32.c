@@ -145,13 +145,10 @@ AVX512 static void finish(const f32_args *a, const float *t, size_t r0, size_t r
         size_t n = nc - 16 * v < 16 ? nc - 16 * v : 16;
         __mmask16 m = (__mmask16)((1u << n) - 1u);
         __m512 b = a->bias ? _mm512_maskz_loadu_ps(m, a->bias + col + 16 * v) : _mm512_setzero_ps();
-        for (size_t r = r0; r < r1; r++) {
-            float *yr = a->y + r * a->ldy + col + 16 * v;
-            __m512 s = _mm512_add_ps(_mm512_load_ps(t + (r - r0) * NB + 16 * v), b);
-            if (a->accumulate)
-                s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, yr));
-            _mm512_mask_storeu_ps(yr, m, ce_vm16_activate(a->act, s));
-        }
+        for (size_t r = r0; r < r1; r++)
+            ce_vm16_store_sums(a->y + r * a->ldy + col + 16 * v, m,
+                               _mm512_load_ps(t + (r - r0) * NB + 16 * v), b, a->accumulate,
+                               a->act);
     }
     for (size_t r = r0; r < r1; r++)
         ce_vm_activate_row(a->act, a->y + r * a->ldy + col, nc);
@@ -275,11 +272,8 @@ AVX512 static void reduce_rows(const void *args, size_t begin, size_t end)
             __m512 s = _mm512_maskz_loadu_ps(m, k->p[0] + r * a->out + j);
             for (size_t i = 1; i < k->parts; i++)
                 s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, k->p[i] + r * a->out + j));
-            if (a->bias)
-                s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, a->bias + j));
-            if (a->accumulate)
-                s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, yr + j));
-            _mm512_mask_storeu_ps(yr + j, m, ce_vm16_activate(a->act, s));
+            __m512 b = a->bias ? _mm512_maskz_loadu_ps(m, a->bias + j) : _mm512_setzero_ps();
+            ce_vm16_store_sums(yr + j, m, s, b, a->accumulate, a->act);
         }
         ce_vm_activate_row(a->act, yr, a->out);
     }

@@ -1340,6 +1340,7 @@ static void check_bf16_backend(const char *name, int threads, const ce_backend *
     static const size_t shapes[][2] = { /* in, out */
         {1, 1}, {3, 5}, {17, 33}, {64, 64}, {65, 16}, {130, 300}, {200, 47}, {768, 64},
         {96, 448}, {33, 1000}, /* a decoding loop's groups of 4 and 3 blocks, the last block cut */
+        {1100, 20}, /* split by inputs at 2 threads up to 128 rows: 18 and 17 k blocks, cut */
     };
     /* AMX (onednn_amx.c): 16- and 32-row tiles and their tails; 300 rows are
      * three chunks of 128, split by rows at 2 threads, by outputs at 1 */

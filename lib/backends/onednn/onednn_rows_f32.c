@@ -25,6 +25,7 @@
 #include "backends/cpu/cpu_parallel.h"
 #include "backends/cpu/vec_math.h"
 #include "backends/onednn/onednn_gemv.h"
+#include "backends/onednn/onednn_parts.h"
 #include "backends/onednn/onednn_rows_f32.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -39,7 +40,6 @@
 #define KC 128        /* inputs of a block's weights in L1 at once (32 KB) */
 #define ROW_CHUNK 128 /* rows a block runs before the next block: x stays cached */
 #define AHEAD 1       /* chunks ahead whose weights are prefetched (2-8 measured no faster) */
-#define KSPLIT_MIN_IN 512 /* inputs from which a product may be split by inputs */
 
 typedef struct f32_args {
     const float *w, *x, *bias;
@@ -219,7 +219,7 @@ static void chunks_part(const void *args, size_t begin, size_t end)
 
 /* Split by inputs: part i of @p parts multiplies inputs [k0, k1) of every
  * row by the same inputs of every block, into its own sums p[i] (rows x out,
- * dense); reduce_rows then adds the parts. For a product whose x is wide
+ * dense); ce_dnnl_add_parts then adds them. For a product whose x is wide
  * (BERT's 3072 -> 768): split by outputs, each thread read all of x, 1.5 MB
  * at 128 rows, half of it from the other core's cache (where the product
  * before wrote it) and again for each block; by inputs a thread reads only
@@ -227,14 +227,13 @@ static void chunks_part(const void *args, size_t begin, size_t end)
  * by outputs. */
 typedef struct ksplit_args {
     const f32_args *a;
-    size_t parts;
-    float *p[CE_CPU_MAX_THREADS];
+    ce_dnnl_parts sum;
 } ksplit_args;
 
 static size_t part_start(const ksplit_args *k, size_t i)
 {
     size_t blocks16 = (k->a->in + 15) / 16; /* parts of whole blocks of 16 inputs */
-    size_t per = (blocks16 + k->parts - 1) / k->parts * 16;
+    size_t per = (blocks16 + k->sum.parts - 1) / k->sum.parts * 16;
     return i * per < k->a->in ? i * per : k->a->in;
 }
 
@@ -248,7 +247,7 @@ static void ksplit_part(const void *args, size_t begin, size_t end)
         sub.x += k0;
         sub.w += k0 * NB;
         sub.in = k1 - k0;
-        sub.y = k->p[i];
+        sub.y = k->sum.p[i];
         sub.ldy = sub.out;
         sub.bias = NULL;
         sub.accumulate = 0;
@@ -257,25 +256,6 @@ static void ksplit_part(const void *args, size_t begin, size_t end)
             blocks_part(&sub, 0, blocks);
         else
             memset(sub.y, 0, sub.rows * sub.out * sizeof *sub.y);
-    }
-}
-
-AVX512 static void reduce_rows(const void *args, size_t begin, size_t end)
-{
-    const ksplit_args *k = args;
-    const f32_args *a = k->a;
-    for (size_t r = begin; r < end; r++) {
-        float *yr = a->y + r * a->ldy;
-        for (size_t j = 0; j < a->out; j += 16) {
-            size_t n = a->out - j < 16 ? a->out - j : 16;
-            __mmask16 m = (__mmask16)((1u << n) - 1u);
-            __m512 s = _mm512_maskz_loadu_ps(m, k->p[0] + r * a->out + j);
-            for (size_t i = 1; i < k->parts; i++)
-                s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, k->p[i] + r * a->out + j));
-            __m512 b = a->bias ? _mm512_maskz_loadu_ps(m, a->bias + j) : _mm512_setzero_ps();
-            ce_vm16_store_sums(yr + j, m, s, b, a->accumulate, a->act);
-        }
-        ce_vm_activate_row(a->act, yr, a->out);
     }
 }
 
@@ -304,17 +284,18 @@ int ce_dnnl_rows_f32(void *ctx, const dnnl_memory_desc_t *md, const float *w, co
     size_t chunks = (rows + ROW_CHUNK - 1) / ROW_CHUNK;
     size_t blocks = (a.out + NB - 1) / NB;
     /* by inputs when x is wide and one chunk of rows would leave threads idle */
-    int by_inputs = nt > 1 && chunks < (size_t)nt && a.in >= 2 * a.out && a.in >= KSPLIT_MIN_IN;
+    int by_inputs = nt > 1 && chunks < (size_t)nt && ce_dnnl_split_by_inputs(a.in, a.out);
     size_t floats = ROW_CHUNK * NB + (by_inputs ? rows * a.out : 0);
     for (int t = 0; t < nt; t++)
         if (!(a.t[t] = ce_cpu_scratch(ctx, t, floats)))
             return 0;
     if (by_inputs) {
-        ksplit_args k = {.a = &a, .parts = (size_t)nt};
+        ksplit_args k = {&a, ce_dnnl_parts_into((size_t)nt, rows, a.out, bias, act, accumulate,
+                                                y, ldy)};
         for (int t = 0; t < nt; t++)
-            k.p[t] = a.t[t] + ROW_CHUNK * NB;
-        ce_cpu_parallel_for(ctx, k.parts, 1, 1, ksplit_part, &k);
-        ce_cpu_parallel_for(ctx, rows, 1, 1, reduce_rows, &k);
+            k.sum.p[t] = a.t[t] + ROW_CHUNK * NB;
+        ce_cpu_parallel_for(ctx, k.sum.parts, 1, 1, ksplit_part, &k);
+        ce_dnnl_add_parts(ctx, &k.sum);
     } else if (nt > 1 && chunks >= (size_t)nt) {
         ce_cpu_parallel_for(ctx, chunks, 1, 1, chunks_part, &a);
     } else {

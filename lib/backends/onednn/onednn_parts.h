@@ -1,0 +1,53 @@
+/* Internal: the sum of a product's parts, for the onednn backend's kernels
+ * that split a product by inputs (onednn_rows_f32.c, onednn_amx.c). */
+#ifndef CE_BACKENDS_ONEDNN_ONEDNN_PARTS_H
+#define CE_BACKENDS_ONEDNN_ONEDNN_PARTS_H
+
+#include <stddef.h>
+
+#include "backends/cpu/cpu_kernels.h"
+#include "contextembed/backend.h"
+
+/* A product split by inputs: part i's sums are p[i], rows x out, dense. */
+typedef struct ce_dnnl_parts {
+    size_t parts, rows, out, ldy;
+    float *p[CE_CPU_MAX_THREADS];
+    const float *bias; /* NULL: none */
+    float *y;
+    int accumulate;
+    ce_backend_activation act;
+} ce_dnnl_parts;
+
+/* Whether a product of @p in inputs and @p out outputs, left with idle
+ * threads when split by rows, is worth splitting by inputs: x wide enough
+ * (BERT's and GPT-2's 3072 -> 768) that each thread reading only its part
+ * of it pays for the parts' sum. */
+static inline int ce_dnnl_split_by_inputs(size_t in, size_t out)
+{
+    return in >= 2 * out && in >= 512;
+}
+
+/* The sum of @p parts parts into y (the other fields as above); the caller
+ * sets p[]. */
+static inline ce_dnnl_parts ce_dnnl_parts_into(size_t parts, size_t rows, size_t out,
+                                               const float *bias, ce_backend_activation act,
+                                               int accumulate, float *y, size_t ldy)
+{
+    ce_dnnl_parts s = {.parts = parts,
+                       .rows = rows,
+                       .out = out,
+                       .ldy = ldy,
+                       .bias = bias,
+                       .y = y,
+                       .accumulate = accumulate,
+                       .act = act};
+    return s;
+}
+
+/* y = act(p[0] + ... + p[parts - 1] + bias + (accumulate ? y : 0)), the sums
+ * added in that order (the bias and y last, as an unsplit product adds
+ * them), over the context's threads (ctx starts with a ce_cpu_ctx) by rows.
+ * Needs AVX-512: called only where the kernels that made the parts ran. */
+void ce_dnnl_add_parts(void *ctx, const ce_dnnl_parts *s);
+
+#endif

@@ -42,6 +42,7 @@
 #define UNIT 32       /* outputs a unit covers: two tiles */
 #define ROWS 32       /* rows per step: two tiles */
 #define ROW_CHUNK 128 /* rows a unit runs before the next unit: x stays cached */
+#define UNIT_SUMS (ROW_CHUNK / ROWS * 4 * 256) /* a unit's partial sums, floats */
 #define K_STEP 32     /* inputs per tile: 16 pairs */
 #define K_CHUNK 4     /* k blocks of a unit's weights the rows pass over at once */
 #define B_STRIDE 256  /* bytes between pairs in a 64-output block */
@@ -86,21 +87,19 @@ typedef struct amx_args {
 
 #define AVX512 __attribute__((target("avx512f")))
 
-/* The weights of the chunk AHEAD chunks on (of this unit, or of the next
+/* The weights of the chunk AHEAD chunks on (of this block, or of the next
  * ones), fetched into L2 a few lines per k step while the tiles work on the
  * current one: read in one go before, they stall the tiles while they come
- * from memory. */
+ * from memory. A block's chunk is contiguous (its k blocks are 4 KB apart). */
 typedef struct prefetch {
-    const uint16_t *src; /* the chunk's first block, at the unit's half */
-    size_t stride_k, line, lines, per_step;
+    const uint16_t *src; /* the chunk's first line */
+    size_t line, lines, per_step;
 } prefetch;
 
 static inline void prefetch_some(prefetch *f)
 {
-    for (size_t i = 0; i < f->per_step && f->line < f->lines; i++, f->line++) {
-        size_t j = f->line;
-        __builtin_prefetch(f->src + j / 32 * f->stride_k + j / 2 % 16 * 128 + j % 2 * 32, 0, 2);
-    }
+    for (size_t i = 0; i < f->per_step && f->line < f->lines; i++, f->line++)
+        __builtin_prefetch(f->src + f->line * 32, 0, 2);
 }
 
 /* Rows [r0, r0 + nr) and outputs [n0, n0 + 32) of y from the tiles' sums
@@ -170,28 +169,47 @@ static void rows_32(const amx_args *a, const uint16_t *x0, size_t u, size_t r0, 
         finish(a, c, r0, nr, u * UNIT);
 }
 
-/* Unit u for rows [r0, r1): K_CHUNK blocks of its weights at a time, which
- * stay in L1 while every row passes over them (from L2 they halve the
- * tiles' speed); the partial sums wait in @p c, 4 KB per 32 rows. */
-static void unit_rows(const amx_args *a, const uint16_t *x, size_t u, size_t last_u, size_t r0,
-                      size_t r1, float *c)
+/* Units [u0, u1) of one block of 64 outputs (one or both of its halves) for
+ * rows [r0, r1): K_CHUNK k blocks of the weights at a time, which stay in L1
+ * while every row passes over them (from L2 they halve the tiles' speed);
+ * a unit's partial sums wait in @p c, 16 KB from the next unit's. The halves
+ * take turns on each chunk, so the block's weights are read front to back,
+ * one stream for the L2's prefetcher: a half at a time over every chunk read
+ * two lines of every four, and BERT-base's bf16 products at 128 rows from
+ * memory took 10-25 % longer (128 x 3072 x 768: 500 against 390 us). */
+static void block_rows(const amx_args *a, const uint16_t *x, size_t u0, size_t u1, size_t last_u,
+                       size_t r0, size_t r1, float *c)
 {
-    size_t steps = (r1 - r0 + ROWS - 1) / ROWS;
+    size_t steps = (r1 - r0 + ROWS - 1) / ROWS, blk = u0 / 2;
+    size_t n_chunks = (a->k_blocks + K_CHUNK - 1) / K_CHUNK;
     for (size_t k0 = 0; k0 < a->k_blocks; k0 += K_CHUNK) {
         size_t k1 = a->k_blocks - k0 < K_CHUNK ? a->k_blocks : k0 + K_CHUNK;
-        const uint16_t *b = a->w + u / 2 * a->w_stride_n + u % 2 * 64 + k0 * a->w_stride_k;
-        size_t n_chunks = (a->k_blocks + K_CHUNK - 1) / K_CHUNK;
-        size_t ahead = u * n_chunks + k0 / K_CHUNK + AHEAD;
-        size_t nu = ahead / n_chunks, nk0 = ahead % n_chunks * K_CHUNK;
+        size_t ahead = blk * n_chunks + k0 / K_CHUNK + AHEAD;
+        size_t nb = ahead / n_chunks, nk0 = ahead % n_chunks * K_CHUNK;
         size_t nk1 = a->k_blocks - nk0 < K_CHUNK ? a->k_blocks : nk0 + K_CHUNK;
-        prefetch f = {a->w + nu / 2 * a->w_stride_n + nu % 2 * 64 + nk0 * a->w_stride_k,
-                      a->w_stride_k, 0, nu < last_u ? (nk1 - nk0) * 32 : 0, 0};
-        f.per_step = (f.lines + steps * (k1 - k0) - 1) / (steps * (k1 - k0));
-        for (size_t r = r0; r < r1; r += ROWS) {
-            size_t nr = r1 - r < ROWS ? r1 - r : ROWS;
-            float *cr = c + (r - r0) / ROWS * 4 * 256;
-            rows_32(a, x + (r - r0) * a->ldx, u, r, nr, k0, k1, b, cr, &f);
+        prefetch f = {a->w + nb * a->w_stride_n + nk0 * a->w_stride_k, 0,
+                      nb * 2 < last_u ? (nk1 - nk0) * a->w_stride_k / 32 : 0, 0};
+        size_t calls = (u1 - u0) * steps * (k1 - k0);
+        f.per_step = (f.lines + calls - 1) / calls;
+        for (size_t u = u0; u < u1; u++) {
+            const uint16_t *b = a->w + blk * a->w_stride_n + u % 2 * 64 + k0 * a->w_stride_k;
+            for (size_t r = r0; r < r1; r += ROWS) {
+                size_t nr = r1 - r < ROWS ? r1 - r : ROWS;
+                float *cr = c + (u - u0) * UNIT_SUMS + (r - r0) / ROWS * 4 * 256;
+                rows_32(a, x + (r - r0) * a->ldx, u, r, nr, k0, k1, b, cr, &f);
+            }
         }
+    }
+}
+
+/* Units [begin, end) for rows [r0, r1), a block (two units) at a time. */
+static void units_rows(const amx_args *a, const uint16_t *x, size_t begin, size_t end, size_t r0,
+                       size_t r1, float *c)
+{
+    for (size_t u = begin; u < end;) {
+        size_t next = (u / 2 + 1) * 2 < end ? (u / 2 + 1) * 2 : end;
+        block_rows(a, x, u, next, end, r0, r1, c);
+        u = next;
     }
 }
 
@@ -226,13 +244,12 @@ static void units_block(const void *args, size_t begin, size_t end)
 {
     const amx_args *a = args;
     uint16_t *xb = rows_buffer(a);
-    _Alignas(64) float c[ROW_CHUNK / ROWS * 4 * 256];
+    _Alignas(64) float c[2 * UNIT_SUMS];
     for (size_t r0 = 0; r0 < a->rows; r0 += ROW_CHUNK) {
         size_t r1 = a->rows - r0 < ROW_CHUNK ? a->rows : r0 + ROW_CHUNK;
         round_rows(a, r0, r1, xb);
         tiles_on();
-        for (size_t u = begin; u < end; u++)
-            unit_rows(a, xb, u, end, r0, r1, c);
+        units_rows(a, xb, begin, end, r0, r1, c);
         tiles_off();
     }
 }
@@ -245,14 +262,13 @@ static void chunks_block(const void *args, size_t begin, size_t end)
 {
     const amx_args *a = args;
     uint16_t *xb = rows_buffer(a);
-    _Alignas(64) float c[ROW_CHUNK / ROWS * 4 * 256];
+    _Alignas(64) float c[2 * UNIT_SUMS];
     size_t units = (a->out + UNIT - 1) / UNIT;
     for (size_t i = begin; i < end; i++) {
         size_t r0 = i * ROW_CHUNK, r1 = a->rows - r0 < ROW_CHUNK ? a->rows : r0 + ROW_CHUNK;
         round_rows(a, r0, r1, xb);
         tiles_on();
-        for (size_t u = 0; u < units; u++)
-            unit_rows(a, xb, u, units, r0, r1, c);
+        units_rows(a, xb, 0, units, r0, r1, c);
         tiles_off();
     }
 }
@@ -358,7 +374,7 @@ int ce_dnnl_amx_linear(void *ctx, const dnnl_memory_desc_t *md, const uint16_t *
     } else if (by_rows)
         ce_cpu_parallel_for(ctx, chunks, 1, 1, chunks_block, &a);
     else
-        ce_cpu_parallel_for(ctx, units, grain, 1, units_block, &a);
+        ce_cpu_parallel_for(ctx, units, grain, 2, units_block, &a); /* whole blocks */
     return 1;
 }
 

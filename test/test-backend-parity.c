@@ -47,6 +47,11 @@ enum { CE_CPU_ISA_C, CE_CPU_ISA_AVX2, CE_CPU_ISA_BEST }; /* as cpu_packed.h */
 #if CE_HAVE_BLIS
 #include "backends/blis/blis_backend.h"
 #endif
+#if CE_HAVE_ONEDNN
+#include "backends/onednn/onednn_amx_tiles.h"
+#else
+#define CE_AMX_X86 0
+#endif
 #include "test-util.h"
 
 /* ---- helpers ---- */
@@ -806,22 +811,17 @@ static void release_weight(const ce_backend_model *bm, lin_weight *lw)
     free(lw->w), free(lw->bias);
 }
 
-/* Against the reference: gemm then the activation at f32; the reference's
+/* y, the backend's product of @p rows rows of x with @p lw (y0 before it),
+ * against the reference: gemm then the activation at f32; the reference's
  * own prepared product below f32. With @p far, the largest difference of the
  * reference from the float32 product, relative to the magnitude, is kept
  * there (cases without activation). */
-static void run_linear(const ce_backend *b, const ce_backend *ref, rng *r, const lin_weight *lw,
-                       size_t rows, float beta, size_t xpad, size_t ypad, double *far)
+static void expect_linear(const ce_backend *ref, const lin_weight *lw, size_t rows, const float *x,
+                          size_t ldx, float beta, const float *y0, const float *y, size_t ldy,
+                          double *far)
 {
-    size_t ldx = lw->in + xpad, ldy = lw->out + ypad;
-    size_t n_x = rows * ldx, n_y = rows * ldy;
-    float *x = filled(r, n_x, 1.0f), *x_orig = copy_of(x, n_x);
-    float *y0 = filled(r, n_y, 1.0f);
-    if (beta == 0.0f) /* y must not be read */
-        for (size_t i = 0; i < n_y; i++)
-            y0[i] = NAN;
-    float *y = copy_of(y0, n_y), *z = copy_of(y0, n_y);
-    b->ops.linear(b->ctx, lw->prepared, rows, x, ldx, beta, y, ldy);
+    size_t n_y = rows * ldy;
+    float *z = copy_of(y0, n_y);
     ref->ops.gemm(NULL, CE_NO_TRANS, lw->layout, rows, lw->out, lw->in, 1.0f, x, ldx, lw->w, lw->ld,
                   beta, z, ldy, lw->bias);
     float *want = copy_of(lw->ref_prepared ? y0 : z, n_y);
@@ -849,9 +849,26 @@ static void run_linear(const ce_backend *b, const ce_backend *ref, rng *r, const
                 *far = fmax(*far, fabs((double)z[at] - want[at]) / mag);
         }
     expect_padding(y, y0, rows, lw->out, ldy, "y padding");
-    expect_same_bits(x, x_orig, n_x, "x (input)");
-    free(x), free(x_orig), free(y0), free(y), free(z), free(want);
+    free(z), free(want);
 }
+/* The backend's linear slot against the reference (expect_linear). */
+static void run_linear(const ce_backend *b, const ce_backend *ref, rng *r, const lin_weight *lw,
+                       size_t rows, float beta, size_t xpad, size_t ypad, double *far)
+{
+    size_t ldx = lw->in + xpad, ldy = lw->out + ypad;
+    size_t n_x = rows * ldx, n_y = rows * ldy;
+    float *x = filled(r, n_x, 1.0f), *x_orig = copy_of(x, n_x);
+    float *y0 = filled(r, n_y, 1.0f);
+    if (beta == 0.0f) /* y must not be read */
+        for (size_t i = 0; i < n_y; i++)
+            y0[i] = NAN;
+    float *y = copy_of(y0, n_y);
+    b->ops.linear(b->ctx, lw->prepared, rows, x, ldx, beta, y, ldy);
+    expect_linear(ref, lw, rows, x, ldx, beta, y0, y, ldy, far);
+    expect_same_bits(x, x_orig, n_x, "x (input)");
+    free(x), free(x_orig), free(y0), free(y);
+}
+
 
 /* Every weight shape in both layouts, with every activation, bias on and
  * off in turn, applied to 1, 7 and 128 rows with beta 0 and 1 in turn. */
@@ -1328,6 +1345,73 @@ END_TEST
  * reference's bf16 product to 1e-5 of the magnitude, and the batch must
  * show it is bf16 at all: somewhere far from the float32 product. */
 
+/* Whether onednn runs bf16 products of several rows on its AMX kernel here. */
+static bool amx_products_here(const char *name)
+{
+#if CE_HAVE_ONEDNN && CE_AMX_X86
+    return !strcmp(name, "onednn") && (ce_cpu_features() & CE_CPU_AMX_BF16) &&
+           (ce_cpu_features() & CE_CPU_AVX512_BF16) && !getenv("CE_NO_AMX") &&
+           ce_amx_tiles_permitted();
+#else
+    (void)name;
+    return false;
+#endif
+}
+
+/* The backend's linear_same_x fast path (ce_backend_ext), where it has one:
+ * groups of weights of one width against the reference one by one. A call it
+ * declines must leave every output untouched. Returns the calls it ran. */
+static size_t check_same_x(const ce_backend *b, const ce_backend_model *bm, const ce_backend *ref,
+                           rng *r, ce_precision precision, const ce_backend_model *rm)
+{
+    if (!b->ext.linear_same_x)
+        return 0;
+    /* widths of one and two input blocks; outputs of half a block, a block
+     * and a half cut short, and several blocks; every activation */
+    static const size_t groups[][4] = {{130, 33, 300, 64}, {768, 64, 20, 96}, {64, 768, 0, 0}};
+    static const size_t row_counts[] = {1, 2, 17, 33, 128, 300};
+    size_t ran = 0;
+    for (size_t g = 0; g < sizeof groups / sizeof *groups; g++) {
+        lin_weight lw[3];
+        size_t n = 0;
+        for (; n < 3 && groups[g][n + 1]; n++) {
+            lw[n] = (lin_weight){.in = groups[g][0], .out = groups[g][n + 1],
+                                 .layout = (g + n) % 2 ? CE_TRANS : CE_NO_TRANS,
+                                 .act = (ce_backend_activation)((g * 3 + n) % 6),
+                                 .precision = precision, .rm = rm};
+            prepare_weight(bm, r, &lw[n], (g + n) % 2 == 0, n);
+        }
+        for (size_t k = 0; k < sizeof row_counts / sizeof *row_counts; k++) {
+            size_t rows = row_counts[k], ldx = lw[0].in + k % 3, ldy[3];
+            float *x = filled(r, rows * ldx, 1.0f), *x_orig = copy_of(x, rows * ldx);
+            float *y0[3], *y[3];
+            const void *w[3];
+            for (size_t i = 0; i < n; i++) {
+                ldy[i] = lw[i].out + (i + k) % 2;
+                y0[i] = filled(r, rows * ldy[i], 1.0f);
+                for (size_t j = 0; j < rows * ldy[i]; j++) /* y must not be read */
+                    y0[i][j] = NAN;
+                y[i] = copy_of(y0[i], rows * ldy[i]);
+                w[i] = lw[i].prepared;
+            }
+            int done = b->ext.linear_same_x(b->ctx, n, w, rows, x, ldx, y, ldy);
+            for (size_t i = 0; i < n; i++) {
+                if (done)
+                    expect_linear(ref, &lw[i], rows, x, ldx, 0.0f, y0[i], y[i], ldy[i], NULL);
+                else
+                    expect_same_bits(y[i], y0[i], rows * ldy[i], "declined: y untouched");
+                free(y0[i]), free(y[i]);
+            }
+            expect_same_bits(x, x_orig, rows * ldx, "x (input)");
+            free(x), free(x_orig);
+            ran += (size_t)done;
+        }
+        for (size_t i = 0; i < n; i++)
+            release_weight(bm, &lw[i]);
+    }
+    return ran;
+}
+
 static void check_bf16_backend(const char *name, int threads, const ce_backend *ref, rng *r)
 {
     ce_backend_model *bm = NULL, *rm = NULL;
@@ -1362,6 +1446,11 @@ static void check_bf16_backend(const char *name, int threads, const ce_backend *
     /* bf16 keeps 8 significant bits: its products are off float32's by about 2^-9 */
     ck_assert_msg(far_from_f32 > 1e-4, "%s: the reference bf16 product is float32's (%g)", where,
                   far_from_f32);
+    size_t same_x = check_same_x(b, bm, ref, r, CE_PRECISION_BF16, rm);
+    /* onednn on an AMX CPU runs it: everything but one row, and 300 rows at 2
+     * threads (split by rows, one product at a time) */
+    if (b->ext.linear_same_x && amx_products_here(name))
+        ck_assert_uint_eq(same_x, 3 * (threads == 1 ? 5 : 4));
     ce_backend_close(b);
     ce_backend_model_close(bm);
     ce_backend_model_close(rm);

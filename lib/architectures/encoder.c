@@ -160,9 +160,10 @@ static void layer_forward(const ce_encoder *m, const ce_encoder_layer *ly, enc_s
     const ce_encoder_config *c = &m->cfg;
     size_t d = (size_t)c->hidden_size, f = (size_t)c->intermediate_size, t = b->total;
     size_t heads = (size_t)c->num_heads;
-    ce_lin_apply(be, &ly->q, t, x, d, 0.0f, s->q, d);
-    ce_lin_apply(be, &ly->k, t, x, d, 0.0f, s->k, d);
-    ce_lin_apply(be, &ly->v, t, x, d, 0.0f, s->v, d);
+    const ce_lin *qkv[3] = {&ly->q, &ly->k, &ly->v};
+    float *const out[3] = {s->q, s->k, s->v};
+    const size_t ld[3] = {d, d, d};
+    ce_lins_apply_same_x(be, 3, qkv, t, x, d, out, ld);
     for (size_t i = 0; i < b->n_seqs; i++) {
         size_t off = b->starts[i] * d, len = b->lengths[i];
         ce_attn_args a = {len, len, heads, d / heads, s->q + off, s->k + off, s->v + off, d, d, d,

@@ -203,6 +203,29 @@ void ce_lin_apply(ce_backend *be, const ce_lin *lin, size_t rows, const float *x
             ce_activate(be, lin->act, lin->out, y + r * ldy);
 }
 
+/* The products' prepared weights, when the session's backend has them all. */
+static int all_prepared(const ce_backend *be, size_t n, const ce_lin *const *lins,
+                        const void **w)
+{
+    if (!be->model || n > 8)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(w[i] = lins[i]->prepared))
+            return 0;
+    return 1;
+}
+
+void ce_lins_apply_same_x(ce_backend *be, size_t n, const ce_lin *const *lins, size_t rows,
+                          const float *x, size_t ldx, float *const *y, const size_t *ldy)
+{
+    const void *w[8] = {NULL};
+    if (rows && be->ext.linear_same_x && all_prepared(be, n, lins, w) &&
+        be->ext.linear_same_x(be->ctx, n, w, rows, x, ldx, y, ldy))
+        return;
+    for (size_t i = 0; i < n; i++)
+        ce_lin_apply(be, lins[i], rows, x, ldx, 0.0f, y[i], ldy[i]);
+}
+
 void ce_attention(ce_backend *be, const ce_attn_args *a)
 {
     be->ops.attention(be->ctx, a->heads, a->hd, a->tq, a->tk, a->q, a->ldq, a->k, a->ldk, a->v,

@@ -70,6 +70,13 @@ void ce_lins_release(ce_lin_list *list, const ce_backend_model *bm);
 void ce_lin_apply(ce_backend *be, const ce_lin *lin, size_t rows, const float *x, size_t ldx,
                   float beta, float *y, size_t ldy);
 
+/* For each i < n: y[i] = act(x W_i^T + b_i) (ce_lin_apply with beta 0), the
+ * weights all of x's width; the session's backend may run them as one (x
+ * read once). y[i] has row stride ldy[i] and overlaps neither x nor the
+ * other outputs. */
+void ce_lins_apply_same_x(ce_backend *be, size_t n, const ce_lin *const *lins, size_t rows,
+                          const float *x, size_t ldx, float *const *y, const size_t *ldy);
+
 /* Multi-head attention of one sequence through the backend's attention slot.
  * q is [tq, heads*hd] (row stride ldq), k and v are [tk, heads*hd] (strides
  * ldk, ldv); ctx receives [tq, heads*hd] (stride ldc). Scores are q.k * scale.

@@ -33,6 +33,18 @@ typedef struct ce_backend_model {
     int prepares;           /* weights go through ops.linear_prepare (at that precision) */
 } ce_backend_model;
 
+/* Fast paths of the library's own backends beside the public table (not
+ * part of the ABI: a host's backend has none). Each may decline a call,
+ * computing nothing; the caller then runs the table's slots. */
+typedef struct ce_backend_ext {
+    /* For each i < n: y[i] = act_i(x W_i^T + b_i), the prepared weights
+     * w[i] of the session's model all taking x's width, y[i] with row
+     * stride ldy[i] (not overlapping x or each other). Returns 1 when done,
+     * 0 when declined. NULL: never. */
+    int (*linear_same_x)(void *ctx, size_t n, const void *const *w, size_t rows, const float *x,
+                         size_t ldx, float *const *y, const size_t *ldy);
+} ce_backend_ext;
+
 typedef struct ce_backend {
     ce_backend_ops ops; /* every slot filled: the backend's own, else the reference kernels */
     void *ctx;          /* from ops.create / ops.session_create */
@@ -41,6 +53,9 @@ typedef struct ce_backend {
     /* The model's backend state when it is this same backend: linear products
      * then run on the prepared weights. NULL otherwise (raw weights, gemm). */
     const ce_backend_model *model;
+    /* The built-in backend's fast paths when model is set, else none (all
+     * NULL); they take ctx. */
+    ce_backend_ext ext;
 } ce_backend;
 
 /* Open the per-model state of backend @p name (NULL/"auto": the best). On

@@ -16,7 +16,7 @@
 typedef struct ce_profile_entry {
     const char *slot;    /* "linear", "attention", "layer_norm", ... */
     const void *key;     /* linear: the prepared weight; gemm: NULL */
-    size_t n, k;         /* gemm: the product's n and k (per shape) */
+    size_t n, k;         /* gemm: the product's n and k (per shape); linear_same_x: n weights */
     double seconds;
     unsigned long calls;
 } ce_profile_entry;

@@ -384,6 +384,10 @@ ce_status ce_backend_open(const char *name, int n_threads, const ce_backend_mode
     if (model && strcmp(model->ops.name, b->ops.name) != 0)
         model = NULL; /* another backend's prepared weights mean nothing here */
     b->model = model;
+#if CE_HAVE_ONEDNN
+    if (model && b->ops.session_create == ce_dnnl_session_create)
+        b->ext = *ce_backend_onednn_ext();
+#endif
     b->n_threads = b->active_threads = n_threads;
     ce_backend_call call;
     ce_backend_call_begin(&call);

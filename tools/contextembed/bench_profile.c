@@ -52,7 +52,11 @@ static size_t collect(const ce_session *s, const ce_profile_entry *e, size_t n, 
     size_t n_rows = 0;
     for (size_t i = 0; i < n; i++) {
         char name[96];
-        if (e[i].key)
+        if (e[i].key && e[i].n) { /* several products of one x: "linear 768x768 x3" */
+            linear_name(s, e[i].key, name, sizeof name);
+            size_t used = strlen(name);
+            snprintf(name + used, sizeof name - used, " x%zu", e[i].n);
+        } else if (e[i].key)
             linear_name(s, e[i].key, name, sizeof name);
         else if (e[i].n)
             snprintf(name, sizeof name, "%s n=%zu k=%zu", e[i].slot, e[i].n, e[i].k);

@@ -319,22 +319,10 @@ int ce_dnnl_amx_fits(const dnnl_memory_desc_t *md)
            md->padded_dims[1] % 64 == 0 && ce_amx_tiles_permitted();
 }
 
-int ce_dnnl_amx_linear(void *ctx, const dnnl_memory_desc_t *md, const uint16_t *w,
-                       const float *bias, ce_backend_activation act, size_t rows, const float *x,
-                       size_t ldx, int accumulate, float *y, size_t ldy)
+static amx_args args_of(const dnnl_memory_desc_t *md, const uint16_t *w, const float *bias,
+                        ce_backend_activation act, size_t rows, const float *x, size_t ldx,
+                        int accumulate, float *y, size_t ldy)
 {
-    int nt = ce_cpu_threads(ctx);
-    /* by rows when every thread gets a chunk; below, by outputs, each
-     * thread reading its part of the weights once */
-    size_t chunks = (rows + ROW_CHUNK - 1) / ROW_CHUNK;
-    int by_rows = nt > 1 && chunks >= (size_t)nt;
-    /* Split by rows, the tiles are the limit and an activation between their
-     * blocks stalls them (BERT-base's GELU layer at 512 and 8 x 128 rows
-     * 4-6 % slower than oneDNN's fused one); split by outputs, the weights
-     * coming from memory are, and it fits in while they come (128 rows: the
-     * forward 5 % faster). */
-    if (act != CE_BACKEND_ACT_NONE && by_rows)
-        return 0;
     const dnnl_blocking_desc_t *bd = &md->format_desc.blocking;
     amx_args a = {.w = w,
                   .xf = x,
@@ -352,18 +340,47 @@ int ce_dnnl_amx_linear(void *ctx, const dnnl_memory_desc_t *md, const uint16_t *
                   .y = y,
                   .accumulate = accumulate,
                   .act = act};
+    return a;
+}
+
+/* The threads' buffers for rounded rows (and @p extra floats after them),
+ * into a->xb; the floats the rows take, or 0 when out of memory. */
+static size_t reserve_rows(void *ctx, int nt, amx_args *a, size_t extra)
+{
+    size_t chunk = a->rows < ROW_CHUNK ? rows_padded(a->rows) : ROW_CHUNK;
+    size_t xb_floats = (chunk * a->ldx + 31) / 32 * 16; /* bf16 in the float scratch */
+    for (int t = 0; t < nt; t++)
+        if (!(a->xb[t] = (uint16_t *)ce_cpu_scratch(ctx, t, xb_floats + extra)))
+            return 0;
+    return xb_floats;
+}
+
+int ce_dnnl_amx_linear(void *ctx, const dnnl_memory_desc_t *md, const uint16_t *w,
+                       const float *bias, ce_backend_activation act, size_t rows, const float *x,
+                       size_t ldx, int accumulate, float *y, size_t ldy)
+{
+    int nt = ce_cpu_threads(ctx);
+    /* by rows when every thread gets a chunk; below, by outputs, each
+     * thread reading its part of the weights once */
+    size_t chunks = (rows + ROW_CHUNK - 1) / ROW_CHUNK;
+    int by_rows = nt > 1 && chunks >= (size_t)nt;
+    /* Split by rows, the tiles are the limit and an activation between their
+     * blocks stalls them (BERT-base's GELU layer at 512 and 8 x 128 rows
+     * 4-6 % slower than oneDNN's fused one); split by outputs, the weights
+     * coming from memory are, and it fits in while they come (128 rows: the
+     * forward 5 % faster). */
+    if (act != CE_BACKEND_ACT_NONE && by_rows)
+        return 0;
+    amx_args a = args_of(md, w, bias, act, rows, x, ldx, accumulate, y, ldy);
     size_t units = (a.out + UNIT - 1) / UNIT;
     /* a thread needs some 4 M multiply-adds to pay its wake-up */
     size_t per_unit = rows_padded(rows) * a.k_blocks * K_STEP * UNIT;
     size_t grain = per_unit >= (1u << 22) ? 1 : (1u << 22) / per_unit;
-    size_t chunk = rows < ROW_CHUNK ? rows_padded(rows) : ROW_CHUNK;
-    /* bf16 in the float scratch, then a part's sums when split by inputs */
-    size_t xb_floats = (chunk * a.ldx + 31) / 32 * 16;
+    /* a part's sums after the rounded rows when split by inputs */
     int by_inputs = nt > 1 && !by_rows && ce_dnnl_split_by_inputs(a.in, a.out);
-    size_t floats = xb_floats + (by_inputs ? rows * a.out : 0);
-    for (int t = 0; t < nt; t++)
-        if (!(a.xb[t] = (uint16_t *)ce_cpu_scratch(ctx, t, floats)))
-            return 0;
+    size_t xb_floats = reserve_rows(ctx, nt, &a, by_inputs ? rows * a.out : 0);
+    if (!xb_floats)
+        return 0;
     if (by_inputs) {
         ksplit_args k = {&a, ce_dnnl_parts_into((size_t)nt, rows, a.out, bias, act, accumulate,
                                                 y, ldy)};
@@ -378,11 +395,71 @@ int ce_dnnl_amx_linear(void *ctx, const dnnl_memory_desc_t *md, const uint16_t *
     return 1;
 }
 
+/* Products of one x: their units (each product's made even, so that no
+ * block is split between threads) numbered one after the other. */
+typedef struct same_x_args {
+    amx_args a[CE_DNNL_AMX_SAME_X_MAX];
+    size_t n, first_unit[CE_DNNL_AMX_SAME_X_MAX + 1];
+} same_x_args;
+
+/* Units [begin, end) of all the products for every chunk of rows, x's
+ * rows rounded once per chunk. */
+static void same_x_block(const void *args, size_t begin, size_t end)
+{
+    const same_x_args *s = args;
+    uint16_t *xb = rows_buffer(&s->a[0]);
+    _Alignas(64) float c[2 * UNIT_SUMS];
+    for (size_t r0 = 0; r0 < s->a[0].rows; r0 += ROW_CHUNK) {
+        size_t r1 = s->a[0].rows - r0 < ROW_CHUNK ? s->a[0].rows : r0 + ROW_CHUNK;
+        round_rows(&s->a[0], r0, r1, xb);
+        tiles_on();
+        for (size_t i = 0; i < s->n; i++) {
+            size_t f = s->first_unit[i], units = (s->a[i].out + UNIT - 1) / UNIT;
+            size_t lo = begin > f ? begin - f : 0, hi = end - f < units ? end - f : units;
+            if (end > f && lo < hi)
+                units_rows(&s->a[i], xb, lo, hi, r0, r1, c);
+        }
+        tiles_off();
+    }
+}
+
+int ce_dnnl_amx_same_x(void *ctx, size_t n, const ce_dnnl_amx_product *p, size_t rows,
+                       const float *x, size_t ldx)
+{
+    int nt = ce_cpu_threads(ctx);
+    size_t chunks = (rows + ROW_CHUNK - 1) / ROW_CHUNK;
+    if (n == 0 || n > CE_DNNL_AMX_SAME_X_MAX || rows < 2 || (nt > 1 && chunks >= (size_t)nt))
+        return 0;
+    same_x_args s = {.n = n};
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].md->dims[0] != p[0].md->dims[0] ||
+            p[i].md->padded_dims[0] != p[0].md->padded_dims[0])
+            return 0;
+        s.a[i] = args_of(p[i].md, p[i].w, p[i].bias, p[i].act, rows, x, ldx, 0, p[i].y,
+                         p[i].ldy);
+        size_t units = (s.a[i].out + UNIT - 1) / UNIT;
+        s.first_unit[i + 1] = s.first_unit[i] + (units + 1) / 2 * 2;
+    }
+    if (!reserve_rows(ctx, nt, &s.a[0], 0))
+        return 0;
+    size_t per_unit = rows_padded(rows) * s.a[0].k_blocks * K_STEP * UNIT;
+    size_t grain = per_unit >= (1u << 22) ? 1 : (1u << 22) / per_unit;
+    ce_cpu_parallel_for(ctx, s.first_unit[n], grain, 2, same_x_block, &s);
+    return 1;
+}
+
 #else
 
 int ce_dnnl_amx_fits(const dnnl_memory_desc_t *md)
 {
     (void)md;
+    return 0;
+}
+
+int ce_dnnl_amx_same_x(void *ctx, size_t n, const ce_dnnl_amx_product *p, size_t rows,
+                       const float *x, size_t ldx)
+{
+    (void)ctx, (void)n, (void)p, (void)rows, (void)x, (void)ldx;
     return 0;
 }
 

@@ -169,3 +169,9 @@ const ce_backend_ops *ce_backend_onednn_ops(void)
         onednn_ops.precisions |= CE_PRECISION_BIT(CE_PRECISION_BF16);
     return &onednn_ops;
 }
+
+const ce_backend_ext *ce_backend_onednn_ext(void)
+{
+    static const ce_backend_ext ext = {.linear_same_x = ce_dnnl_linear_same_x};
+    return &ext;
+}

@@ -9,6 +9,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "backends/backend_internal.h"
 #include "backends/cpu/cpu_kernels.h"
 
 const ce_backend_ops *ce_backend_onednn_ops(void);
@@ -74,6 +75,10 @@ void ce_dnnl_destroy(void *ctx);
 
 ce_status ce_dnnl_linear_prepare(void *model_state, const ce_linear_desc *desc, void **prepared);
 void ce_dnnl_linear_release(void *model_state, void *prepared);
+/* onednn's fast paths (ce_backend_ext). */
+const ce_backend_ext *ce_backend_onednn_ext(void);
+int ce_dnnl_linear_same_x(void *ctx, size_t n, const void *const *w, size_t rows, const float *x,
+                          size_t ldx, float *const *y, const size_t *ldy);
 void ce_dnnl_linear(void *ctx, const void *prepared, size_t rows, const float *x, size_t ldx,
                     float beta, float *y, size_t ldy);
 /* Forget every cached primitive of the session (the cache is full). */

@@ -451,3 +451,20 @@ void ce_dnnl_linear(void *ctx, const void *prepared, size_t rows, const float *x
     else if (w->fused != w->act)
         ce_cpu_activate_rows(c, w->act, rows, w->out, y, ldy);
 }
+
+/* Several bf16 products of one x on the AMX kernel, when all run there: x is
+ * rounded once, and the threads split the products' outputs as one. */
+int ce_dnnl_linear_same_x(void *ctx, size_t n, const void *const *w, size_t rows, const float *x,
+                          size_t ldx, float *const *y, const size_t *ldy)
+{
+    ce_dnnl_amx_product p[CE_DNNL_AMX_SAME_X_MAX];
+    if (n == 0 || n > CE_DNNL_AMX_SAME_X_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        const ce_dnnl_weight *wi = w[i];
+        if (!wi->amx)
+            return 0;
+        p[i] = (ce_dnnl_amx_product){&wi->wmd, wi->amx, wi->bias, wi->act, y[i], ldy[i]};
+    }
+    return ce_dnnl_amx_same_x(ctx, n, p, rows, x, ldx);
+}

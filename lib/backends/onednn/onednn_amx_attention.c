@@ -98,21 +98,48 @@ TARGET static inline __m512i bf16_32(const float *x, size_t c0, size_t n)
     return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
 }
 
-/* Head h's keys as [hdp / 2][tkp][2]: each key's row rounded, its 16 pairs
- * of columns scattered tkp pairs apart. */
+/* v[i] = the 16 x 16 dwords transposed: dword j of v[i] is dword i of the
+ * v[j] before (four rounds of shuffles: 64 against a scatter per row). */
+TARGET static void transpose_16x16(__m512i v[16])
+{
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(v[i], v[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(v[i], v[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) { /* each 128-bit lane: 4 rows of its 4 columns */
+        v[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        v[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        v[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        v[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int i = 0; i < 16; i += 8)
+        for (int j = 0; j < 4; j++) {
+            t[i + j] = _mm512_shuffle_i32x4(v[i + j], v[i + j + 4], 0x88);
+            t[i + j + 4] = _mm512_shuffle_i32x4(v[i + j], v[i + j + 4], 0xdd);
+        }
+    for (int j = 0; j < 8; j++) {
+        v[j] = _mm512_shuffle_i32x4(t[j], t[j + 8], 0x88);
+        v[j + 8] = _mm512_shuffle_i32x4(t[j], t[j + 8], 0xdd);
+    }
+}
+
+/* Head h's keys as [hdp / 2][tkp][2]: 16 keys' rows rounded (16 pairs of
+ * columns each), transposed so that each pair's 16 keys are one store. */
 TARGET static void keys_vnni(const amx_attn *a, size_t h, uint16_t *kv)
 {
-    __m512i at = _mm512_mullo_epi32(
-        _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-        _mm512_set1_epi32((int)a->tkp));
     uint32_t *d = (uint32_t *)kv;
-    for (size_t j = 0; j < a->tkp; j++) {
-        const float *row = j < a->tk ? a->k + j * a->ldk + h * a->hd : NULL;
+    for (size_t j0 = 0; j0 < a->tkp; j0 += 16)
         for (size_t c0 = 0; c0 < a->hdp; c0 += 32) {
-            __m512i w = row ? bf16_32(row, c0, a->hd) : _mm512_setzero_si512();
-            _mm512_i32scatter_epi32(d + c0 / 2 * a->tkp + j, at, w, 4);
+            __m512i w[16];
+            for (size_t j = 0; j < 16; j++) {
+                const float *row = j0 + j < a->tk ? a->k + (j0 + j) * a->ldk + h * a->hd : NULL;
+                w[j] = row ? bf16_32(row, c0, a->hd) : _mm512_setzero_si512();
+            }
+            transpose_16x16(w);
+            for (size_t p = 0; p < 16; p++)
+                _mm512_storeu_si512(d + (c0 / 2 + p) * a->tkp + j0, w[p]);
         }
-    }
 }
 
 /* Head h's values as [tkp / 2][hdp][2]: two keys' rows rounded together and

@@ -8,8 +8,7 @@
 
 #include "backends/cpu/vec_math_avx512.h"
 
-__attribute__((target("avx512f"))) static void add_rows(const void *args, size_t begin,
-                                                        size_t end)
+__attribute__((target("avx512f"))) static void add_rows(const void *args, size_t begin, size_t end)
 {
     const ce_dnnl_parts *s = args;
     for (size_t r = begin; r < end; r++) {

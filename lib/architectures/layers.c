@@ -203,11 +203,13 @@ void ce_lin_apply(ce_backend *be, const ce_lin *lin, size_t rows, const float *x
             ce_activate(be, lin->act, lin->out, y + r * ldy);
 }
 
+#define SAME_X_MAX 8 /* products ce_lins_apply_same_x hands the backend at once */
+
 /* The products' prepared weights, when the session's backend has them all. */
 static int all_prepared(const ce_backend *be, size_t n, const ce_lin *const *lins,
                         const void **w)
 {
-    if (!be->model || n > 8)
+    if (!be->model || n > SAME_X_MAX)
         return 0;
     for (size_t i = 0; i < n; i++)
         if (!(w[i] = lins[i]->prepared))
@@ -218,7 +220,7 @@ static int all_prepared(const ce_backend *be, size_t n, const ce_lin *const *lin
 void ce_lins_apply_same_x(ce_backend *be, size_t n, const ce_lin *const *lins, size_t rows,
                           const float *x, size_t ldx, float *const *y, const size_t *ldy)
 {
-    const void *w[8] = {NULL};
+    const void *w[SAME_X_MAX] = {NULL};
     if (rows && be->ext.linear_same_x && all_prepared(be, n, lins, w) &&
         be->ext.linear_same_x(be->ctx, n, w, rows, x, ldx, y, ldy))
         return;

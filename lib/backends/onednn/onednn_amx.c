@@ -237,21 +237,35 @@ static uint16_t *rows_buffer(const amx_args *a)
     return xb ? xb : a->xb[0];
 }
 
-/* Units [begin, end) for every chunk of rows. Each thread rounds the rows
- * itself: rounded by two threads, half of them came from the other core's
- * cache at every tile load (BERT-base 128 x 768 x 768: 77 against 50 us). */
-static void units_block(const void *args, size_t begin, size_t end)
+/* Units [begin, end) of the @p n products of one x in a[] (product i's units
+ * numbered from first[i] on) for every chunk of rows, x's rows rounded once
+ * per chunk. Each thread rounds the rows itself: rounded by two threads,
+ * half of them came from the other core's cache at every tile load
+ * (BERT-base 128 x 768 x 768: 77 against 50 us). */
+static void products_block(const amx_args *a, size_t n, const size_t *first, size_t begin,
+                           size_t end)
 {
-    const amx_args *a = args;
     uint16_t *xb = rows_buffer(a);
     _Alignas(64) float c[2 * UNIT_SUMS];
     for (size_t r0 = 0; r0 < a->rows; r0 += ROW_CHUNK) {
         size_t r1 = a->rows - r0 < ROW_CHUNK ? a->rows : r0 + ROW_CHUNK;
         round_rows(a, r0, r1, xb);
         tiles_on();
-        units_rows(a, xb, begin, end, r0, r1, c);
+        for (size_t i = 0; i < n; i++) {
+            size_t f = first[i], units = (a[i].out + UNIT - 1) / UNIT;
+            size_t lo = begin > f ? begin - f : 0, hi = end - f < units ? end - f : units;
+            if (end > f && lo < hi)
+                units_rows(&a[i], xb, lo, hi, r0, r1, c);
+        }
         tiles_off();
     }
+}
+
+/* Units [begin, end) of one product for every chunk of rows. */
+static void units_block(const void *args, size_t begin, size_t end)
+{
+    static const size_t first = 0;
+    products_block(args, 1, &first, begin, end);
 }
 
 /* Chunks of rows [begin, end) by every unit: a thread then reads and writes
@@ -319,6 +333,14 @@ int ce_dnnl_amx_fits(const dnnl_memory_desc_t *md)
            md->padded_dims[1] % 64 == 0 && ce_amx_tiles_permitted();
 }
 
+/* Units a thread takes at least: it needs some 4 M multiply-adds to pay
+ * its wake-up. */
+static size_t units_grain(size_t rows, size_t k_blocks)
+{
+    size_t per_unit = rows_padded(rows) * k_blocks * K_STEP * UNIT;
+    return per_unit >= (1u << 22) ? 1 : (1u << 22) / per_unit;
+}
+
 static amx_args args_of(const dnnl_memory_desc_t *md, const uint16_t *w, const float *bias,
                         ce_backend_activation act, size_t rows, const float *x, size_t ldx,
                         int accumulate, float *y, size_t ldy)
@@ -373,9 +395,6 @@ int ce_dnnl_amx_linear(void *ctx, const dnnl_memory_desc_t *md, const uint16_t *
         return 0;
     amx_args a = args_of(md, w, bias, act, rows, x, ldx, accumulate, y, ldy);
     size_t units = (a.out + UNIT - 1) / UNIT;
-    /* a thread needs some 4 M multiply-adds to pay its wake-up */
-    size_t per_unit = rows_padded(rows) * a.k_blocks * K_STEP * UNIT;
-    size_t grain = per_unit >= (1u << 22) ? 1 : (1u << 22) / per_unit;
     /* a part's sums after the rounded rows when split by inputs */
     int by_inputs = nt > 1 && !by_rows && ce_dnnl_split_by_inputs(a.in, a.out);
     size_t xb_floats = reserve_rows(ctx, nt, &a, by_inputs ? rows * a.out : 0);
@@ -391,7 +410,8 @@ int ce_dnnl_amx_linear(void *ctx, const dnnl_memory_desc_t *md, const uint16_t *
     } else if (by_rows)
         ce_cpu_parallel_for(ctx, chunks, 1, 1, chunks_block, &a);
     else
-        ce_cpu_parallel_for(ctx, units, grain, 2, units_block, &a); /* whole blocks */
+        ce_cpu_parallel_for(ctx, units, units_grain(rows, a.k_blocks), 2, units_block,
+                            &a); /* whole blocks */
     return 1;
 }
 
@@ -402,25 +422,10 @@ typedef struct same_x_args {
     size_t n, first_unit[CE_DNNL_AMX_SAME_X_MAX + 1];
 } same_x_args;
 
-/* Units [begin, end) of all the products for every chunk of rows, x's
- * rows rounded once per chunk. */
 static void same_x_block(const void *args, size_t begin, size_t end)
 {
     const same_x_args *s = args;
-    uint16_t *xb = rows_buffer(&s->a[0]);
-    _Alignas(64) float c[2 * UNIT_SUMS];
-    for (size_t r0 = 0; r0 < s->a[0].rows; r0 += ROW_CHUNK) {
-        size_t r1 = s->a[0].rows - r0 < ROW_CHUNK ? s->a[0].rows : r0 + ROW_CHUNK;
-        round_rows(&s->a[0], r0, r1, xb);
-        tiles_on();
-        for (size_t i = 0; i < s->n; i++) {
-            size_t f = s->first_unit[i], units = (s->a[i].out + UNIT - 1) / UNIT;
-            size_t lo = begin > f ? begin - f : 0, hi = end - f < units ? end - f : units;
-            if (end > f && lo < hi)
-                units_rows(&s->a[i], xb, lo, hi, r0, r1, c);
-        }
-        tiles_off();
-    }
+    products_block(s->a, s->n, s->first_unit, begin, end);
 }
 
 int ce_dnnl_amx_same_x(void *ctx, size_t n, const ce_dnnl_amx_product *p, size_t rows,
@@ -442,9 +447,8 @@ int ce_dnnl_amx_same_x(void *ctx, size_t n, const ce_dnnl_amx_product *p, size_t
     }
     if (!reserve_rows(ctx, nt, &s.a[0], 0))
         return 0;
-    size_t per_unit = rows_padded(rows) * s.a[0].k_blocks * K_STEP * UNIT;
-    size_t grain = per_unit >= (1u << 22) ? 1 : (1u << 22) / per_unit;
-    ce_cpu_parallel_for(ctx, s.first_unit[n], grain, 2, same_x_block, &s);
+    ce_cpu_parallel_for(ctx, s.first_unit[n], units_grain(rows, s.a[0].k_blocks), 2,
+                        same_x_block, &s);
     return 1;
 }
 

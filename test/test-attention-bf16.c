@@ -25,18 +25,23 @@ typedef struct attn_case {
     size_t heads, hd, tq, tk;
     int causal;
     size_t q_offset;
-    size_t pad; /* added to every leading dimension */
+    size_t pad;    /* added to every leading dimension */
+    float scale_x; /* the scale is this times 1 / sqrt(hd) (0 for 1) */
 } attn_case;
 
 static const attn_case cases[] = {
-    {12, 64, 128, 128, 0, 0, 0},    /* BERT-base, 128 tokens */
-    {12, 64, 128, 128, 1, 0, 5},    /* a causal prompt */
-    {4, 32, 40, 300, 1, 260, 3},    /* 40 tokens appended after 260 */
-    {2, 64, 16, 16, 0, 0, 1},       /* the fewest rows that take bf16 */
-    {3, 80, 33, 47, 1, 20, 0},      /* 80 columns; q_offset inside the keys */
-    {2, 16, 700, 3100, 1, 2400, 2}, /* scores over 4 M values: two chunks of rows */
-    {1, 64, 100, 130, 1, 30, 1},    /* one head: its rows split between threads */
-    {2, 128, 48, 64, 0, 0, 0},      /* wide heads */
+    {12, 64, 128, 128, 0, 0, 0, 0},    /* BERT-base, 128 tokens */
+    {12, 64, 128, 128, 1, 0, 5, 0},    /* a causal prompt */
+    {4, 32, 40, 300, 1, 260, 3, 0},    /* 40 tokens appended after 260 */
+    {2, 64, 16, 16, 0, 0, 1, 0},       /* the fewest rows that take bf16 */
+    {3, 80, 33, 47, 1, 20, 0, 0},      /* 80 columns; q_offset inside the keys */
+    {2, 16, 700, 3100, 1, 2400, 2, 0}, /* scores over 4 M values: two chunks of rows */
+    {1, 64, 100, 130, 1, 30, 1, 0},    /* one head: its rows split between threads */
+    {2, 128, 48, 64, 0, 0, 0, 0},      /* wide heads */
+    /* the largest scaled score is then that of the smallest score */
+    {2, 64, 40, 70, 0, 0, 1, -60.0f}, /* negative scale, scores far apart; 70 keys */
+    {3, 32, 33, 45, 1, 5, 2, -0.5f},  /* the same, causal */
+    {2, 32, 20, 50, 0, 0, 0, 1e-30f}, /* scores all but equal */
 };
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
@@ -99,7 +104,7 @@ static double run_case(const ce_backend *b, const ce_backend *ref, const attn_ca
 {
     size_t d = a->heads * a->hd, ldq = d + a->pad, ldk = d + 2 * a->pad, ldv = d + 3 * a->pad;
     size_t ldo = d + a->pad;
-    float scale = 1.0f / sqrtf((float)a->hd);
+    float scale = (a->scale_x != 0.0f ? a->scale_x : 1.0f) / sqrtf((float)a->hd);
     float *q = filled(a->tq * ldq, 1.5f), *k = filled(a->tk * ldk, 1.5f);
     float *v = filled(a->tk * ldv, 1.0f), *o = filled(a->tq * ldo, 0.0f);
     float *want32 = filled(a->tq * ldo, 0.0f);
@@ -167,13 +172,13 @@ START_TEST(test_bf16_attention)
                 for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
                     double far = run_case(b, ref, &cases[c], 1);
                     /* bf16 inputs move the outputs by about 2^-9 of their size */
-                    ck_assert_msg(far > 1e-4,
-                                  "case %zu: the float32 result (%g): bf16 did not run", c, far);
+                    ck_assert_msg(far > 1e-4, "case %zu: the float32 result (%g): bf16 did not run",
+                                  c, far);
                 }
                 ce_cpu_attention_force_width(before);
             }
             /* fewer rows than a block: the float32 kernel, as decoding */
-            attn_case few = {12, 64, 15, 200, 1, 185, 1}, one = {12, 64, 1, 77, 1, 76, 0};
+            attn_case few = {12, 64, 15, 200, 1, 185, 1, 0}, one = {12, 64, 1, 77, 1, 76, 0, 0};
             run_case(b, ref, &few, 0);
             run_case(b, ref, &one, 0);
             ce_backend_close(b);

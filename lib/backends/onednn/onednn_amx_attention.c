@@ -215,24 +215,57 @@ static void scores(const amx_attn *a, const head_bufs *b, size_t kend)
                     a->tkp);
 }
 
-/* One row's masked softmax of its scaled scores (s holds keys [0, valid)),
- * rounded to bf16 into p up to kend (zero past valid). */
-TARGET static void probs_row(float *s, size_t valid, size_t kend, float scale, uint16_t *p)
+/* The largest of s[0, n) times scale, which is the largest of the scaled
+ * scores exactly when scale > 0 (rounding keeps the order): one multiply. */
+TARGET static float scaled_max(const float *s, size_t n, float scale)
 {
-    __m512 sc = _mm512_set1_ps(scale), mx = _mm512_set1_ps(-INFINITY);
-    for (size_t j = 0; j < valid; j += 16) {
-        __mmask16 m = lanes(j, valid);
+    __m512 sc = _mm512_set1_ps(scale), mx = _mm512_set1_ps(-INFINITY), m2 = mx;
+    size_t j = 0;
+    if (scale > 0.0f) {
+        for (; j + 32 <= n; j += 32) {
+            mx = _mm512_max_ps(mx, _mm512_loadu_ps(s + j));
+            m2 = _mm512_max_ps(m2, _mm512_loadu_ps(s + j + 16));
+        }
+        for (; j < n; j += 16)
+            mx = _mm512_mask_max_ps(mx, lanes(j, n), mx, _mm512_maskz_loadu_ps(lanes(j, n), s + j));
+        return _mm512_reduce_max_ps(_mm512_max_ps(mx, m2)) * scale;
+    }
+    for (; j < n; j += 16) {
+        __mmask16 m = lanes(j, n);
         mx = _mm512_mask_max_ps(mx, m, mx, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, s + j), sc));
     }
-    __m512 top = _mm512_set1_ps(_mm512_reduce_max_ps(mx)), sum = _mm512_setzero_ps();
-    for (size_t j = 0; j < valid; j += 16) {
+    return _mm512_reduce_max_ps(mx);
+}
+
+/* One row's masked softmax of its scaled scores (s holds keys [0, valid)),
+ * rounded to bf16 into p up to kend (zero past valid). Whole vectors first,
+ * two at a time, without masks: the softmax was 40 % of the attention. */
+TARGET static void probs_row(float *s, size_t valid, size_t kend, float scale, uint16_t *p)
+{
+    __m512 sc = _mm512_set1_ps(scale), top = _mm512_set1_ps(scaled_max(s, valid, scale));
+    __m512 sum = _mm512_setzero_ps(), sum2 = sum;
+    size_t j = 0;
+    for (; j + 32 <= valid; j += 32) {
+        __m512 e = ce_vm16_exp_neg(_mm512_fmsub_ps(_mm512_loadu_ps(s + j), sc, top));
+        __m512 e2 = ce_vm16_exp_neg(_mm512_fmsub_ps(_mm512_loadu_ps(s + j + 16), sc, top));
+        sum = _mm512_add_ps(sum, e);
+        sum2 = _mm512_add_ps(sum2, e2);
+        _mm512_storeu_ps(s + j, e);
+        _mm512_storeu_ps(s + j + 16, e2);
+    }
+    for (; j < valid; j += 16) {
         __mmask16 m = lanes(j, valid);
         __m512 e = ce_vm16_exp_neg(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(m, s + j), sc, top));
         sum = _mm512_mask_add_ps(sum, m, sum, e);
         _mm512_mask_storeu_ps(s + j, m, e);
     }
-    __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
-    for (size_t j = 0; j < kend; j += 32) {
+    __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(_mm512_add_ps(sum, sum2)));
+    for (j = 0; j + 32 <= valid; j += 32) {
+        __m512 lo = _mm512_mul_ps(_mm512_loadu_ps(s + j), inv);
+        __m512 hi = _mm512_mul_ps(_mm512_loadu_ps(s + j + 16), inv);
+        _mm512_storeu_si512(p + j, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+    }
+    for (; j < kend; j += 32) {
         __m512 lo = _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes(j, valid), s + j), inv);
         __m512 hi = _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes(j + 16, valid), s + j + 16), inv);
         _mm512_storeu_si512(p + j, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));

@@ -7,7 +7,9 @@
  * 64 outputs side by side, so 16 outputs of 16 pairs are one B tile with a
  * row stride of 256 bytes (decoding reads the same layout, onednn_gemv.c).
  *
- * Threads split units of 32 outputs (half a block). For every 32 rows of x a
+ * Threads split units of 32 outputs (half a block); up to 128 rows, each
+ * takes an even share of the blocks and, done with it, blocks from the back
+ * of the other shares (cpu_shares.h). For every 32 rows of x a
  * unit keeps a 32 x 32 product in four C tiles (tmm0-3) and walks the inputs
  * 32 at a time: two A tiles of x (tmm4-5), two B tiles of W (tmm6-7), four
  * TDPBF16PS, each tile loaded serving two products. The unit's weights go
@@ -28,6 +30,7 @@
 
 #include "backends/cpu/cpu_kernels.h"
 #include "backends/cpu/cpu_parallel.h"
+#include "backends/cpu/cpu_shares.h"
 #include "backends/cpu/vec_math.h"
 #include "backends/onednn/onednn_amx.h"
 #include "backends/onednn/onednn_amx_tiles.h"
@@ -202,13 +205,14 @@ static void block_rows(const amx_args *a, const uint16_t *x, size_t u0, size_t u
     }
 }
 
-/* Units [begin, end) for rows [r0, r1), a block (two units) at a time. */
-static void units_rows(const amx_args *a, const uint16_t *x, size_t begin, size_t end, size_t r0,
-                       size_t r1, float *c)
+/* Units [begin, end) for rows [r0, r1), a block (two units) at a time; the
+ * thread runs units up to @p limit next (its weights are prefetched). */
+static void units_rows(const amx_args *a, const uint16_t *x, size_t begin, size_t end,
+                       size_t limit, size_t r0, size_t r1, float *c)
 {
     for (size_t u = begin; u < end;) {
         size_t next = (u / 2 + 1) * 2 < end ? (u / 2 + 1) * 2 : end;
-        block_rows(a, x, u, next, end, r0, r1, c);
+        block_rows(a, x, u, next, limit, r0, r1, c);
         u = next;
     }
 }
@@ -238,10 +242,25 @@ static uint16_t *rows_buffer(const amx_args *a)
 }
 
 /* Units [begin, end) of the @p n products of one x in a[] (product i's units
- * numbered from first[i] on) for every chunk of rows, x's rows rounded once
- * per chunk. Each thread rounds the rows itself: rounded by two threads,
- * half of them came from the other core's cache at every tile load
- * (BERT-base 128 x 768 x 768: 77 against 50 us). */
+ * numbered from first[i] on) for rows [r0, r1), rounded in xb; units up to
+ * @p limit come next on this thread. */
+static void products_range(const amx_args *a, size_t n, const size_t *first, size_t begin,
+                           size_t end, size_t limit, const uint16_t *xb, size_t r0, size_t r1,
+                           float *c)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t f = first[i], units = (a[i].out + UNIT - 1) / UNIT;
+        size_t lo = begin > f ? begin - f : 0, hi = end - f < units ? end - f : units;
+        size_t lim = limit - f < units ? limit - f : units;
+        if (end > f && lo < hi)
+            units_rows(&a[i], xb, lo, hi, lim, r0, r1, c);
+    }
+}
+
+/* Units [begin, end) of the @p n products of one x for every chunk of rows,
+ * x's rows rounded once per chunk. Each thread rounds the rows itself:
+ * rounded by two threads, half of them came from the other core's cache at
+ * every tile load (BERT-base 128 x 768 x 768: 77 against 50 us). */
 static void products_block(const amx_args *a, size_t n, const size_t *first, size_t begin,
                            size_t end)
 {
@@ -251,12 +270,7 @@ static void products_block(const amx_args *a, size_t n, const size_t *first, siz
         size_t r1 = a->rows - r0 < ROW_CHUNK ? a->rows : r0 + ROW_CHUNK;
         round_rows(a, r0, r1, xb);
         tiles_on();
-        for (size_t i = 0; i < n; i++) {
-            size_t f = first[i], units = (a[i].out + UNIT - 1) / UNIT;
-            size_t lo = begin > f ? begin - f : 0, hi = end - f < units ? end - f : units;
-            if (end > f && lo < hi)
-                units_rows(&a[i], xb, lo, hi, r0, r1, c);
-        }
+        products_range(a, n, first, begin, end, end, xb, r0, r1, c);
         tiles_off();
     }
 }
@@ -266,6 +280,52 @@ static void units_block(const void *args, size_t begin, size_t end)
 {
     static const size_t first = 0;
     products_block(args, 1, &first, begin, end);
+}
+
+/* The units of up to CE_DNNL_AMX_SAME_X_MAX products of one x and one chunk
+ * of rows, shared out between the threads (cpu_shares.h) a block at a time:
+ * on a shared machine one core often runs slower than the other for a while,
+ * and an even split then waits for it (BERT-base bf16 b1x128 on the Xeon VM,
+ * 58 interleaved pairs in three runs: 1.1, 2.5 and 1.6 % faster; the float32
+ * kernel, bound by its FMA units, showed no difference). x is rounded once
+ * per thread. */
+typedef struct shared_args {
+    const amx_args *a;
+    size_t n, first[CE_DNNL_AMX_SAME_X_MAX + 1];
+    ce_cpu_shares *shares;
+} shared_args;
+
+static void shared_block(const void *args, size_t begin, size_t end)
+{
+    const shared_args *s = args;
+    uint16_t *xb = rows_buffer(s->a);
+    _Alignas(64) float c[2 * UNIT_SUMS];
+    round_rows(s->a, 0, s->a->rows, xb);
+    tiles_on();
+    for (size_t t = begin; t < end; t++) {
+        size_t b, e, lim;
+        while (ce_cpu_shares_next(s->shares, t, &b, &e, &lim))
+            products_range(s->a, s->n, s->first, b, e, lim, xb, 0, s->a->rows, c);
+        while (ce_cpu_shares_steal(s->shares, t, &b, &e))
+            products_range(s->a, s->n, s->first, b, e, e, xb, 0, s->a->rows, c);
+    }
+    tiles_off();
+}
+
+/* Units [0, units) of the products in s (one chunk of rows) on up to nt
+ * threads, one per @p grain units at least; falls back to the even split
+ * when the shares cannot be made. */
+static void run_shared(void *ctx, int nt, size_t units, size_t grain, shared_args *s)
+{
+    size_t parts = grain ? units / grain : units;
+    parts = parts < (size_t)nt ? parts : (size_t)nt;
+    ce_cpu_shares shares;
+    if (parts > 1 && ce_cpu_shares_init(&shares, units, parts, 2, 2)) {
+        s->shares = &shares;
+        ce_cpu_parallel_for(ctx, parts, 1, 1, shared_block, s);
+        return;
+    }
+    products_block(s->a, s->n, s->first, 0, units);
 }
 
 /* Chunks of rows [begin, end) by every unit: a thread then reads and writes
@@ -282,7 +342,7 @@ static void chunks_block(const void *args, size_t begin, size_t end)
         size_t r0 = i * ROW_CHUNK, r1 = a->rows - r0 < ROW_CHUNK ? a->rows : r0 + ROW_CHUNK;
         round_rows(a, r0, r1, xb);
         tiles_on();
-        units_rows(a, xb, 0, units, r0, r1, c);
+        units_rows(a, xb, 0, units, units, r0, r1, c);
         tiles_off();
     }
 }
@@ -409,7 +469,10 @@ int ce_dnnl_amx_linear(void *ctx, const dnnl_memory_desc_t *md, const uint16_t *
         ce_dnnl_add_parts(ctx, &k.sum);
     } else if (by_rows)
         ce_cpu_parallel_for(ctx, chunks, 1, 1, chunks_block, &a);
-    else
+    else if (rows <= ROW_CHUNK) {
+        shared_args s = {.a = &a, .n = 1};
+        run_shared(ctx, nt, units, units_grain(rows, a.k_blocks), &s);
+    } else
         ce_cpu_parallel_for(ctx, units, units_grain(rows, a.k_blocks), 2, units_block,
                             &a); /* whole blocks */
     return 1;
@@ -447,8 +510,13 @@ int ce_dnnl_amx_same_x(void *ctx, size_t n, const ce_dnnl_amx_product *p, size_t
     }
     if (!reserve_rows(ctx, nt, &s.a[0], 0))
         return 0;
-    ce_cpu_parallel_for(ctx, s.first_unit[n], units_grain(rows, s.a[0].k_blocks), 2,
-                        same_x_block, &s);
+    size_t grain = units_grain(rows, s.a[0].k_blocks);
+    if (rows <= ROW_CHUNK) {
+        shared_args sh = {.a = s.a, .n = n};
+        memcpy(sh.first, s.first_unit, sizeof sh.first);
+        run_shared(ctx, nt, s.first_unit[n], grain, &sh);
+    } else
+        ce_cpu_parallel_for(ctx, s.first_unit[n], grain, 2, same_x_block, &s);
     return 1;
 }
 

@@ -628,6 +628,8 @@ static void check_attention(const ce_backend *b, const ce_backend *ref, rng *r)
         {2, 64, 129, 129, 1, 0, ATTN_DENSE, 1.0f, 0.0f},  /* a block of one row */
         {1, 300, 3, 40, 1, 37, ATTN_PADDED, 1.0f, 0.0f}, /* a head wider than 256 */
         {1, 513, 2, 9, 0, 0, ATTN_GPT2, 1.0f, 0.0f},
+        /* a head's keys and values past what a thread keeps dense: copied per block */
+        {1, 64, 3, 8200, 1, 8197, ATTN_DENSE, 1.0f, 0.0f},
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
         run_attention(b, ref, r, &cases[c]);

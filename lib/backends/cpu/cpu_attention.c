@@ -55,7 +55,9 @@ typedef struct attn_args {
     int causal;
     size_t q_offset;
     float *out;
-    size_t scratch; /* floats a row block takes: block_scratch() */
+    size_t scratch;    /* floats a row block takes: block_scratch() */
+    size_t head_keys;  /* rows of a head's dense keys: tk rounded up to HEAD_PAD_KEYS */
+    size_t head_floats; /* a head's dense keys and values after them, or 0: not kept */
 } attn_args;
 
 /* A row block's scratch: its queries transposed ([hd][BLOCK_ROWS]) and its
@@ -97,6 +99,13 @@ ATTN_INLINE void pack_queries(const attn_args *a, size_t col, size_t r0, size_t 
     for (size_t p = 0; rows < prows && p < a->hd; p++)
         memset(qt + p * BLOCK_ROWS + rows, 0, (prows - rows) * sizeof *qt);
 }
+
+/* A head's keys and values are copied dense once per thread and head when
+ * they take at most this many floats (4 MB): copied again for every block of
+ * query rows, they were a fifth of the attention at 512 tokens. */
+#define HEAD_FLOATS_MAX ((size_t)1 << 20)
+/* Its keys are padded to a multiple of the widest tile of keys. */
+#define HEAD_PAD_KEYS 8
 
 /* Rows [j0, j0 + n) of a head's keys or values (x, ld ldx, the head's
  * columns from col), dense [nrows][hd]; rows past n copy the first
@@ -149,7 +158,8 @@ int ce_cpu_attention_force_width(int floats)
 static void attn_items(const void *args, size_t begin, size_t end)
 {
     const attn_args *a = args;
-    void (*block)(const attn_args *, size_t, size_t, size_t) = attend_block_v8;
+    void (*block)(const attn_args *, size_t, size_t, size_t, const float *, const float *) =
+        attend_block_v8;
     void (*row)(const attn_args *, size_t, size_t, size_t) = attend_heads_v8;
 #ifdef HAVE_V16
     int width = atomic_load_explicit(&forced_width, memory_order_relaxed);
@@ -162,9 +172,19 @@ static void attn_items(const void *args, size_t begin, size_t end)
         row(a, 0, begin, end);
         return;
     }
+    float *f = a->head_floats ? ce_cpu_scratch(a->ctx, ce_cpu_thread_index(),
+                                               a->scratch + a->head_floats)
+                              : NULL;
+    float *hk = f ? f + a->scratch : NULL, *hv = hk ? hk + a->head_keys * a->hd : NULL;
+    size_t packed = (size_t)-1;
     for (size_t item = begin; item < end; item++) {
         size_t h = item / a->n_blocks, r0 = (item % a->n_blocks) * a->block;
-        block(a, h, r0, r0 + a->block < a->tq ? r0 + a->block : a->tq);
+        if (hk && h != packed) {
+            pack_rows(a->k, a->ldk, h * a->hd, a->hd, 0, a->tk, a->head_keys, hk);
+            pack_rows(a->v, a->ldv, h * a->hd, a->hd, 0, a->tk, a->tk, hv);
+            packed = h;
+        }
+        block(a, h, r0, r0 + a->block < a->tq ? r0 + a->block : a->tq, hk, hv);
     }
 }
 
@@ -180,7 +200,10 @@ void ce_cpu_attention(void *ctx, size_t heads, size_t head_dim, size_t tq, size_
     size_t block = BLOCK_ROWS;
     size_t n_blocks = (tq + block - 1) / block;
     attn_args a = {ctx, heads, head_dim, tq, tk, block, n_blocks, q, k, v, ldq, ldk, ldv, ldo,
-                   scale, causal, q_offset, out, block_scratch(head_dim)};
+                   scale, causal, q_offset, out, block_scratch(head_dim), 0, 0};
+    a.head_keys = (tk + HEAD_PAD_KEYS - 1) / HEAD_PAD_KEYS * HEAD_PAD_KEYS;
+    if (tq > 1 && (a.head_keys + tk) * head_dim <= HEAD_FLOATS_MAX)
+        a.head_floats = (a.head_keys + tk) * head_dim;
     /* a thread needs some 64 K multiply-adds to pay its wake-up (decoding
      * reads a head's cached keys and values from memory: two threads read
      * them faster than one) */

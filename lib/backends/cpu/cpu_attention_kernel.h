@@ -17,6 +17,7 @@ typedef int32_t ATTN(vi) __attribute__((vector_size(VW * 4)));
 #define VI ATTN(vi)
 #define NC 2
 #define TW (NC * VW) /* columns of a tile */
+_Static_assert(HEAD_PAD_KEYS % SR == 0, "a head's dense keys end on a whole tile");
 
 ATTN_FN VF ATTN(load)(const float *p)
 {
@@ -318,8 +319,11 @@ ATTN_TARGET static void ATTN(attend_heads)(const attn_args *a, size_t i, size_t 
 }
 
 /* One head, query rows [r0, r1) (at most BLOCK_ROWS), in the thread's
- * scratch (block_scratch); rows one at a time without it. */
-ATTN_TARGET static void ATTN(attend_block)(const attn_args *a, size_t h, size_t r0, size_t r1)
+ * scratch (block_scratch); rows one at a time without it. hk and hv: the
+ * head's keys and values already dense (pack_head), or NULL to copy each
+ * key block's here. */
+ATTN_TARGET static void ATTN(attend_block)(const attn_args *a, size_t h, size_t r0, size_t r1,
+                                           const float *hk, const float *hv)
 {
     size_t hd = a->hd, col = h * hd, rows = r1 - r0, prows = (rows + VW - 1) / VW * VW;
     float *qt = r1 - r0 > 1 ? ce_cpu_scratch(a->ctx, ce_cpu_thread_index(), a->scratch) : NULL;
@@ -341,14 +345,16 @@ ATTN_TARGET static void ATTN(attend_block)(const attn_args *a, size_t h, size_t 
     for (size_t j0 = 0; j0 < keys; j0 += KEY_BLOCK) {
         size_t nk = keys - j0 < KEY_BLOCK ? keys - j0 : KEY_BLOCK;
         size_t kt = (nk + SR - 1) / SR; /* key tiles */
-        pack_rows(a->k, a->ldk, col, hd, j0, nk, kt * SR, kb);
+        const float *kj = hk ? hk + j0 * hd : kb, *vj = hv ? hv + j0 * hd : vb;
+        if (!hk)
+            pack_rows(a->k, a->ldk, col, hd, j0, nk, kt * SR, kb);
         for (size_t t = 0; t < kt; t++)
             for (size_t i0 = 0; i0 < prows; i0 += TW) {
                 float *sti = st + t * SR * BLOCK_ROWS + i0;
                 if (i0 + TW <= prows)
-                    ATTN(score_tile)(qt + i0, kb + t * SR * hd, hd, sti, NC);
+                    ATTN(score_tile)(qt + i0, kj + t * SR * hd, hd, sti, NC);
                 else
-                    ATTN(score_tile)(qt + i0, kb + t * SR * hd, hd, sti, 1);
+                    ATTN(score_tile)(qt + i0, kj + t * SR * hd, hd, sti, 1);
             }
         for (size_t i = 0; i < prows; i++) { /* keys row i does not see: -inf */
             size_t valid = i < rows ? ce_softmax_row_valid(a->tk, a->tk, a->causal, a->q_offset,
@@ -363,9 +369,10 @@ ATTN_TARGET static void ATTN(attend_block)(const attn_args *a, size_t h, size_t 
             if (corr[i] != 1.0f)
                 for (size_t c = 0; c < hd; c++)
                     o[i * hd + c] *= corr[i];
-        pack_rows(a->v, a->ldv, col, hd, j0, nk, nk, vb);
+        if (!hv)
+            pack_rows(a->v, a->ldv, col, hd, j0, nk, nk, vb);
         for (size_t i0 = 0; i0 < prows; i0 += SR)
-            ATTN(sum_rows)(st + i0, nk, vb, hd, o + i0 * hd);
+            ATTN(sum_rows)(st + i0, nk, vj, hd, o + i0 * hd);
     }
     for (size_t i = 0; i < rows; i++) {
         float inv = 1.0f / l[i], *out = a->out + (r0 + i) * a->ldo + col;

@@ -1,9 +1,9 @@
 /* The CPU backends' attention, flash-attention style: for each head and block
  * of up to BLOCK_ROWS query rows, the keys are visited a block of KEY_BLOCK
  * at a time; each row keeps its running maximum and sum (the softmax done
- * online, rescaling what was summed when the maximum grows), so the scratch
- * (the thread's, 128 KB at a head of 64) is fixed whatever the number of
- * keys. Heads and row blocks are the work items split over the threads: one
+ * online, rescaling what was summed when the maximum grows), so the block's
+ * scratch (the thread's, 128 KB at a head of 64) is fixed whatever the
+ * number of keys. Heads and row blocks are the work items split over the threads: one
  * parallel region per call instead of one GEMM per head.
  *
  * Both products are small GEMMs with register tiles (SR x 2 vectors of
@@ -11,9 +11,11 @@
  * rows across (the queries are packed transposed once per block, times the
  * scale): the softmax then runs down the columns a vector of rows at a time,
  * with no horizontal reductions, and the probabilities are already laid out
- * for the sums over values. Keys and values are copied a block at a time into
- * dense rows (read in place, a head's rows are 3 KB apart in BERT-base and
- * 9 KB in GPT-2's fused qkv, and share a few L1 sets). Heads wider than
+ * for the sums over values. Keys and values are copied into dense rows (read
+ * in place, a head's rows are 3 KB apart in BERT-base and 9 KB in GPT-2's
+ * fused qkv, share a few L1 sets, and the products were no faster for it):
+ * once per thread and head when they fit HEAD_FLOATS_MAX (the thread's
+ * scratch then grows by them), else a key block at a time. Heads wider than
  * HD_MAX go to the reference kernel (slow but exact; no model here has one);
  * a single query row (decoding) takes dot products on the rows in place,
  * a thread's heads side by side (GPT-2 small's decoding attention at 128

@@ -3,8 +3,8 @@
  * at a time; each row keeps its running maximum and sum (the softmax done
  * online, rescaling what was summed when the maximum grows), so the block's
  * scratch (the thread's, 128 KB at a head of 64) is fixed whatever the
- * number of keys. Heads and row blocks are the work items split over the threads: one
- * parallel region per call instead of one GEMM per head.
+ * number of keys. Heads and row blocks are the work items split over the
+ * threads: one parallel region per call instead of one GEMM per head.
  *
  * Both products are small GEMMs with register tiles (SR x 2 vectors of
  * accumulators). The scores are computed transposed, keys down and query

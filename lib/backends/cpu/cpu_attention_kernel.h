@@ -320,8 +320,8 @@ ATTN_TARGET static void ATTN(attend_heads)(const attn_args *a, size_t i, size_t 
 
 /* One head, query rows [r0, r1) (at most BLOCK_ROWS), in the thread's
  * scratch (block_scratch); rows one at a time without it. hk and hv: the
- * head's keys and values already dense (pack_head), or NULL to copy each
- * key block's here. */
+ * head's keys and values already dense (attn_items copies them once per
+ * head), or NULL to copy each key block's here. */
 ATTN_TARGET static void ATTN(attend_block)(const attn_args *a, size_t h, size_t r0, size_t r1,
                                            const float *hk, const float *hv)
 {

@@ -83,7 +83,8 @@ static inline __attribute__((always_inline)) float norm_sum(const float *x, size
 }
 
 /* The sums of x - m and of its square, two vectors of each a step. */
-static inline __attribute__((always_inline)) void sums_about(const float *x, size_t n, float m, float *s1, float *s2)
+static inline __attribute__((always_inline)) void sums_about(const float *x, size_t n, float m,
+                                                             float *s1, float *s2)
 {
     norm_v16 a1 = {0}, a2 = {0}, b1 = {0}, b2 = {0}, d, e;
     float t1 = 0.0f, t2 = 0.0f;
@@ -121,7 +122,8 @@ static inline __attribute__((always_inline)) void sums_about(const float *x, siz
  * as m0's rounding error; x - m0 is exact where x is near m0, so the mean
  * is never rounded to a float (at a mean 5000 times the spread that moved
  * the outputs by 1e-5). */
-static inline __attribute__((always_inline)) void norm_row(const norm_args *p, const float *x, float *y)
+static inline __attribute__((always_inline)) void norm_row(const norm_args *p, const float *x,
+                                                           float *y)
 {
     size_t dim = p->dim;
     float n = (float)dim, m0 = norm_sum(x, dim) / n, s1, s2;

@@ -1473,6 +1473,44 @@ START_TEST(test_bf16_parity)
 }
 END_TEST
 
+/* The float32 side of linear_same_x: onednn on an AVX-512 CPU runs groups
+ * of 2 to 128 rows in one region (its own kernel, onednn_rows_f32.c) and
+ * declines 1 and 300 rows; its outputs are the single products' within
+ * float32's tolerance. */
+START_TEST(test_same_x_f32)
+{
+    rng r = {0x9E3779B97F4A7C15ull};
+    size_t checked = 0;
+    for (size_t i = 0; i < ce_backend_count(); i++) {
+        const char *name = ce_backend_name(i);
+        for (int threads = 1; threads <= 2; threads++) {
+            ce_backend_model *bm = NULL;
+            if (ce_backend_model_open_at(name, threads, CE_PRECISION_F32, &bm) != CE_OK ||
+                !bm->prepares) {
+                ce_backend_model_close(bm);
+                break;
+            }
+            ce_backend *b = NULL, *ref = NULL;
+            ck_assert_int_eq(ce_backend_open(name, threads, bm, &b), CE_OK);
+            ck_assert_int_eq(ce_backend_open("ref", 1, NULL, &ref), CE_OK);
+            snprintf(where, sizeof where, "%s f32 same x/%d threads", name, threads);
+            n_failures = 0;
+            detail[0] = '\0';
+            /* at f32 the expected product is the reference's gemm: no model of its own */
+            size_t ran = check_same_x(b, bm, ref, &r, CE_PRECISION_F32, NULL);
+            check_failures();
+            if (!strcmp(name, "onednn") && (ce_cpu_features() & CE_CPU_AVX512))
+                ck_assert_uint_eq(ran, 3 * 4);
+            checked++;
+            ce_backend_close(ref);
+            ce_backend_close(b);
+            ce_backend_model_close(bm);
+        }
+    }
+    ck_assert_uint_ge(checked, 1);
+}
+END_TEST
+
 /* ---- the reference against PyTorch (float64) ---- */
 
 static void expect_near(const float *got, const double *want, size_t n, double tol)
@@ -1700,6 +1738,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_int8_parity);
     tcase_add_test(tc, test_bf16_parity);
     tcase_add_test(tc, test_accumulate_large_y);
+    tcase_add_test(tc, test_same_x_f32);
     /* last: it registers a backend of its own (which matters with CK_FORK=no) */
     tcase_add_test(tc, test_linear_parity);
     suite_add_tcase(s, tc);

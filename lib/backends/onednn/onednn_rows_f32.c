@@ -281,6 +281,59 @@ int ce_dnnl_rows_f32_fits(const dnnl_memory_desc_t *md)
     return md->data_type == dnnl_f32 && ce_dnnl_gemv_fits(md);
 }
 
+/* Products of one x: their blocks numbered one after the other. */
+typedef struct same_x_args {
+    f32_args a[CE_DNNL_ROWS_F32_SAME_X_MAX];
+    size_t n, first[CE_DNNL_ROWS_F32_SAME_X_MAX + 1];
+} same_x_args;
+
+static void same_x_part(const void *args, size_t begin, size_t end)
+{
+    const same_x_args *s = args;
+    for (size_t i = 0; i < s->n; i++) {
+        size_t f = s->first[i], l = s->first[i + 1];
+        size_t lo = begin > f ? begin - f : 0, hi = (end < l ? end : l) - f;
+        if (end > f && begin < l && lo < hi)
+            blocks_part(&s->a[i], lo, hi);
+    }
+}
+
+int ce_dnnl_rows_f32_same_x(void *ctx, size_t n, const ce_dnnl_rows_f32_product *p, size_t rows,
+                            const float *x, size_t ldx)
+{
+    int nt = ce_cpu_threads(ctx);
+    if (n == 0 || n > CE_DNNL_ROWS_F32_SAME_X_MAX || rows < 2 || rows > ROW_CHUNK)
+        return 0;
+    same_x_args s = {.n = n};
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].md->dims[0] != p[0].md->dims[0])
+            return 0;
+        s.a[i] = (f32_args){.w = p[i].w,
+                            .x = x,
+                            .bias = p[i].bias,
+                            .rows = rows,
+                            .in = (size_t)p[i].md->dims[0],
+                            .in_padded = (size_t)p[i].md->padded_dims[0],
+                            .out = (size_t)p[i].md->dims[1],
+                            .ldx = ldx,
+                            .ldy = p[i].ldy,
+                            .y = p[i].y,
+                            .act = p[i].act};
+        s.first[i + 1] = s.first[i] + (s.a[i].out + NB - 1) / NB;
+    }
+    for (int t = 0; t < nt; t++) {
+        float *scratch = ce_cpu_scratch(ctx, t, ROW_CHUNK * NB);
+        if (!scratch)
+            return 0;
+        for (size_t i = 0; i < n; i++)
+            s.a[i].t[t] = scratch;
+    }
+    size_t per_block = rows * s.a[0].in * NB; /* as ce_dnnl_rows_f32's grain */
+    size_t grain = per_block >= (1u << 21) ? 1 : (1u << 21) / per_block;
+    ce_cpu_parallel_for(ctx, s.first[n], grain, 1, same_x_part, &s);
+    return 1;
+}
+
 int ce_dnnl_rows_f32(void *ctx, const dnnl_memory_desc_t *md, const float *w, const float *bias,
                      ce_backend_activation act, size_t rows, const float *x, size_t ldx,
                      int accumulate, float *y, size_t ldy)
@@ -329,6 +382,13 @@ int ce_dnnl_rows_f32(void *ctx, const dnnl_memory_desc_t *md, const float *w, co
 int ce_dnnl_rows_f32_fits(const dnnl_memory_desc_t *md)
 {
     (void)md;
+    return 0;
+}
+
+int ce_dnnl_rows_f32_same_x(void *ctx, size_t n, const ce_dnnl_rows_f32_product *p, size_t rows,
+                            const float *x, size_t ldx)
+{
+    (void)ctx, (void)n, (void)p, (void)rows, (void)x, (void)ldx;
     return 0;
 }
 

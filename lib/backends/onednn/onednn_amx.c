@@ -282,7 +282,7 @@ static void units_block(const void *args, size_t begin, size_t end)
     products_block(args, 1, &first, begin, end);
 }
 
-/* The units of up to CE_DNNL_AMX_SAME_X_MAX products of one x and one chunk
+/* The units of up to CE_DNNL_SAME_X_MAX products of one x and one chunk
  * of rows, shared out between the threads (cpu_shares.h) a block at a time:
  * on a shared machine one core often runs slower than the other for a while,
  * and an even split then waits for it (BERT-base bf16 b1x128 on the Xeon VM,
@@ -291,7 +291,7 @@ static void units_block(const void *args, size_t begin, size_t end)
  * per thread. */
 typedef struct shared_args {
     const amx_args *a;
-    size_t n, first[CE_DNNL_AMX_SAME_X_MAX + 1];
+    size_t n, first[CE_DNNL_SAME_X_MAX + 1];
     ce_cpu_shares *shares;
 } shared_args;
 
@@ -481,8 +481,8 @@ int ce_dnnl_amx_linear(void *ctx, const dnnl_memory_desc_t *md, const uint16_t *
 /* Products of one x: their units (each product's made even, so that no
  * block is split between threads) numbered one after the other. */
 typedef struct same_x_args {
-    amx_args a[CE_DNNL_AMX_SAME_X_MAX];
-    size_t n, first_unit[CE_DNNL_AMX_SAME_X_MAX + 1];
+    amx_args a[CE_DNNL_SAME_X_MAX];
+    size_t n, first_unit[CE_DNNL_SAME_X_MAX + 1];
 } same_x_args;
 
 static void same_x_block(const void *args, size_t begin, size_t end)
@@ -491,12 +491,12 @@ static void same_x_block(const void *args, size_t begin, size_t end)
     products_block(s->a, s->n, s->first_unit, begin, end);
 }
 
-int ce_dnnl_amx_same_x(void *ctx, size_t n, const ce_dnnl_amx_product *p, size_t rows,
+int ce_dnnl_amx_same_x(void *ctx, size_t n, const ce_dnnl_product *p, size_t rows,
                        const float *x, size_t ldx)
 {
     int nt = ce_cpu_threads(ctx);
     size_t chunks = (rows + ROW_CHUNK - 1) / ROW_CHUNK;
-    if (n == 0 || n > CE_DNNL_AMX_SAME_X_MAX || rows < 2 || (nt > 1 && chunks >= (size_t)nt))
+    if (n == 0 || n > CE_DNNL_SAME_X_MAX || rows < 2 || (nt > 1 && chunks >= (size_t)nt))
         return 0;
     same_x_args s = {.n = n};
     for (size_t i = 0; i < n; i++) {
@@ -528,7 +528,7 @@ int ce_dnnl_amx_fits(const dnnl_memory_desc_t *md)
     return 0;
 }
 
-int ce_dnnl_amx_same_x(void *ctx, size_t n, const ce_dnnl_amx_product *p, size_t rows,
+int ce_dnnl_amx_same_x(void *ctx, size_t n, const ce_dnnl_product *p, size_t rows,
                        const float *x, size_t ldx)
 {
     (void)ctx, (void)n, (void)p, (void)rows, (void)x, (void)ldx;

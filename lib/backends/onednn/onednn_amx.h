@@ -6,6 +6,7 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <stdint.h>
 
+#include "backends/onednn/onednn_parts.h"
 #include "contextembed/backend.h"
 
 /* Whether ce_dnnl_amx_linear runs a weight of layout @p md here: bf16 in
@@ -27,26 +28,14 @@ int ce_dnnl_amx_linear(void *ctx, const dnnl_memory_desc_t *md, const uint16_t *
                        const float *bias, ce_backend_activation act, size_t rows, const float *x,
                        size_t ldx, int accumulate, float *y, size_t ldy);
 
-#define CE_DNNL_AMX_SAME_X_MAX 4 /* products ce_dnnl_amx_same_x takes at most */
-
-/* One of ce_dnnl_amx_same_x's products: its weight's layout (one that
- * ce_dnnl_amx_fits) and data, bias (NULL: none), activation and output. */
-typedef struct ce_dnnl_amx_product {
-    const dnnl_memory_desc_t *md;
-    const uint16_t *w;
-    const float *bias;
-    ce_backend_activation act;
-    float *y;
-    size_t ldy;
-} ce_dnnl_amx_product;
-
-/* ce_dnnl_amx_linear (accumulate 0) for @p n products of the same x, its
+/* ce_dnnl_amx_linear (accumulate 0) for @p n products of the same x (their
+ * weights bf16, in layouts that ce_dnnl_amx_fits), its
  * rows rounded once by each thread and the products' outputs split between
  * the threads as one product's. Returns 0, computing nothing, for one row,
- * more than CE_DNNL_AMX_SAME_X_MAX products, weights of different inputs,
+ * more than CE_DNNL_SAME_X_MAX products, weights of different inputs,
  * rows the threads would split by rows (as many chunks of 128 as threads),
  * or when scratch cannot be had: the caller then runs them one by one. */
-int ce_dnnl_amx_same_x(void *ctx, size_t n, const ce_dnnl_amx_product *p, size_t rows,
+int ce_dnnl_amx_same_x(void *ctx, size_t n, const ce_dnnl_product *p, size_t rows,
                        const float *x, size_t ldx);
 
 #endif

@@ -452,38 +452,24 @@ void ce_dnnl_linear(void *ctx, const void *prepared, size_t rows, const float *x
         ce_cpu_activate_rows(c, w->act, rows, w->out, y, ldy);
 }
 
-/* Several float32 products of one x on the AVX-512 kernel, when all run
- * there: one parallel region, the threads splitting the products' outputs as
- * one (BERT-base's query, key and value products at 128 rows). */
-static int rows_f32_same_x(void *ctx, size_t n, const void *const *w, size_t rows,
-                           const float *x, size_t ldx, float *const *y, const size_t *ldy)
-{
-    ce_dnnl_rows_f32_product p[CE_DNNL_ROWS_F32_SAME_X_MAX];
-    if (n == 0 || n > CE_DNNL_ROWS_F32_SAME_X_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        const ce_dnnl_weight *wi = w[i];
-        if (!wi->rows_f32)
-            return 0;
-        p[i] = (ce_dnnl_rows_f32_product){&wi->wmd, wi->rows_f32, wi->bias, wi->act, y[i], ldy[i]};
-    }
-    return ce_dnnl_rows_f32_same_x(ctx, n, p, rows, x, ldx);
-}
-
-/* Several bf16 products of one x on the AMX kernel, when all run there: x is
- * rounded once, and the threads split the products' outputs as one; or
- * float32 ones on the AVX-512 kernel (rows_f32_same_x). */
+/* Several products of one x in one parallel region, the threads splitting
+ * their outputs as one product's, when all run on one kernel: bf16 on AMX (x
+ * rounded once), float32 on AVX-512 (BERT's query, key and value products). */
 int ce_dnnl_linear_same_x(void *ctx, size_t n, const void *const *w, size_t rows, const float *x,
                           size_t ldx, float *const *y, const size_t *ldy)
 {
-    ce_dnnl_amx_product p[CE_DNNL_AMX_SAME_X_MAX];
-    if (n == 0 || n > CE_DNNL_AMX_SAME_X_MAX)
+    ce_dnnl_product p[CE_DNNL_SAME_X_MAX];
+    int amx = 1, f32 = 1;
+    if (n == 0 || n > CE_DNNL_SAME_X_MAX)
         return 0;
     for (size_t i = 0; i < n; i++) {
         const ce_dnnl_weight *wi = w[i];
-        if (!wi->amx)
-            return rows_f32_same_x(ctx, n, w, rows, x, ldx, y, ldy);
-        p[i] = (ce_dnnl_amx_product){&wi->wmd, wi->amx, wi->bias, wi->act, y[i], ldy[i]};
+        amx &= wi->amx != NULL;
+        f32 &= wi->rows_f32 != NULL;
+        const void *data = wi->amx ? (const void *)wi->amx : (const void *)wi->rows_f32;
+        p[i] = (ce_dnnl_product){&wi->wmd, data, wi->bias, wi->act, y[i], ldy[i]};
     }
-    return ce_dnnl_amx_same_x(ctx, n, p, rows, x, ldx);
+    if (amx)
+        return ce_dnnl_amx_same_x(ctx, n, p, rows, x, ldx);
+    return f32 ? ce_dnnl_rows_f32_same_x(ctx, n, p, rows, x, ldx) : 0;
 }

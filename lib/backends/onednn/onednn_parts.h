@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include <oneapi/dnnl/dnnl.h>
+
 #include "backends/cpu/cpu_kernels.h"
 #include "contextembed/backend.h"
 
@@ -43,6 +45,20 @@ static inline ce_dnnl_parts ce_dnnl_parts_into(size_t parts, size_t rows, size_t
                        .act = act};
     return s;
 }
+
+#define CE_DNNL_SAME_X_MAX 4 /* products of one x the kernels take at once at most */
+
+/* One of several products of the same x (ce_dnnl_amx_same_x,
+ * ce_dnnl_rows_f32_same_x): its weight's layout and data (bf16 or float32,
+ * as the kernel takes), bias (NULL: none), activation and output. */
+typedef struct ce_dnnl_product {
+    const dnnl_memory_desc_t *md;
+    const void *w;
+    const float *bias;
+    ce_backend_activation act;
+    float *y;
+    size_t ldy;
+} ce_dnnl_product;
 
 /* y = act(p[0] + ... + p[parts - 1] + bias + (accumulate ? y : 0)), the sums
  * added in that order (the bias and y last, as an unsplit product adds

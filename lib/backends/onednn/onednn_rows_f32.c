@@ -283,8 +283,8 @@ int ce_dnnl_rows_f32_fits(const dnnl_memory_desc_t *md)
 
 /* Products of one x: their blocks numbered one after the other. */
 typedef struct same_x_args {
-    f32_args a[CE_DNNL_ROWS_F32_SAME_X_MAX];
-    size_t n, first[CE_DNNL_ROWS_F32_SAME_X_MAX + 1];
+    f32_args a[CE_DNNL_SAME_X_MAX];
+    size_t n, first[CE_DNNL_SAME_X_MAX + 1];
 } same_x_args;
 
 static void same_x_part(const void *args, size_t begin, size_t end)
@@ -298,17 +298,17 @@ static void same_x_part(const void *args, size_t begin, size_t end)
     }
 }
 
-int ce_dnnl_rows_f32_same_x(void *ctx, size_t n, const ce_dnnl_rows_f32_product *p, size_t rows,
+int ce_dnnl_rows_f32_same_x(void *ctx, size_t n, const ce_dnnl_product *p, size_t rows,
                             const float *x, size_t ldx)
 {
     int nt = ce_cpu_threads(ctx);
-    if (n == 0 || n > CE_DNNL_ROWS_F32_SAME_X_MAX || rows < 2 || rows > ROW_CHUNK)
+    if (n == 0 || n > CE_DNNL_SAME_X_MAX || rows < 2 || rows > ROW_CHUNK)
         return 0;
     same_x_args s = {.n = n};
     for (size_t i = 0; i < n; i++) {
         if (p[i].md->dims[0] != p[0].md->dims[0])
             return 0;
-        s.a[i] = (f32_args){.w = p[i].w,
+        s.a[i] = (f32_args){.w = (const float *)p[i].w,
                             .x = x,
                             .bias = p[i].bias,
                             .rows = rows,
@@ -385,7 +385,7 @@ int ce_dnnl_rows_f32_fits(const dnnl_memory_desc_t *md)
     return 0;
 }
 
-int ce_dnnl_rows_f32_same_x(void *ctx, size_t n, const ce_dnnl_rows_f32_product *p, size_t rows,
+int ce_dnnl_rows_f32_same_x(void *ctx, size_t n, const ce_dnnl_product *p, size_t rows,
                             const float *x, size_t ldx)
 {
     (void)ctx, (void)n, (void)p, (void)rows, (void)x, (void)ldx;

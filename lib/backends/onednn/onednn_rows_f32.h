@@ -6,6 +6,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "backends/onednn/onednn_parts.h"
 #include "contextembed/backend.h"
 
 /* Whether ce_dnnl_rows_f32 runs a weight of layout @p md here: float32 in
@@ -24,26 +25,14 @@ int ce_dnnl_rows_f32(void *ctx, const dnnl_memory_desc_t *md, const float *w, co
                      ce_backend_activation act, size_t rows, const float *x, size_t ldx,
                      int accumulate, float *y, size_t ldy);
 
-#define CE_DNNL_ROWS_F32_SAME_X_MAX 4 /* products ce_dnnl_rows_f32_same_x takes at most */
-
-/* One of ce_dnnl_rows_f32_same_x's products: its weight's layout (one that
- * ce_dnnl_rows_f32_fits) and data, bias (NULL: none), activation and output. */
-typedef struct ce_dnnl_rows_f32_product {
-    const dnnl_memory_desc_t *md;
-    const float *w;
-    const float *bias;
-    ce_backend_activation act;
-    float *y;
-    size_t ldy;
-} ce_dnnl_rows_f32_product;
-
-/* ce_dnnl_rows_f32 (accumulate 0) for @p n products of the same x in one
+/* ce_dnnl_rows_f32 (accumulate 0) for @p n products of the same x (their
+ * weights float32, in layouts that ce_dnnl_rows_f32_fits) in one
  * parallel region, the threads splitting their blocks of outputs as one
  * product's. Returns 0, computing nothing, for one row or more than 128
  * (split by rows, a product at a time costs nothing more), more than
- * CE_DNNL_ROWS_F32_SAME_X_MAX products, weights of different inputs, or when
+ * CE_DNNL_SAME_X_MAX products, weights of different inputs, or when
  * scratch cannot be had: the caller then runs them one by one. */
-int ce_dnnl_rows_f32_same_x(void *ctx, size_t n, const ce_dnnl_rows_f32_product *p, size_t rows,
+int ce_dnnl_rows_f32_same_x(void *ctx, size_t n, const ce_dnnl_product *p, size_t rows,
                             const float *x, size_t ldx);
 
 #endif

@@ -248,11 +248,11 @@ static void products_range(const amx_args *a, size_t n, const size_t *first, siz
                            size_t end, size_t limit, const uint16_t *xb, size_t r0, size_t r1,
                            float *c)
 {
+    size_t lo, hi;
     for (size_t i = 0; i < n; i++) {
         size_t f = first[i], units = (a[i].out + UNIT - 1) / UNIT;
-        size_t lo = begin > f ? begin - f : 0, hi = end - f < units ? end - f : units;
-        size_t lim = limit - f < units ? limit - f : units;
-        if (end > f && lo < hi)
+        size_t lim = limit - f < units ? limit - f : units; /* limit >= end > f when used */
+        if (ce_dnnl_product_range(f, units, begin, end, &lo, &hi))
             units_rows(&a[i], xb, lo, hi, lim, r0, r1, c);
     }
 }

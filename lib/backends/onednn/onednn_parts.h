@@ -60,6 +60,19 @@ typedef struct ce_dnnl_product {
     size_t ldy;
 } ce_dnnl_product;
 
+/* Of items [begin, end) numbered product after product, the ones of a
+ * product whose @p n items are numbered from @p first on: [*lo, *hi) in its
+ * own numbering; 0 when there are none. */
+static inline int ce_dnnl_product_range(size_t first, size_t n, size_t begin, size_t end,
+                                        size_t *lo, size_t *hi)
+{
+    if (end <= first)
+        return 0;
+    *lo = begin > first ? begin - first : 0;
+    *hi = end - first < n ? end - first : n;
+    return *lo < *hi;
+}
+
 /* y = act(p[0] + ... + p[parts - 1] + bias + (accumulate ? y : 0)), the sums
  * added in that order (the bias and y last, as an unsplit product adds
  * them), over the context's threads (ctx starts with a ce_cpu_ctx) by rows.

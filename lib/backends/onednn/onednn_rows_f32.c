@@ -281,6 +281,14 @@ int ce_dnnl_rows_f32_fits(const dnnl_memory_desc_t *md)
     return md->data_type == dnnl_f32 && ce_dnnl_gemv_fits(md);
 }
 
+/* Blocks a thread takes at least: it needs some 2 M multiply-adds to pay its
+ * wake-up. */
+static size_t blocks_grain(size_t rows, size_t in)
+{
+    size_t per_block = (rows < ROW_CHUNK ? rows : ROW_CHUNK) * in * NB;
+    return per_block >= (1u << 21) ? 1 : (1u << 21) / per_block;
+}
+
 /* Products of one x: their blocks numbered one after the other. */
 typedef struct same_x_args {
     f32_args a[CE_DNNL_SAME_X_MAX];
@@ -290,12 +298,10 @@ typedef struct same_x_args {
 static void same_x_part(const void *args, size_t begin, size_t end)
 {
     const same_x_args *s = args;
-    for (size_t i = 0; i < s->n; i++) {
-        size_t f = s->first[i], l = s->first[i + 1];
-        size_t lo = begin > f ? begin - f : 0, hi = (end < l ? end : l) - f;
-        if (end > f && begin < l && lo < hi)
+    size_t lo, hi;
+    for (size_t i = 0; i < s->n; i++)
+        if (ce_dnnl_product_range(s->first[i], s->first[i + 1] - s->first[i], begin, end, &lo, &hi))
             blocks_part(&s->a[i], lo, hi);
-    }
 }
 
 int ce_dnnl_rows_f32_same_x(void *ctx, size_t n, const ce_dnnl_product *p, size_t rows,
@@ -328,9 +334,7 @@ int ce_dnnl_rows_f32_same_x(void *ctx, size_t n, const ce_dnnl_product *p, size_
         for (size_t i = 0; i < n; i++)
             s.a[i].t[t] = scratch;
     }
-    size_t per_block = rows * s.a[0].in * NB; /* as ce_dnnl_rows_f32's grain */
-    size_t grain = per_block >= (1u << 21) ? 1 : (1u << 21) / per_block;
-    ce_cpu_parallel_for(ctx, s.first[n], grain, 1, same_x_part, &s);
+    ce_cpu_parallel_for(ctx, s.first[n], blocks_grain(rows, s.a[0].in), 1, same_x_part, &s);
     return 1;
 }
 
@@ -369,10 +373,7 @@ int ce_dnnl_rows_f32(void *ctx, const dnnl_memory_desc_t *md, const float *w, co
     } else if (nt > 1 && chunks >= (size_t)nt) {
         ce_cpu_parallel_for(ctx, chunks, 1, 1, chunks_part, &a);
     } else {
-        /* a thread needs some 2 M multiply-adds to pay its wake-up */
-        size_t per_block = (rows < ROW_CHUNK ? rows : ROW_CHUNK) * a.in * NB;
-        size_t grain = per_block >= (1u << 21) ? 1 : (1u << 21) / per_block;
-        ce_cpu_parallel_for(ctx, blocks, grain, 1, blocks_part, &a);
+        ce_cpu_parallel_for(ctx, blocks, blocks_grain(rows, a.in), 1, blocks_part, &a);
     }
     return 1;
 }

@@ -88,14 +88,15 @@ typedef struct probs_args {
 
 /* Query rows [r0, r0 + rows) of the head starting at column col, times the
  * scale, transposed into qt ([hd][BLOCK_ROWS]) up to row prows; rows past the
- * block are zeros. */
+ * block are zeros. Rows below @p done_rows have their columns below
+ * @p done_cols already there (the AVX-512 kernel's 16 x 16 transpositions). */
 ATTN_INLINE void pack_queries(const attn_args *a, size_t col, size_t r0, size_t rows, size_t prows,
-                              float *qt)
+                              float *qt, size_t done_rows, size_t done_cols)
 {
     const float scale = a->scale;
     for (size_t i = 0; i < rows; i++) {
         const float *qi = a->q + (r0 + i) * a->ldq + col;
-        for (size_t p = 0; p < a->hd; p++)
+        for (size_t p = i < done_rows ? done_cols : 0; p < a->hd; p++)
             qt[p * BLOCK_ROWS + i] = qi[p] * scale;
     }
     for (size_t p = 0; rows < prows && p < a->hd; p++)
@@ -136,6 +137,7 @@ ATTN_INLINE void pack_rows(const float *x, size_t ldx, size_t col, size_t hd, si
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
 #if __has_attribute(target)
 #define HAVE_V16 1
+#include "backends/cpu/vec_math_avx512.h"
 #define VW 16
 #define SR 8
 #define ATTN(name) name##_v16

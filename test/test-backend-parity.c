@@ -890,9 +890,10 @@ static void check_linear(const char *name, int threads, const ce_backend *ref, r
     };
     /* the kernels' row tiles (6 with AVX2, 12 with AVX-512), whole and cut short */
     /* the onednn backend's float32 kernel: tiles of 6 rows cut short to 1-5,
-     * and chunks of 128 rows (split between threads from 256 rows, the last
-     * one 4 rows) */
-    static const size_t row_counts[] = {1, 3, 5, 7, 13, 25, 128, 260};
+     * chunks of rows split between threads from 129 rows (260: four of 65 at
+     * 2 threads), of 64 rows from 512 for a wide x (1100 -> 20: 520 rows,
+     * eight of 65) */
+    static const size_t row_counts[] = {1, 3, 5, 7, 13, 25, 128, 260, 520};
     enum { N_ROWS = sizeof row_counts / sizeof *row_counts };
     enum { N_ACT = 6 };
     lin_weight weights[2 * N_ACT];
@@ -910,8 +911,10 @@ static void check_linear(const char *name, int threads, const ce_backend *ref, r
         /* all of this shape's weights are prepared before any is used */
         for (size_t i = 0; i < n; i++)
             for (size_t k = 0; k < N_ROWS; k++)
-                /* the most rows with two activations of each layout only (time) */
-                if (row_counts[k] <= 128 || i % N_ACT < 2)
+                /* the most rows with two activations of each layout only, and
+                 * 520 with a wide x only (time) */
+                if ((row_counts[k] <= 128 || i % N_ACT < 2) &&
+                    (row_counts[k] <= 260 || shapes[s][0] >= 2 * shapes[s][1]))
                     run_linear(b, ref, r, &weights[i], row_counts[k], (i + k) % 2 ? 1.0f : 0.0f,
                                (i + k) % 3, 1 + (i + 2 * k) % 3, NULL);
         for (size_t i = 0; i < n; i++)
@@ -1429,7 +1432,8 @@ static void check_bf16_backend(const char *name, int threads, const ce_backend *
         {1100, 20}, /* split by inputs at 2 threads up to 128 rows: 18 and 17 k blocks, cut */
     };
     /* AMX (onednn_amx.c): 16- and 32-row tiles and their tails; 300 rows are
-     * three chunks of 128, split by rows at 2 threads, by outputs at 1 */
+     * four chunks (80, 80, 80, 60) split by rows at 2 threads, three of 128
+     * by outputs at 1 */
     static const size_t row_counts[] = {1, 2, 3, 5, 7, 16, 33, 128, 300};
     double far_from_f32 = 0.0;
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)

@@ -82,6 +82,7 @@ typedef struct amx_args {
     const float *xf; /* the caller's rows */
     const float *bias;
     size_t rows, in, out, ldxf, ldx, ldy, k_blocks, w_stride_k, w_stride_n;
+    size_t row_chunk; /* rows a thread's chunk takes when split by rows */
     float *y;
     int accumulate;
     ce_backend_activation act;
@@ -339,7 +340,8 @@ static void chunks_block(const void *args, size_t begin, size_t end)
     _Alignas(64) float c[2 * UNIT_SUMS];
     size_t units = (a->out + UNIT - 1) / UNIT;
     for (size_t i = begin; i < end; i++) {
-        size_t r0 = i * ROW_CHUNK, r1 = a->rows - r0 < ROW_CHUNK ? a->rows : r0 + ROW_CHUNK;
+        size_t r0 = i * a->row_chunk;
+        size_t r1 = a->rows - r0 < a->row_chunk ? a->rows : r0 + a->row_chunk;
         round_rows(a, r0, r1, xb);
         tiles_on();
         units_rows(a, xb, 0, units, units, r0, r1, c);
@@ -467,8 +469,12 @@ int ce_dnnl_amx_linear(void *ctx, const dnnl_memory_desc_t *md, const uint16_t *
             k.sum.p[t] = (float *)a.xb[t] + xb_floats;
         ce_cpu_parallel_for(ctx, k.sum.parts, 1, 1, ksplit_part, &k);
         ce_dnnl_add_parts(ctx, &k.sum);
-    } else if (by_rows)
+    } else if (by_rows) {
+        /* chunks of whole rows of tiles (16) */
+        a.row_chunk = ce_dnnl_row_chunk(rows, ROW_CHUNK, (size_t)nt, 16);
+        chunks = (rows + a.row_chunk - 1) / a.row_chunk;
         ce_cpu_parallel_for(ctx, chunks, 1, 1, chunks_block, &a);
+    }
     else if (rows <= ROW_CHUNK) {
         shared_args s = {.a = &a, .n = 1};
         run_shared(ctx, nt, units, units_grain(rows, a.k_blocks), &s);

@@ -29,6 +29,20 @@ static inline int ce_dnnl_split_by_inputs(size_t in, size_t out)
     return in >= 2 * out && in >= 512;
 }
 
+/* Rows per chunk when @p rows are split by rows between @p nt threads in
+ * chunks of at most @p max rows (a multiple of @p align): as many chunks as
+ * that needs, rounded up to a multiple of nt, and of equal size, so that no
+ * thread runs one chunk more than another (384 rows in chunks of 128 went
+ * two to one). */
+static inline size_t ce_dnnl_row_chunk(size_t rows, size_t max, size_t nt, size_t align)
+{
+    size_t chunks = (rows + max - 1) / max;
+    chunks = (chunks + nt - 1) / nt * nt;
+    size_t per = (rows + chunks - 1) / chunks;
+    per = (per + align - 1) / align * align;
+    return per < max ? per : max;
+}
+
 /* The sum of @p parts parts into y (the other fields as above); the caller
  * sets p[]. */
 static inline ce_dnnl_parts ce_dnnl_parts_into(size_t parts, size_t rows, size_t out,

@@ -41,11 +41,17 @@
 #define MR 6          /* rows the accumulators hold */
 #define KC 128        /* inputs of a block's weights in L1 at once (32 KB) */
 #define ROW_CHUNK 128 /* rows a block runs before the next block: x stays cached */
+/* rows of a chunk when many rows of a wide x (3072 inputs) are split by
+ * rows: with 128, a thread's chunk of x (1.5 MB) and the weights streaming
+ * by did not both stay in L2 (BERT-base's 1024 x 3072 x 768, 2 threads: 299
+ * against 307 GFLOP/s) */
+#define WIDE_ROW_CHUNK 64
 #define AHEAD 1       /* chunks ahead whose weights are prefetched (2-8 measured no faster) */
 
 typedef struct f32_args {
     const float *w, *x, *bias;
     size_t rows, in, in_padded, out, ldx, ldy;
+    size_t row_chunk; /* rows a thread's chunk takes when split by rows */
     float *y;
     int accumulate;
     ce_backend_activation act;
@@ -228,7 +234,8 @@ static void chunks_part(const void *args, size_t begin, size_t end)
     float *t = thread_scratch(a);
     size_t blocks = (a->out + NB - 1) / NB;
     for (size_t i = begin; i < end; i++) {
-        size_t r0 = i * ROW_CHUNK, r1 = a->rows - r0 < ROW_CHUNK ? a->rows : r0 + ROW_CHUNK;
+        size_t r0 = i * a->row_chunk;
+        size_t r1 = a->rows - r0 < a->row_chunk ? a->rows : r0 + a->row_chunk;
         for (size_t b = 0; b < blocks; b++)
             block_rows(a, b, blocks, r0, r1, t);
     }
@@ -357,8 +364,15 @@ int ce_dnnl_rows_f32(void *ctx, const dnnl_memory_desc_t *md, const float *w, co
                   .act = act};
     size_t chunks = (rows + ROW_CHUNK - 1) / ROW_CHUNK;
     size_t blocks = (a.out + NB - 1) / NB;
+    int wide = ce_dnnl_split_by_inputs(a.in, a.out);
     /* by inputs when x is wide and one chunk of rows would leave threads idle */
-    int by_inputs = nt > 1 && chunks < (size_t)nt && ce_dnnl_split_by_inputs(a.in, a.out);
+    int by_inputs = nt > 1 && chunks < (size_t)nt && wide;
+    if (nt > 1 && chunks >= (size_t)nt) {
+        int many = rows >= 2 * (size_t)nt * ROW_CHUNK; /* 64 rows were slower below */
+        a.row_chunk = ce_dnnl_row_chunk(rows, wide && many ? WIDE_ROW_CHUNK : ROW_CHUNK,
+                                        (size_t)nt, 1);
+        chunks = (rows + a.row_chunk - 1) / a.row_chunk;
+    }
     size_t floats = ROW_CHUNK * NB + (by_inputs ? rows * a.out : 0);
     for (int t = 0; t < nt; t++)
         if (!(a.t[t] = ce_cpu_scratch(ctx, t, floats)))

@@ -474,8 +474,7 @@ int ce_dnnl_amx_linear(void *ctx, const dnnl_memory_desc_t *md, const uint16_t *
         a.row_chunk = ce_dnnl_row_chunk(rows, ROW_CHUNK, (size_t)nt, 16);
         chunks = (rows + a.row_chunk - 1) / a.row_chunk;
         ce_cpu_parallel_for(ctx, chunks, 1, 1, chunks_block, &a);
-    }
-    else if (rows <= ROW_CHUNK) {
+    } else if (rows <= ROW_CHUNK) {
         shared_args s = {.a = &a, .n = 1};
         run_shared(ctx, nt, units, units_grain(rows, a.k_blocks), &s);
     } else

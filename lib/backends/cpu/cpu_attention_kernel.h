@@ -325,6 +325,9 @@ ATTN_FN void ATTN(attend_row)(const attn_args *a, size_t i, size_t h0, size_t h1
             size_t nk = keys - j0 < ROW_KEYS ? keys - j0 : ROW_KEYS;
             for (size_t j = 0; j < nk; j++) {
                 const float *kr = a->k + (j0 + j) * a->ldk + h0 * hd;
+                if (j0 + j + ROW_PREFETCH < keys)
+                    for (size_t c = 0; c < nh * hd; c += 16)
+                        __builtin_prefetch(kr + ROW_PREFETCH * a->ldk + c, 0, 3);
                 for (size_t h = 0; h < nh; h++)
                     s[h][j] = a->scale * ATTN(dot)(q + h * hd, kr + h * hd, hd);
             }
@@ -332,6 +335,9 @@ ATTN_FN void ATTN(attend_row)(const attn_args *a, size_t i, size_t h0, size_t h1
                 ATTN(softmax_row)(s[h], nk, &m[h], &l[h], out + h * hd, hd);
             for (size_t j = 0; j < nk; j++) {
                 const float *vr = a->v + (j0 + j) * a->ldv + h0 * hd;
+                if (j0 + j + ROW_PREFETCH < keys)
+                    for (size_t c = 0; c < nh * hd; c += 16)
+                        __builtin_prefetch(vr + ROW_PREFETCH * a->ldv + c, 0, 3);
                 for (size_t h = 0; h < nh; h++)
                     for (size_t c = 0; c < hd; c++)
                         out[h * hd + c] += s[h][j] * vr[h * hd + c];

@@ -1414,6 +1414,22 @@ static size_t check_same_x(const ce_backend *b, const ce_backend_model *bm, cons
         for (size_t i = 0; i < n; i++)
             release_weight(bm, &lw[i]);
     }
+    /* weights of different inputs are not products of one x: declined */
+    lin_weight odd[2];
+    for (size_t i = 0; i < 2; i++) {
+        odd[i] = (lin_weight){.in = 64 + 32 * i, .out = 32, .layout = CE_TRANS,
+                              .precision = precision, .rm = rm};
+        prepare_weight(bm, r, &odd[i], 0, 0);
+    }
+    const void *ow[2] = {odd[0].prepared, odd[1].prepared};
+    float *ox = filled(r, 17 * 96, 1.0f), *oy0 = filled(r, 17 * 32, 1.0f), *oy1 = filled(r, 17 * 32, 1.0f);
+    float *oy[2] = {oy0, oy1};
+    const size_t oldy[2] = {32, 32};
+    ck_assert_msg(!b->ext.linear_same_x(b->ctx, 2, ow, 17, ox, 96, oy, oldy),
+                  "%s: products of 64 and 96 inputs taken as one x", where);
+    free(ox), free(oy0), free(oy1);
+    for (size_t i = 0; i < 2; i++)
+        release_weight(bm, &odd[i]);
     return ran;
 }
 

@@ -505,9 +505,6 @@ int ce_dnnl_amx_same_x(void *ctx, size_t n, const ce_dnnl_product *p, size_t row
         return 0;
     same_x_args s = {.n = n};
     for (size_t i = 0; i < n; i++) {
-        if (p[i].md->dims[0] != p[0].md->dims[0] ||
-            p[i].md->padded_dims[0] != p[0].md->padded_dims[0])
-            return 0;
         s.a[i] = args_of(p[i].md, p[i].w, p[i].bias, p[i].act, rows, x, ldx, 0, p[i].y,
                          p[i].ldy);
         size_t units = (s.a[i].out + UNIT - 1) / UNIT;

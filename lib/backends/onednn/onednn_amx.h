@@ -29,10 +29,11 @@ int ce_dnnl_amx_linear(void *ctx, const dnnl_memory_desc_t *md, const uint16_t *
                        size_t ldx, int accumulate, float *y, size_t ldy);
 
 /* ce_dnnl_amx_linear (accumulate 0) for @p n products of the same x (their
- * weights bf16, in layouts that ce_dnnl_amx_fits), its
+ * weights bf16, in layouts that ce_dnnl_amx_fits, of the same inputs padded
+ * alike: the caller, ce_dnnl_linear_same_x, checks), its
  * rows rounded once by each thread and the products' outputs split between
  * the threads as one product's. Returns 0, computing nothing, for one row,
- * more than CE_DNNL_SAME_X_MAX products, weights of different inputs,
+ * more than CE_DNNL_SAME_X_MAX products,
  * rows the threads would split by rows (as many chunks of 128 as threads),
  * or when scratch cannot be had: the caller then runs them one by one. */
 int ce_dnnl_amx_same_x(void *ctx, size_t n, const ce_dnnl_product *p, size_t rows,

@@ -462,8 +462,11 @@ int ce_dnnl_linear_same_x(void *ctx, size_t n, const void *const *w, size_t rows
     int amx = 1, f32 = 1;
     if (n == 0 || n > CE_DNNL_SAME_X_MAX)
         return 0;
+    const ce_dnnl_weight *w0 = w[0];
     for (size_t i = 0; i < n; i++) {
         const ce_dnnl_weight *wi = w[i];
+        if (wi->in != w0->in || wi->wmd.padded_dims[0] != w0->wmd.padded_dims[0])
+            return 0; /* not one x after all */
         amx &= wi->amx != NULL;
         f32 &= wi->rows_f32 != NULL;
         const void *data = wi->amx ? (const void *)wi->amx : (const void *)wi->rows_f32;

@@ -319,8 +319,6 @@ int ce_dnnl_rows_f32_same_x(void *ctx, size_t n, const ce_dnnl_product *p, size_
         return 0;
     same_x_args s = {.n = n};
     for (size_t i = 0; i < n; i++) {
-        if (p[i].md->dims[0] != p[0].md->dims[0])
-            return 0;
         s.a[i] = (f32_args){.w = (const float *)p[i].w,
                             .x = x,
                             .bias = p[i].bias,

@@ -26,11 +26,12 @@ int ce_dnnl_rows_f32(void *ctx, const dnnl_memory_desc_t *md, const float *w, co
                      int accumulate, float *y, size_t ldy);
 
 /* ce_dnnl_rows_f32 (accumulate 0) for @p n products of the same x (their
- * weights float32, in layouts that ce_dnnl_rows_f32_fits) in one
+ * weights float32, in layouts that ce_dnnl_rows_f32_fits, of the same
+ * inputs padded alike: the caller, ce_dnnl_linear_same_x, checks) in one
  * parallel region, the threads splitting their blocks of outputs as one
  * product's. Returns 0, computing nothing, for one row or more than 128
  * (split by rows, a product at a time costs nothing more), more than
- * CE_DNNL_SAME_X_MAX products, weights of different inputs, or when
+ * CE_DNNL_SAME_X_MAX products, or when
  * scratch cannot be had: the caller then runs them one by one. */
 int ce_dnnl_rows_f32_same_x(void *ctx, size_t n, const ce_dnnl_product *p, size_t rows,
                             const float *x, size_t ldx);

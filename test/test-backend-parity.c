@@ -1363,6 +1363,21 @@ static bool amx_products_here(const char *name)
 #endif
 }
 
+/* Whether onednn runs them on its float32 FMA kernel over the widened bf16
+ * weight (onednn_rows_f32.c): no AMX, and FMAs faster than VDPBF16PS here
+ * or CE_BF16_FMA=1. */
+static bool fma_products_here(const char *name)
+{
+#if CE_HAVE_ONEDNN
+    uint32_t need = CE_CPU_AVX512 | CE_CPU_AVX512_BF16;
+    return !strcmp(name, "onednn") && !amx_products_here(name) &&
+           (ce_cpu_features() & need) == need && ce_cpu_bf16_fma_faster();
+#else
+    (void)name;
+    return false;
+#endif
+}
+
 /* The backend's linear_same_x fast path (ce_backend_ext), where it has one:
  * groups of weights of one width against the reference one by one. A call it
  * declines must leave every output untouched. Returns the calls it ran. */
@@ -1473,6 +1488,9 @@ static void check_bf16_backend(const char *name, int threads, const ce_backend *
      * threads (split by rows, one product at a time) */
     if (b->ext.linear_same_x && amx_products_here(name))
         ck_assert_uint_eq(same_x, 3 * (threads == 1 ? 5 : 4));
+    /* the FMA kernel: 2 to 128 rows (2, 17, 33, 128 of each group) */
+    if (b->ext.linear_same_x && fma_products_here(name))
+        ck_assert_uint_eq(same_x, 3 * 4);
     ce_backend_close(b);
     ce_backend_model_close(bm);
     ce_backend_model_close(rm);
@@ -1490,6 +1508,42 @@ START_TEST(test_bf16_parity)
     } else {
         ck_assert_uint_eq(checked, 0); /* never emulated */
     }
+}
+END_TEST
+
+START_TEST(test_bf16_parity_no_amx)
+{
+#if CE_HAVE_ONEDNN
+    rng r = {0x9E3779B97F4A7C15ull};
+    /* onednn's two ways with rows of bf16 without AMX, whichever this CPU
+     * prefers: its FMA kernel on the widened weight, oneDNN's matmul on
+     * VDPBF16PS (both read when a weight is prepared) */
+    if ((ce_cpu_features() & (CE_CPU_AVX512 | CE_CPU_AVX512_BF16)) ==
+        (CE_CPU_AVX512 | CE_CPU_AVX512_BF16)) {
+        ce_backend *ref;
+        ck_assert_int_eq(ce_backend_open("ref", 1, NULL, &ref), CE_OK);
+        setenv("CE_NO_AMX", "1", 1);
+        for (int fma = 0; fma < 2; fma++) {
+            setenv("CE_BF16_FMA", fma ? "1" : "0", 1);
+            ck_assert_int_eq(ce_cpu_bf16_fma_faster(), fma);
+            for (int threads = 1; threads <= 2; threads++) {
+                snprintf(where, sizeof where, "onednn (no AMX, %s)/%d threads/bf16 linear",
+                         fma ? "FMA kernel" : "oneDNN's matmul", threads);
+                n_failures = 0;
+                detail[0] = '\0';
+                check_bf16_backend("onednn", threads, ref, &r);
+                check_failures();
+            }
+        }
+        unsetenv("CE_BF16_FMA");
+        unsetenv("CE_NO_AMX");
+        ce_backend_close(ref);
+    } else {
+        fprintf(stderr, "bf16 without AMX: skipped, no AVX-512 and AVX512-BF16 here\n");
+    }
+#else
+    fprintf(stderr, "bf16 without AMX: skipped, onednn not built\n");
+#endif
 }
 END_TEST
 
@@ -1757,6 +1811,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_rows_mix_clip_parity);
     tcase_add_test(tc, test_int8_parity);
     tcase_add_test(tc, test_bf16_parity);
+    tcase_add_test(tc, test_bf16_parity_no_amx);
     tcase_add_test(tc, test_accumulate_large_y);
     tcase_add_test(tc, test_same_x_f32);
     /* last: it registers a backend of its own (which matters with CK_FORK=no) */

@@ -9,6 +9,7 @@
 #include "backends/cpu/cpu_kernels.h"
 #include "backends/cpu/cpu_parallel.h"
 #include "backends/ref/ref.h"
+#include "io/half.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
 #if __has_attribute(target)
@@ -26,6 +27,18 @@ row_avx512bf16(const float *x, uint16_t *d, size_t n)
         __mmask16 m = (__mmask16)((1u << (n - i)) - 1u);
         __m256bh v = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, x + i));
         _mm256_mask_storeu_epi16(d + i, m, (__m256i)v);
+    }
+}
+
+/* The same, widened back to floats. */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) static void
+round_avx512bf16(const float *x, float *d, size_t n)
+{
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
+        __m256bh v = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, x + i));
+        __m512i w = _mm512_slli_epi32(_mm512_cvtepu16_epi32((__m256i)v), 16);
+        _mm512_mask_storeu_ps(d + i, m, _mm512_castsi512_ps(w));
     }
 }
 #endif
@@ -69,6 +82,25 @@ const uint16_t *ce_cpu_bf16_x(void *ctx, size_t rows, size_t cols, const float *
     }
     ce_cpu_to_bf16_rows(ctx, rows, cols, x, ldx, c->xbf16, ldd);
     return c->xbf16;
+}
+
+static void round_plain(const float *x, float *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        d[i] = ce_bf16_to_f32(ce_bf16_from_f32(x[i]));
+}
+
+void ce_cpu_bf16_round_rows(size_t rows, size_t cols, const float *x, size_t ldx, float *dst,
+                            size_t ldd)
+{
+#ifdef HAVE_AVX512BF16_CODE
+    void (*row)(const float *, float *, size_t) =
+        ce_cpu_features() & CE_CPU_AVX512_BF16 ? round_avx512bf16 : round_plain;
+#else
+    void (*row)(const float *, float *, size_t) = round_plain;
+#endif
+    for (size_t r = 0; r < rows; r++)
+        row(x + r * ldx, dst + r * ldd, cols);
 }
 
 static void (*row_fn(void))(const float *, uint16_t *, size_t)

@@ -100,6 +100,19 @@ void ce_cpu_to_bf16_heads(void *ctx, size_t rows, size_t heads, size_t hd, const
 const uint16_t *ce_cpu_bf16_x(void *ctx, size_t rows, size_t cols, const float *x, size_t ldx,
                               size_t ldd);
 
+/* @p rows rows of @p cols floats (row stride ldx) rounded to bf16 as
+ * ce_cpu_to_bf16_rows does but kept as floats (their low 16 bits zero) in
+ * @p dst (row stride ldd), on the calling thread: x as the float32
+ * multiply-add kernels of bf16 products read it. */
+void ce_cpu_bf16_round_rows(size_t rows, size_t cols, const float *x, size_t ldx, float *dst,
+                            size_t ldd);
+
+/* cpu_bf16_rate.c: whether bf16 products run faster as float32 FMAs on
+ * widened values than on VDPBF16PS on this CPU (measured once per process;
+ * 0 without AVX-512 and AVX512-BF16). CE_BF16_FMA=1 or 0 in the environment
+ * says so instead (tests cover both kernels on any CPU). Thread-safe. */
+int ce_cpu_bf16_fma_faster(void);
+
 /* Tests: run attention with vectors of 8 floats (the AVX2 / baseline code)
  * even where AVX-512's 16 are there; 0 restores the CPU's best. Returns the
  * previous setting. Process-wide: not while a kernel runs. */

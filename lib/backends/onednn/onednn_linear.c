@@ -15,7 +15,11 @@
  * bf16: the weight is converted (to nearest even) as it is reordered, and
  * each call rounds its rows of x to bf16 the same way into the session's
  * buffer; oneDNN multiplies in bf16 (AVX512-BF16 or AMX) and accumulates,
- * adds the bias and applies the post-ops in float32, into float32 rows. */
+ * adds the bias and applies the post-ops in float32, into float32 rows.
+ * Rows of a bf16 weight run on the library's AMX kernel (onednn_amx.c)
+ * where the CPU has AMX, and on its float32 FMA kernel over the weight
+ * widened a chunk at a time (onednn_rows_f32.c) where FMAs outrun
+ * VDPBF16PS (Intel's cores without AMX, as VMs that hide it). */
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,7 +52,7 @@ struct ce_dnnl_weight {
     ce_transpose layout;
     const void *gemv; /* the prepared data, when ce_dnnl_gemv runs one row of it */
     const uint16_t *amx; /* the same, when ce_dnnl_amx_linear runs rows of it */
-    const float *rows_f32; /* the same, when ce_dnnl_rows_f32 runs rows of it */
+    const void *rows_f32; /* the same, when ce_dnnl_rows_f32 runs rows of it */
 };
 
 static dnnl_alg_kind_t eltwise_alg(ce_backend_activation act)
@@ -245,7 +249,7 @@ ce_status ce_dnnl_linear_prepare(void *model_state, const ce_linear_desc *d, voi
         w->gemv = data;
     if (w->gemv && ce_dnnl_amx_fits(&w->wmd) && !getenv("CE_NO_AMX"))
         w->amx = w->gemv;
-    if (w->gemv && ce_dnnl_rows_f32_fits(&w->wmd) && !getenv("CE_DNNL_F32_MATMUL"))
+    if (w->gemv && !w->amx && ce_dnnl_rows_f32_fits(&w->wmd) && !getenv("CE_DNNL_F32_MATMUL"))
         w->rows_f32 = w->gemv;
     if (st == CE_OK && d->bias) {
         dnnl_memory_desc_t bmd;

@@ -18,7 +18,16 @@
  * starting from zero; the last chunk adds the bias, and y when accumulating,
  * to its accumulators and stores them in y (a residual added first would
  * round every sum at its scale; a pass over the scratch after each block
- * made the products 2-3 % slower). */
+ * made the products 2-3 % slower).
+ *
+ * bf16 weights (BA16a64b2a: the same blocks, inputs in pairs) run here too
+ * where the CPU's FMAs outrun its VDPBF16PS and it has no AMX: on Intel's
+ * cores VDPBF16PS does 32 multiply-adds every other cycle, two FMAs 32 each
+ * cycle (BERT-base b1x128 in bf16 on a 2-core Xeon VM without AMX: oneDNN's
+ * matmul 141 ms, this kernel 73-76, float32 71-77). Each chunk is widened
+ * into the thread's scratch before the rows run over it (the stores cost
+ * about 2 % at 128 rows), and each thread rounds the rows of x it reads to
+ * bf16, kept as floats: products of bf16 values are exact in float32. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -49,13 +58,17 @@
 #define AHEAD 1       /* chunks ahead whose weights are prefetched (2-8 measured no faster) */
 
 typedef struct f32_args {
-    const float *w, *x, *bias;
+    const char *w; /* float32, or bf16 (es 2) */
+    const float *x, *bias;
+    size_t es; /* bytes of a weight */
     size_t rows, in, in_padded, out, ldx, ldy;
     size_t row_chunk; /* rows a thread's chunk takes when split by rows */
     float *y;
     int accumulate;
     ce_backend_activation act;
     float *t[CE_CPU_MAX_THREADS]; /* each thread's partial sums, ROW_CHUNK x NB */
+    float *wide[CE_CPU_MAX_THREADS]; /* bf16: each thread's chunk of weights widened, KC x NB */
+    float *xr[CE_CPU_MAX_THREADS];   /* bf16: each thread's rows of x rounded, ROW_CHUNK x in */
 } f32_args;
 
 #if ROWS_X86
@@ -166,13 +179,29 @@ AVX512 static void tile_rows(const float *wb, const float *x, size_t ldx, size_t
     }
 }
 
-/* Block @p blk for rows [r0, r1): KC inputs of its weights at a time under
- * every row. The chunk AHEAD chunks on (of this block, or of the next ones
+/* A bf16 chunk of @p kn inputs of a block (BA16a64b2a: for each pair of
+ * inputs, 64 outputs' pairs) widened into @p wf as float32 in BA16a64b
+ * order: the low half of each pair is the even input, the high half the odd
+ * one. */
+AVX512 static void widen_chunk(const uint16_t *src, size_t kn, float *wf)
+{
+    const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
+    for (size_t p = 0; p < (kn + 1) / 2; p++)
+        for (size_t v = 0; v < 4; v++) {
+            __m512i w = _mm512_load_si512((const void *)(src + p * 2 * NB + 32 * v));
+            _mm512_store_si512((void *)(wf + 2 * p * NB + 16 * v), _mm512_slli_epi32(w, 16));
+            _mm512_store_si512((void *)(wf + (2 * p + 1) * NB + 16 * v),
+                               _mm512_and_si512(w, high));
+        }
+}
+
+/* Block @p blk for rows [r0, r1) of x, whose row r0 is at @p x0 (stride
+ * @p ldx): KC inputs of its weights at a time under every row. The chunk AHEAD chunks on (of this block, or of the next ones
  * before @p end) is prefetched meanwhile, a few lines per input. */
 AVX512 static void block_rows(const f32_args *a, size_t blk, size_t end, size_t r0, size_t r1,
-                              float *t)
+                              const float *x0, size_t ldx, float *t, float *wide)
 {
-    const float *wblk = a->w + blk * a->in_padded * NB;
+    const char *wblk = a->w + blk * a->in_padded * NB * a->es;
     size_t row_blocks = (r1 - r0 + MR - 1) / MR;
     size_t n_chunks = (a->in + KC - 1) / KC;
     size_t col = blk * NB, nc = a->out - col < NB ? a->out - col : NB;
@@ -189,8 +218,13 @@ AVX512 static void block_rows(const f32_args *a, size_t blk, size_t end, size_t 
         size_t ahead = blk * n_chunks + k0 / KC + AHEAD;
         size_t pb = ahead / n_chunks, pk0 = ahead % n_chunks * KC;
         size_t pkn = a->in - pk0 < KC ? a->in - pk0 : KC;
-        const char *nxt = (const char *)(a->w + pb * a->in_padded * NB + pk0 * NB);
-        size_t lines = pb < end ? pkn * NB * sizeof(float) / 64 : 0;
+        const char *nxt = a->w + (pb * a->in_padded + pk0) * NB * a->es;
+        size_t lines = pb < end ? (pkn * NB * a->es + 63) / 64 : 0;
+        const float *wk = (const float *)(wblk + k0 * NB * a->es);
+        if (wide) {
+            widen_chunk((const uint16_t *)(const void *)wk, kn, wide);
+            wk = wide;
+        }
         size_t per_block = (lines + row_blocks - 1) / row_blocks;
         size_t done = 0;
         for (size_t r = r0; r < r1; r += MR) {
@@ -198,7 +232,7 @@ AVX512 static void block_rows(const f32_args *a, size_t blk, size_t end, size_t 
             prefetch f = {nxt, done, done + per_block < lines ? done + per_block : lines};
             yfetch g = {a->y + r * a->ldy + blk * NB, a->ldy, 0, k0 == 0 ? m * Y_LINES : 0};
             e.y = a->y + r * a->ldy + col;
-            tile_rows(wblk + k0 * NB, a->x + r * a->ldx + k0, a->ldx, kn, t + (r - r0) * NB, k0 == 0,
+            tile_rows(wk, x0 + (r - r0) * ldx + k0, ldx, kn, t + (r - r0) * NB, k0 == 0,
                       &f, &g, last ? &e : NULL, m);
             done = f.lines;
         }
@@ -207,22 +241,38 @@ AVX512 static void block_rows(const f32_args *a, size_t blk, size_t end, size_t 
         ce_vm_activate_row(a->act, a->y + r * a->ldy + col, nc);
 }
 
-static float *thread_scratch(const f32_args *a)
+static int thread_slot(const f32_args *a)
 {
     int t = ce_cpu_thread_index();
-    float *s = t >= 0 && t < CE_CPU_MAX_THREADS ? a->t[t] : NULL;
-    return s ? s : a->t[0];
+    return t >= 0 && t < CE_CPU_MAX_THREADS && a->t[t] ? t : 0;
+}
+
+/* Rows [r0, r1) of x as thread @p t's blocks read them: in place for a
+ * float32 weight; for a bf16 one rounded into the thread's own buffer, by
+ * the thread itself (a parallel pass before the product cost BERT-base 4 %
+ * in bf16: x's rows went through memory and the other core's cache once
+ * more). */
+static const float *rows_of_x(const f32_args *a, int t, size_t r0, size_t r1, size_t *ldx)
+{
+    if (!a->xr[t]) {
+        *ldx = a->ldx;
+        return a->x + r0 * a->ldx;
+    }
+    ce_cpu_bf16_round_rows(r1 - r0, a->in, a->x + r0 * a->ldx, a->ldx, a->xr[t], a->in);
+    *ldx = a->in;
+    return a->xr[t];
 }
 
 /* Blocks [begin, end) for every chunk of rows. */
 static void blocks_part(const void *args, size_t begin, size_t end)
 {
     const f32_args *a = args;
-    float *t = thread_scratch(a);
+    int t = thread_slot(a);
     for (size_t r0 = 0; r0 < a->rows; r0 += ROW_CHUNK) {
-        size_t r1 = a->rows - r0 < ROW_CHUNK ? a->rows : r0 + ROW_CHUNK;
+        size_t r1 = a->rows - r0 < ROW_CHUNK ? a->rows : r0 + ROW_CHUNK, ldx;
+        const float *x0 = rows_of_x(a, t, r0, r1, &ldx);
         for (size_t b = begin; b < end; b++)
-            block_rows(a, b, end, r0, r1, t);
+            block_rows(a, b, end, r0, r1, x0, ldx, a->t[t], a->wide[t]);
     }
 }
 
@@ -231,13 +281,14 @@ static void blocks_part(const void *args, size_t begin, size_t end)
 static void chunks_part(const void *args, size_t begin, size_t end)
 {
     const f32_args *a = args;
-    float *t = thread_scratch(a);
+    int t = thread_slot(a);
     size_t blocks = (a->out + NB - 1) / NB;
     for (size_t i = begin; i < end; i++) {
-        size_t r0 = i * a->row_chunk;
+        size_t r0 = i * a->row_chunk, ldx;
         size_t r1 = a->rows - r0 < a->row_chunk ? a->rows : r0 + a->row_chunk;
+        const float *x0 = rows_of_x(a, t, r0, r1, &ldx);
         for (size_t b = 0; b < blocks; b++)
-            block_rows(a, b, blocks, r0, r1, t);
+            block_rows(a, b, blocks, r0, r1, x0, ldx, a->t[t], a->wide[t]);
     }
 }
 
@@ -269,7 +320,7 @@ static void ksplit_part(const void *args, size_t begin, size_t end)
         size_t k0 = part_start(k, i), k1 = part_start(k, i + 1);
         f32_args sub = *k->a;
         sub.x += k0;
-        sub.w += k0 * NB;
+        sub.w += k0 * NB * sub.es;
         sub.in = k1 - k0;
         sub.y = k->sum.p[i];
         sub.ldy = sub.out;
@@ -285,7 +336,29 @@ static void ksplit_part(const void *args, size_t begin, size_t end)
 
 int ce_dnnl_rows_f32_fits(const dnnl_memory_desc_t *md)
 {
+    if (md->data_type == dnnl_bf16)
+        return ce_dnnl_gemv_fits(md) && (ce_cpu_features() & CE_CPU_AVX512) &&
+               ce_cpu_bf16_fma_faster();
     return md->data_type == dnnl_f32 && ce_dnnl_gemv_fits(md);
+}
+
+/* Each thread's scratch: partial sums, then (bf16) a widened chunk of
+ * weights and rounded rows of x, then @p extra floats (returned in
+ * extra_at[t]). 0 when it cannot be had. */
+static int take_scratch(void *ctx, f32_args *a, size_t extra, float **extra_at)
+{
+    size_t wide = a->es == 2 ? KC * NB : 0, xr = a->es == 2 ? ROW_CHUNK * a->in : 0;
+    for (int t = 0; t < ce_cpu_threads(ctx); t++) {
+        float *s = ce_cpu_scratch(ctx, t, ROW_CHUNK * NB + wide + xr + extra);
+        if (!s)
+            return 0;
+        a->t[t] = s;
+        a->wide[t] = wide ? s + ROW_CHUNK * NB : NULL;
+        a->xr[t] = xr ? s + ROW_CHUNK * NB + wide : NULL;
+        if (extra_at)
+            extra_at[t] = s + ROW_CHUNK * NB + wide + xr;
+    }
+    return 1;
 }
 
 /* Blocks a thread takes at least: it needs some 2 M multiply-adds to pay its
@@ -305,21 +378,28 @@ typedef struct same_x_args {
 static void same_x_part(const void *args, size_t begin, size_t end)
 {
     const same_x_args *s = args;
-    size_t lo, hi;
+    int t = thread_slot(&s->a[0]);
+    size_t lo, hi, ldx; /* rows <= ROW_CHUNK: one chunk, x rounded once for all products */
+    const float *x0 = rows_of_x(&s->a[0], t, 0, s->a[0].rows, &ldx);
     for (size_t i = 0; i < s->n; i++)
         if (ce_dnnl_product_range(s->first[i], s->first[i + 1] - s->first[i], begin, end, &lo, &hi))
-            blocks_part(&s->a[i], lo, hi);
+            for (size_t b = lo; b < hi; b++)
+                block_rows(&s->a[i], b, hi, 0, s->a[i].rows, x0, ldx, s->a[0].t[t],
+                           s->a[0].wide[t]);
 }
 
 int ce_dnnl_rows_f32_same_x(void *ctx, size_t n, const ce_dnnl_product *p, size_t rows,
                             const float *x, size_t ldx)
 {
-    int nt = ce_cpu_threads(ctx);
     if (n == 0 || n > CE_DNNL_SAME_X_MAX || rows < 2 || rows > ROW_CHUNK)
         return 0;
+    for (size_t i = 1; i < n; i++)
+        if (p[i].md->data_type != p[0].md->data_type)
+            return 0;
     same_x_args s = {.n = n};
     for (size_t i = 0; i < n; i++) {
-        s.a[i] = (f32_args){.w = (const float *)p[i].w,
+        s.a[i] = (f32_args){.w = p[i].w,
+                            .es = p[i].md->data_type == dnnl_bf16 ? 2 : 4,
                             .x = x,
                             .bias = p[i].bias,
                             .rows = rows,
@@ -332,23 +412,19 @@ int ce_dnnl_rows_f32_same_x(void *ctx, size_t n, const ce_dnnl_product *p, size_
                             .act = p[i].act};
         s.first[i + 1] = s.first[i] + (s.a[i].out + NB - 1) / NB;
     }
-    for (int t = 0; t < nt; t++) {
-        float *scratch = ce_cpu_scratch(ctx, t, ROW_CHUNK * NB);
-        if (!scratch)
-            return 0;
-        for (size_t i = 0; i < n; i++)
-            s.a[i].t[t] = scratch;
-    }
+    if (!take_scratch(ctx, &s.a[0], 0, NULL))
+        return 0;
     ce_cpu_parallel_for(ctx, s.first[n], blocks_grain(rows, s.a[0].in), 1, same_x_part, &s);
     return 1;
 }
 
-int ce_dnnl_rows_f32(void *ctx, const dnnl_memory_desc_t *md, const float *w, const float *bias,
+int ce_dnnl_rows_f32(void *ctx, const dnnl_memory_desc_t *md, const void *w, const float *bias,
                      ce_backend_activation act, size_t rows, const float *x, size_t ldx,
                      int accumulate, float *y, size_t ldy)
 {
     int nt = ce_cpu_threads(ctx);
     f32_args a = {.w = w,
+                  .es = md->data_type == dnnl_bf16 ? 2 : 4,
                   .x = x,
                   .bias = bias,
                   .rows = rows,
@@ -371,15 +447,14 @@ int ce_dnnl_rows_f32(void *ctx, const dnnl_memory_desc_t *md, const float *w, co
                                         (size_t)nt, 1);
         chunks = (rows + a.row_chunk - 1) / a.row_chunk;
     }
-    size_t floats = ROW_CHUNK * NB + (by_inputs ? rows * a.out : 0);
-    for (int t = 0; t < nt; t++)
-        if (!(a.t[t] = ce_cpu_scratch(ctx, t, floats)))
-            return 0;
+    float *parts[CE_CPU_MAX_THREADS];
+    if (!take_scratch(ctx, &a, by_inputs ? rows * a.out : 0, parts))
+        return 0;
     if (by_inputs) {
         ksplit_args k = {&a, ce_dnnl_parts_into((size_t)nt, rows, a.out, bias, act, accumulate,
                                                 y, ldy)};
         for (int t = 0; t < nt; t++)
-            k.sum.p[t] = a.t[t] + ROW_CHUNK * NB;
+            k.sum.p[t] = parts[t];
         ce_cpu_parallel_for(ctx, k.sum.parts, 1, 1, ksplit_part, &k);
         ce_dnnl_add_parts(ctx, &k.sum);
     } else if (nt > 1 && chunks >= (size_t)nt) {
@@ -405,7 +480,7 @@ int ce_dnnl_rows_f32_same_x(void *ctx, size_t n, const ce_dnnl_product *p, size_
     return 0;
 }
 
-int ce_dnnl_rows_f32(void *ctx, const dnnl_memory_desc_t *md, const float *w, const float *bias,
+int ce_dnnl_rows_f32(void *ctx, const dnnl_memory_desc_t *md, const void *w, const float *bias,
                      ce_backend_activation act, size_t rows, const float *x, size_t ldx,
                      int accumulate, float *y, size_t ldy)
 {

@@ -1511,38 +1511,48 @@ START_TEST(test_bf16_parity)
 }
 END_TEST
 
+/* The CPU backends' two ways with rows of bf16 without AMX, whichever this
+ * CPU prefers (both read when a weight is prepared): float32 FMAs on the
+ * widened weight (onednn's rows kernel, blis's packed one) and VDPBF16PS
+ * (oneDNN's matmul, blis's own kernel). */
 START_TEST(test_bf16_parity_no_amx)
 {
+#if CE_HAVE_ONEDNN || CE_HAVE_BLIS
+    static const char *const names[] = {
 #if CE_HAVE_ONEDNN
+        "onednn",
+#endif
+#if CE_HAVE_BLIS
+        "blis",
+#endif
+    };
     rng r = {0x9E3779B97F4A7C15ull};
-    /* onednn's two ways with rows of bf16 without AMX, whichever this CPU
-     * prefers: its FMA kernel on the widened weight, oneDNN's matmul on
-     * VDPBF16PS (both read when a weight is prepared) */
-    if ((ce_cpu_features() & (CE_CPU_AVX512 | CE_CPU_AVX512_BF16)) ==
-        (CE_CPU_AVX512 | CE_CPU_AVX512_BF16)) {
-        ce_backend *ref;
-        ck_assert_int_eq(ce_backend_open("ref", 1, NULL, &ref), CE_OK);
-        setenv("CE_NO_AMX", "1", 1);
+    uint32_t need = CE_CPU_AVX512 | CE_CPU_AVX512_BF16;
+    if ((ce_cpu_features() & need) != need) {
+        fprintf(stderr, "bf16 without AMX: skipped, no AVX-512 and AVX512-BF16 here\n");
+        return;
+    }
+    ce_backend *ref;
+    ck_assert_int_eq(ce_backend_open("ref", 1, NULL, &ref), CE_OK);
+    setenv("CE_NO_AMX", "1", 1);
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         for (int fma = 0; fma < 2; fma++) {
             setenv("CE_BF16_FMA", fma ? "1" : "0", 1);
             ck_assert_int_eq(ce_cpu_bf16_fma_faster(), fma);
             for (int threads = 1; threads <= 2; threads++) {
-                snprintf(where, sizeof where, "onednn (no AMX, %s)/%d threads/bf16 linear",
-                         fma ? "FMA kernel" : "oneDNN's matmul", threads);
+                snprintf(where, sizeof where, "%s (no AMX, %s)/%d threads/bf16 linear", names[i],
+                         fma ? "float32 FMAs" : "VDPBF16PS", threads);
                 n_failures = 0;
                 detail[0] = '\0';
-                check_bf16_backend("onednn", threads, ref, &r);
+                check_bf16_backend(names[i], threads, ref, &r);
                 check_failures();
             }
         }
-        unsetenv("CE_BF16_FMA");
-        unsetenv("CE_NO_AMX");
-        ce_backend_close(ref);
-    } else {
-        fprintf(stderr, "bf16 without AMX: skipped, no AVX-512 and AVX512-BF16 here\n");
-    }
+    unsetenv("CE_BF16_FMA");
+    unsetenv("CE_NO_AMX");
+    ce_backend_close(ref);
 #else
-    fprintf(stderr, "bf16 without AMX: skipped, onednn not built\n");
+    fprintf(stderr, "bf16 without AMX: skipped, no CPU backend built\n");
 #endif
 }
 END_TEST

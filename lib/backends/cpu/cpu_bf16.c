@@ -103,6 +103,38 @@ void ce_cpu_bf16_round_rows(size_t rows, size_t cols, const float *x, size_t ldx
         row(x + r * ldx, dst + r * ldd, cols);
 }
 
+typedef struct {
+    const float *x;
+    size_t ldx, cols;
+    float *dst;
+} round_args;
+
+static void round_part(const void *args, size_t begin, size_t end)
+{
+    const round_args *a = args;
+    ce_cpu_bf16_round_rows(end - begin, a->cols, a->x + begin * a->ldx, a->ldx,
+                           a->dst + begin * a->cols, a->cols);
+}
+
+const float *ce_cpu_bf16_round_x(void *ctx, size_t rows, size_t cols, const float *x,
+                                 size_t ldx)
+{
+    ce_cpu_ctx *c = ctx;
+    size_t n = rows * cols;
+    if (n > c->xround_len) {
+        float *b = aligned_alloc(64, (n * sizeof *b + 63) / 64 * 64);
+        if (!b)
+            return NULL;
+        free(c->xround);
+        c->xround = b;
+        c->xround_len = n;
+    }
+    round_args a = {x, ldx, cols, c->xround};
+    size_t grain = cols ? (65536 + cols - 1) / cols : rows;
+    ce_cpu_parallel_for(ctx, rows, grain, 1, round_part, &a);
+    return c->xround;
+}
+
 static void (*row_fn(void))(const float *, uint16_t *, size_t)
 {
 #ifdef HAVE_AVX512BF16_CODE

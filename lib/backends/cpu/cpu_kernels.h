@@ -21,6 +21,9 @@ typedef struct ce_cpu_ctx {
     /* x rounded to bf16 for bf16 weights (ce_cpu_bf16_x), grown on first use */
     uint16_t *xbf16;
     size_t xbf16_len;
+    /* x rounded to bf16, kept as floats (ce_cpu_bf16_round_x), grown on first use */
+    float *xround;
+    size_t xround_len;
 } ce_cpu_ctx;
 
 int ce_cpu_threads(const void *ctx);
@@ -106,6 +109,12 @@ const uint16_t *ce_cpu_bf16_x(void *ctx, size_t rows, size_t cols, const float *
  * multiply-add kernels of bf16 products read it. */
 void ce_cpu_bf16_round_rows(size_t rows, size_t cols, const float *x, size_t ldx, float *dst,
                             size_t ldd);
+
+/* The same for @p rows rows, dense (row stride cols), into the context's
+ * own buffer (grown as needed) on its threads, returned; NULL when it cannot
+ * grow (out of memory). Valid until the next call. */
+const float *ce_cpu_bf16_round_x(void *ctx, size_t rows, size_t cols, const float *x,
+                                 size_t ldx);
 
 /* cpu_bf16_rate.c: whether bf16 products run faster as float32 FMAs on
  * widened values than on VDPBF16PS on this CPU (measured once per process;

@@ -54,6 +54,9 @@ void ce_cpu_ctx_release(void *ctx)
     free(c->xbf16);
     c->xbf16 = NULL;
     c->xbf16_len = 0;
+    free(c->xround);
+    c->xround = NULL;
+    c->xround_len = 0;
 }
 
 void ce_cpu_set_threads(void *ctx, int n_threads)

@@ -24,10 +24,11 @@
  * where the CPU's FMAs outrun its VDPBF16PS and it has no AMX: on Intel's
  * cores VDPBF16PS does 32 multiply-adds every other cycle, two FMAs 32 each
  * cycle (BERT-base b1x128 in bf16 on a 2-core Xeon VM without AMX: oneDNN's
- * matmul 141 ms, this kernel 73-76, float32 71-77). Each chunk is widened
- * into the thread's scratch before the rows run over it (the stores cost
- * about 2 % at 128 rows), and each thread rounds the rows of x it reads to
- * bf16, kept as floats: products of bf16 values are exact in float32. */
+ * matmul 141 ms, this kernel 73-76, float32 71-77). The first tile of rows
+ * widens each chunk into the thread's scratch as it multiplies it, the
+ * others read it there (bf16 2 % slower than float32 at 128 x 768 x 3072 on
+ * one core), and each thread rounds the rows of x it reads to bf16, kept as
+ * floats: products of bf16 values are exact in float32. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -123,32 +124,23 @@ typedef struct epilogue {
     ce_backend_activation act;
 } epilogue;
 
-/* Rows [0, M) of x (stride ldx, at the chunk's first input) by the block's
- * weights wb (at the same input) over @p kn inputs, into t (stride NB):
- * stored when @p first, else added; with @p e (the last chunk), into y. */
-KERNEL_INLINE void tile(const float *wb, const float *x, size_t ldx, size_t kn, float *t, int first,
-                        prefetch *f, yfetch *g, const epilogue *e, const int M)
+/* c[i][0..3] += x[i][k] * b0..b3 for the tile's M rows. */
+KERNEL_INLINE void fma_rows(__m512 c[MR][4], const float *x, size_t ldx, size_t k, __m512 b0,
+                            __m512 b1, __m512 b2, __m512 b3, const int M)
 {
-    __m512 c[MR][4];
-    for (int i = 0; i < M; i++)
-        for (int v = 0; v < 4; v++)
-            c[i][v] = _mm512_setzero_ps();
-    for (size_t k = 0; k < kn; k++) {
-        const float *r = wb + k * NB;
-        __m512 b0 = _mm512_load_ps(r), b1 = _mm512_load_ps(r + 16);
-        __m512 b2 = _mm512_load_ps(r + 32), b3 = _mm512_load_ps(r + 48);
-        if (k % 4 == 0)
-            prefetch_one(f);
-        else if (k % 4 == 2)
-            yfetch_one(g);
-        for (int i = 0; i < M; i++) {
-            __m512 xi = _mm512_set1_ps(x[(size_t)i * ldx + k]);
-            c[i][0] = _mm512_fmadd_ps(xi, b0, c[i][0]);
-            c[i][1] = _mm512_fmadd_ps(xi, b1, c[i][1]);
-            c[i][2] = _mm512_fmadd_ps(xi, b2, c[i][2]);
-            c[i][3] = _mm512_fmadd_ps(xi, b3, c[i][3]);
-        }
+    for (int i = 0; i < M; i++) {
+        __m512 xi = _mm512_set1_ps(x[(size_t)i * ldx + k]);
+        c[i][0] = _mm512_fmadd_ps(xi, b0, c[i][0]);
+        c[i][1] = _mm512_fmadd_ps(xi, b1, c[i][1]);
+        c[i][2] = _mm512_fmadd_ps(xi, b2, c[i][2]);
+        c[i][3] = _mm512_fmadd_ps(xi, b3, c[i][3]);
     }
+}
+
+/* The tile's sums into t (stride NB): stored when @p first, else added;
+ * with @p e (the last chunk), into y. */
+KERNEL_INLINE void tile_end(__m512 c[MR][4], float *t, int first, const epilogue *e, const int M)
+{
     if (e) {
         for (int i = 0; i < M; i++)
             for (int v = 0; v < 4; v++) {
@@ -166,16 +158,68 @@ KERNEL_INLINE void tile(const float *wb, const float *x, size_t ldx, size_t kn, 
         }
 }
 
-AVX512 static void tile_rows(const float *wb, const float *x, size_t ldx, size_t kn, float *t,
-                             int first, prefetch *f, yfetch *g, const epilogue *e, size_t m)
+/* Rows [0, M) of x (stride ldx, at the chunk's first input) by the block's
+ * weights wb (at the same input) over @p kn inputs, into t (stride NB):
+ * stored when @p first, else added; with @p e (the last chunk), into y.
+ * With @p src (bf16 pairs, BA16a64b2a, kn even), the weights come from
+ * there instead and are widened on the way into @p wide, where the tiles
+ * after this one read them (as wb): a pass of its own before the tiles cost
+ * the product 6 %, this 2 %. */
+KERNEL_INLINE void tile(const uint16_t *src, float *wide, const float *wb, const float *x,
+                        size_t ldx, size_t kn, float *t, int first, prefetch *f, yfetch *g,
+                        const epilogue *e, const int M)
+{
+    __m512 c[MR][4];
+    for (int i = 0; i < M; i++)
+        for (int v = 0; v < 4; v++)
+            c[i][v] = _mm512_setzero_ps();
+    if (src) {
+        const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
+        for (size_t p = 0; p < kn / 2; p++) {
+            const __m512i *s = (const __m512i *)(const void *)(src + p * 2 * NB);
+            float *w = wide + 2 * p * NB;
+            __m512 b[4];
+            for (int v = 0; v < 4; v++) {
+                b[v] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_load_si512(s + v), 16));
+                _mm512_store_ps(w + 16 * v, b[v]);
+            }
+            if (p % 2 == 0)
+                prefetch_one(f);
+            else
+                yfetch_one(g);
+            fma_rows(c, x, ldx, 2 * p, b[0], b[1], b[2], b[3], M);
+            for (int v = 0; v < 4; v++) {
+                b[v] = _mm512_castsi512_ps(_mm512_and_si512(_mm512_load_si512(s + v), high));
+                _mm512_store_ps(w + NB + 16 * v, b[v]);
+            }
+            fma_rows(c, x, ldx, 2 * p + 1, b[0], b[1], b[2], b[3], M);
+        }
+    } else {
+        for (size_t k = 0; k < kn; k++) {
+            const float *r = wb + k * NB;
+            __m512 b0 = _mm512_load_ps(r), b1 = _mm512_load_ps(r + 16);
+            __m512 b2 = _mm512_load_ps(r + 32), b3 = _mm512_load_ps(r + 48);
+            if (k % 4 == 0)
+                prefetch_one(f);
+            else if (k % 4 == 2)
+                yfetch_one(g);
+            fma_rows(c, x, ldx, k, b0, b1, b2, b3, M);
+        }
+    }
+    tile_end(c, t, first, e, M);
+}
+
+AVX512 static void tile_rows(const uint16_t *src, float *wide, const float *wb, const float *x,
+                             size_t ldx, size_t kn, float *t, int first, prefetch *f, yfetch *g,
+                             const epilogue *e, size_t m)
 {
     switch (m) {
-    case 1: tile(wb, x, ldx, kn, t, first, f, g, e, 1); break;
-    case 2: tile(wb, x, ldx, kn, t, first, f, g, e, 2); break;
-    case 3: tile(wb, x, ldx, kn, t, first, f, g, e, 3); break;
-    case 4: tile(wb, x, ldx, kn, t, first, f, g, e, 4); break;
-    case 5: tile(wb, x, ldx, kn, t, first, f, g, e, 5); break;
-    default: tile(wb, x, ldx, kn, t, first, f, g, e, MR); break;
+    case 1: tile(src, wide, wb, x, ldx, kn, t, first, f, g, e, 1); break;
+    case 2: tile(src, wide, wb, x, ldx, kn, t, first, f, g, e, 2); break;
+    case 3: tile(src, wide, wb, x, ldx, kn, t, first, f, g, e, 3); break;
+    case 4: tile(src, wide, wb, x, ldx, kn, t, first, f, g, e, 4); break;
+    case 5: tile(src, wide, wb, x, ldx, kn, t, first, f, g, e, 5); break;
+    default: tile(src, wide, wb, x, ldx, kn, t, first, f, g, e, MR); break;
     }
 }
 
@@ -221,8 +265,11 @@ AVX512 static void block_rows(const f32_args *a, size_t blk, size_t end, size_t 
         const char *nxt = a->w + (pb * a->in_padded + pk0) * NB * a->es;
         size_t lines = pb < end ? (pkn * NB * a->es + 63) / 64 : 0;
         const float *wk = (const float *)(wblk + k0 * NB * a->es);
+        const uint16_t *src = NULL; /* bf16: widened by the first tile, or before it when odd */
         if (wide) {
-            widen_chunk((const uint16_t *)(const void *)wk, kn, wide);
+            src = (const uint16_t *)(const void *)wk;
+            if (kn % 2)
+                widen_chunk(src, kn, wide), src = NULL;
             wk = wide;
         }
         size_t per_block = (lines + row_blocks - 1) / row_blocks;
@@ -232,8 +279,8 @@ AVX512 static void block_rows(const f32_args *a, size_t blk, size_t end, size_t 
             prefetch f = {nxt, done, done + per_block < lines ? done + per_block : lines};
             yfetch g = {a->y + r * a->ldy + blk * NB, a->ldy, 0, k0 == 0 ? m * Y_LINES : 0};
             e.y = a->y + r * a->ldy + col;
-            tile_rows(wk, x0 + (r - r0) * ldx + k0, ldx, kn, t + (r - r0) * NB, k0 == 0,
-                      &f, &g, last ? &e : NULL, m);
+            tile_rows(r == r0 ? src : NULL, wide, wk, x0 + (r - r0) * ldx + k0, ldx, kn,
+                      t + (r - r0) * NB, k0 == 0, &f, &g, last ? &e : NULL, m);
             done = f.lines;
         }
     }

@@ -160,67 +160,86 @@ KERNEL_INLINE void tile_end(__m512 c[MR][4], float *t, int first, const epilogue
 
 /* Rows [0, M) of x (stride ldx, at the chunk's first input) by the block's
  * weights wb (at the same input) over @p kn inputs, into t (stride NB):
- * stored when @p first, else added; with @p e (the last chunk), into y.
- * With @p src (bf16 pairs, BA16a64b2a, kn even), the weights come from
- * there instead and are widened on the way into @p wide, where the tiles
- * after this one read them (as wb): a pass of its own before the tiles cost
- * the product 6 %, this 2 %. */
-KERNEL_INLINE void tile(const uint16_t *src, float *wide, const float *wb, const float *x,
-                        size_t ldx, size_t kn, float *t, int first, prefetch *f, yfetch *g,
-                        const epilogue *e, const int M)
+ * stored when @p first, else added; with @p e (the last chunk), into y. */
+KERNEL_INLINE void tile(const float *wb, const float *x, size_t ldx, size_t kn, float *t, int first,
+                        prefetch *f, yfetch *g, const epilogue *e, const int M)
 {
     __m512 c[MR][4];
     for (int i = 0; i < M; i++)
         for (int v = 0; v < 4; v++)
             c[i][v] = _mm512_setzero_ps();
-    if (src) {
-        const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
-        for (size_t p = 0; p < kn / 2; p++) {
-            const __m512i *s = (const __m512i *)(const void *)(src + p * 2 * NB);
-            float *w = wide + 2 * p * NB;
-            __m512 b[4];
-            for (int v = 0; v < 4; v++) {
-                b[v] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_load_si512(s + v), 16));
-                _mm512_store_ps(w + 16 * v, b[v]);
-            }
-            if (p % 2 == 0)
-                prefetch_one(f);
-            else
-                yfetch_one(g);
-            fma_rows(c, x, ldx, 2 * p, b[0], b[1], b[2], b[3], M);
-            for (int v = 0; v < 4; v++) {
-                b[v] = _mm512_castsi512_ps(_mm512_and_si512(_mm512_load_si512(s + v), high));
-                _mm512_store_ps(w + NB + 16 * v, b[v]);
-            }
-            fma_rows(c, x, ldx, 2 * p + 1, b[0], b[1], b[2], b[3], M);
-        }
-    } else {
-        for (size_t k = 0; k < kn; k++) {
-            const float *r = wb + k * NB;
-            __m512 b0 = _mm512_load_ps(r), b1 = _mm512_load_ps(r + 16);
-            __m512 b2 = _mm512_load_ps(r + 32), b3 = _mm512_load_ps(r + 48);
-            if (k % 4 == 0)
-                prefetch_one(f);
-            else if (k % 4 == 2)
-                yfetch_one(g);
-            fma_rows(c, x, ldx, k, b0, b1, b2, b3, M);
-        }
+    for (size_t k = 0; k < kn; k++) {
+        const float *r = wb + k * NB;
+        __m512 b0 = _mm512_load_ps(r), b1 = _mm512_load_ps(r + 16);
+        __m512 b2 = _mm512_load_ps(r + 32), b3 = _mm512_load_ps(r + 48);
+        if (k % 4 == 0)
+            prefetch_one(f);
+        else if (k % 4 == 2)
+            yfetch_one(g);
+        fma_rows(c, x, ldx, k, b0, b1, b2, b3, M);
     }
     tile_end(c, t, first, e, M);
 }
 
-AVX512 static void tile_rows(const uint16_t *src, float *wide, const float *wb, const float *x,
-                             size_t ldx, size_t kn, float *t, int first, prefetch *f, yfetch *g,
-                             const epilogue *e, size_t m)
+/* The same with the weights as bf16 pairs (BA16a64b2a, kn even) at @p src,
+ * widened on the way into @p wide, where the tiles after this one read them:
+ * a pass of its own before the tiles cost the product 6 %, this 2 %. */
+KERNEL_INLINE void tile_widening(const uint16_t *src, float *wide, const float *x, size_t ldx,
+                                 size_t kn, float *t, int first, prefetch *f, yfetch *g,
+                                 const epilogue *e, const int M)
 {
-    switch (m) {
-    case 1: tile(src, wide, wb, x, ldx, kn, t, first, f, g, e, 1); break;
-    case 2: tile(src, wide, wb, x, ldx, kn, t, first, f, g, e, 2); break;
-    case 3: tile(src, wide, wb, x, ldx, kn, t, first, f, g, e, 3); break;
-    case 4: tile(src, wide, wb, x, ldx, kn, t, first, f, g, e, 4); break;
-    case 5: tile(src, wide, wb, x, ldx, kn, t, first, f, g, e, 5); break;
-    default: tile(src, wide, wb, x, ldx, kn, t, first, f, g, e, MR); break;
+    const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
+    __m512 c[MR][4];
+    for (int i = 0; i < M; i++)
+        for (int v = 0; v < 4; v++)
+            c[i][v] = _mm512_setzero_ps();
+    for (size_t p = 0; p < kn / 2; p++) {
+        const __m512i *s = (const __m512i *)(const void *)(src + p * 2 * NB);
+        float *w = wide + 2 * p * NB;
+        __m512 b[4];
+        for (int v = 0; v < 4; v++) {
+            b[v] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_load_si512(s + v), 16));
+            _mm512_store_ps(w + 16 * v, b[v]);
+        }
+        if (p % 2 == 0)
+            prefetch_one(f);
+        else
+            yfetch_one(g);
+        fma_rows(c, x, ldx, 2 * p, b[0], b[1], b[2], b[3], M);
+        for (int v = 0; v < 4; v++) {
+            b[v] = _mm512_castsi512_ps(_mm512_and_si512(_mm512_load_si512(s + v), high));
+            _mm512_store_ps(w + NB + 16 * v, b[v]);
+        }
+        fma_rows(c, x, ldx, 2 * p + 1, b[0], b[1], b[2], b[3], M);
     }
+    tile_end(c, t, first, e, M);
+}
+
+#define TILE_CASES(call)                                                                          \
+    switch (m) {                                                                                  \
+    case 1: call(1); break;                                                                       \
+    case 2: call(2); break;                                                                       \
+    case 3: call(3); break;                                                                       \
+    case 4: call(4); break;                                                                       \
+    case 5: call(5); break;                                                                       \
+    default: call(MR); break;                                                                     \
+    }
+
+AVX512 static void tile_rows(const float *wb, const float *x, size_t ldx, size_t kn, float *t,
+                             int first, prefetch *f, yfetch *g, const epilogue *e, size_t m)
+{
+#define TILE(M) tile(wb, x, ldx, kn, t, first, f, g, e, M)
+    TILE_CASES(TILE)
+#undef TILE
+}
+
+AVX512 static void tile_rows_widening(const uint16_t *src, float *wide, const float *x,
+                                      size_t ldx, size_t kn, float *t, int first, prefetch *f,
+                                      yfetch *g, const epilogue *e, size_t m)
+{
+#define TILE(M) tile_widening(src, wide, x, ldx, kn, t, first, f, g, e, M)
+    TILE_CASES(TILE)
+#undef TILE
 }
 
 /* A bf16 chunk of @p kn inputs of a block (BA16a64b2a: for each pair of
@@ -279,8 +298,13 @@ AVX512 static void block_rows(const f32_args *a, size_t blk, size_t end, size_t 
             prefetch f = {nxt, done, done + per_block < lines ? done + per_block : lines};
             yfetch g = {a->y + r * a->ldy + blk * NB, a->ldy, 0, k0 == 0 ? m * Y_LINES : 0};
             e.y = a->y + r * a->ldy + col;
-            tile_rows(r == r0 ? src : NULL, wide, wk, x0 + (r - r0) * ldx + k0, ldx, kn,
-                      t + (r - r0) * NB, k0 == 0, &f, &g, last ? &e : NULL, m);
+            const float *xr = x0 + (r - r0) * ldx + k0;
+            if (r == r0 && src)
+                tile_rows_widening(src, wide, xr, ldx, kn, t, k0 == 0, &f, &g, last ? &e : NULL,
+                                   m);
+            else
+                tile_rows(wk, xr, ldx, kn, t + (r - r0) * NB, k0 == 0, &f, &g, last ? &e : NULL,
+                          m);
             done = f.lines;
         }
     }

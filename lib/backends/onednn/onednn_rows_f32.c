@@ -259,8 +259,11 @@ AVX512 static void widen_chunk(const uint16_t *src, size_t kn, float *wf)
 }
 
 /* Block @p blk for rows [r0, r1) of x, whose row r0 is at @p x0 (stride
- * @p ldx): KC inputs of its weights at a time under every row. The chunk AHEAD chunks on (of this block, or of the next ones
- * before @p end) is prefetched meanwhile, a few lines per input. */
+ * @p ldx): KC inputs of its weights at a time under every row. The chunk
+ * AHEAD chunks on (of this block, or of the next ones before @p end) is
+ * prefetched meanwhile, a few lines per input. A bf16 weight (@p wide, the
+ * thread's buffer) is widened there by the first tile of rows, or before it
+ * when the chunk has an odd count of inputs. */
 AVX512 static void block_rows(const f32_args *a, size_t blk, size_t end, size_t r0, size_t r1,
                               const float *x0, size_t ldx, float *t, float *wide)
 {
@@ -284,11 +287,12 @@ AVX512 static void block_rows(const f32_args *a, size_t blk, size_t end, size_t 
         const char *nxt = a->w + (pb * a->in_padded + pk0) * NB * a->es;
         size_t lines = pb < end ? (pkn * NB * a->es + 63) / 64 : 0;
         const float *wk = (const float *)(wblk + k0 * NB * a->es);
-        const uint16_t *src = NULL; /* bf16: widened by the first tile, or before it when odd */
-        if (wide) {
+        const uint16_t *src = NULL; /* the bf16 pairs the first tile widens */
+        if (wide && kn % 2) {
+            widen_chunk((const uint16_t *)(const void *)wk, kn, wide);
+            wk = wide;
+        } else if (wide) {
             src = (const uint16_t *)(const void *)wk;
-            if (kn % 2)
-                widen_chunk(src, kn, wide), src = NULL;
             wk = wide;
         }
         size_t per_block = (lines + row_blocks - 1) / row_blocks;

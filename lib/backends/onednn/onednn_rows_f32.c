@@ -181,9 +181,11 @@ KERNEL_INLINE void tile(const float *wb, const float *x, size_t ldx, size_t kn, 
     tile_end(c, t, first, e, M);
 }
 
-/* The same with the weights as bf16 pairs (BA16a64b2a, kn even) at @p src,
- * widened on the way into @p wide, where the tiles after this one read them:
- * a pass of its own before the tiles cost the product 6 %, this 2 %. */
+/* The same with the weights as bf16 pairs (BA16a64b2a; an odd kn ends on
+ * half a pair) at @p src, widened on the way into @p wide (the low half of a
+ * pair is the even input, the high half the odd one), where the tiles after
+ * this one read them: a pass of its own before the tiles cost the product
+ * 6 %, this 2 %. */
 KERNEL_INLINE void tile_widening(const uint16_t *src, float *wide, const float *x, size_t ldx,
                                  size_t kn, float *t, int first, prefetch *f, yfetch *g,
                                  const epilogue *e, const int M)
@@ -211,6 +213,15 @@ KERNEL_INLINE void tile_widening(const uint16_t *src, float *wide, const float *
             _mm512_store_ps(w + NB + 16 * v, b[v]);
         }
         fma_rows(c, x, ldx, 2 * p + 1, b[0], b[1], b[2], b[3], M);
+    }
+    if (kn % 2) {
+        const __m512i *s = (const __m512i *)(const void *)(src + kn / 2 * 2 * NB);
+        __m512 b[4];
+        for (int v = 0; v < 4; v++) {
+            b[v] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_load_si512(s + v), 16));
+            _mm512_store_ps(wide + (kn - 1) * NB + 16 * v, b[v]);
+        }
+        fma_rows(c, x, ldx, kn - 1, b[0], b[1], b[2], b[3], M);
     }
     tile_end(c, t, first, e, M);
 }
@@ -242,28 +253,11 @@ AVX512 static void tile_rows_widening(const uint16_t *src, float *wide, const fl
 #undef TILE
 }
 
-/* A bf16 chunk of @p kn inputs of a block (BA16a64b2a: for each pair of
- * inputs, 64 outputs' pairs) widened into @p wf as float32 in BA16a64b
- * order: the low half of each pair is the even input, the high half the odd
- * one. */
-AVX512 static void widen_chunk(const uint16_t *src, size_t kn, float *wf)
-{
-    const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
-    for (size_t p = 0; p < (kn + 1) / 2; p++)
-        for (size_t v = 0; v < 4; v++) {
-            __m512i w = _mm512_load_si512((const void *)(src + p * 2 * NB + 32 * v));
-            _mm512_store_si512((void *)(wf + 2 * p * NB + 16 * v), _mm512_slli_epi32(w, 16));
-            _mm512_store_si512((void *)(wf + (2 * p + 1) * NB + 16 * v),
-                               _mm512_and_si512(w, high));
-        }
-}
-
 /* Block @p blk for rows [r0, r1) of x, whose row r0 is at @p x0 (stride
  * @p ldx): KC inputs of its weights at a time under every row. The chunk
  * AHEAD chunks on (of this block, or of the next ones before @p end) is
- * prefetched meanwhile, a few lines per input. A bf16 weight (@p wide, the
- * thread's buffer) is widened there by the first tile of rows, or before it
- * when the chunk has an odd count of inputs. */
+ * prefetched meanwhile, a few lines per input. A bf16 weight is widened
+ * into @p wide (the thread's buffer) by the first tile of rows. */
 AVX512 static void block_rows(const f32_args *a, size_t blk, size_t end, size_t r0, size_t r1,
                               const float *x0, size_t ldx, float *t, float *wide)
 {
@@ -286,15 +280,8 @@ AVX512 static void block_rows(const f32_args *a, size_t blk, size_t end, size_t 
         size_t pkn = a->in - pk0 < KC ? a->in - pk0 : KC;
         const char *nxt = a->w + (pb * a->in_padded + pk0) * NB * a->es;
         size_t lines = pb < end ? (pkn * NB * a->es + 63) / 64 : 0;
-        const float *wk = (const float *)(wblk + k0 * NB * a->es);
-        const uint16_t *src = NULL; /* the bf16 pairs the first tile widens */
-        if (wide && kn % 2) {
-            widen_chunk((const uint16_t *)(const void *)wk, kn, wide);
-            wk = wide;
-        } else if (wide) {
-            src = (const uint16_t *)(const void *)wk;
-            wk = wide;
-        }
+        const void *chunk = wblk + k0 * NB * a->es;
+        const float *wk = wide ? wide : chunk;
         size_t per_block = (lines + row_blocks - 1) / row_blocks;
         size_t done = 0;
         for (size_t r = r0; r < r1; r += MR) {
@@ -303,8 +290,8 @@ AVX512 static void block_rows(const f32_args *a, size_t blk, size_t end, size_t 
             yfetch g = {a->y + r * a->ldy + blk * NB, a->ldy, 0, k0 == 0 ? m * Y_LINES : 0};
             e.y = a->y + r * a->ldy + col;
             const float *xr = x0 + (r - r0) * ldx + k0;
-            if (r == r0 && src)
-                tile_rows_widening(src, wide, xr, ldx, kn, t, k0 == 0, &f, &g, last ? &e : NULL,
+            if (r == r0 && wide)
+                tile_rows_widening(chunk, wide, xr, ldx, kn, t, k0 == 0, &f, &g, last ? &e : NULL,
                                    m);
             else
                 tile_rows(wk, xr, ldx, kn, t + (r - r0) * NB, k0 == 0, &f, &g, last ? &e : NULL,

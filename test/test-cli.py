@@ -233,6 +233,30 @@ def info():
     usage_error(["info", "-m", UNCASED, "--backend", "no-such-backend"], rc=1, want="ref")
 
 
+@test
+def openmp_binding_keeps_the_threads():
+    """OMP_PROC_BIND makes libgomp pin the first thread to one CPU as it loads; the thread
+    count must still be the CPUs the bound team may use, not that one (it once was 1)."""
+    def threads(bind, prefix=()):
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("OMP_PROC_BIND", "OMP_PLACES", "GOMP_CPU_AFFINITY")}
+        if bind:
+            env["OMP_PROC_BIND"] = bind
+        p = subprocess.run(list(prefix) + [EXE, "info", "-m", need(UNCASED)], env=env,
+                           capture_output=True, timeout=300)
+        assert p.returncode == 0, (bind, p.stderr)
+        return lines(p.stdout)[0]["threads"]
+    base = threads(None)
+    for bind in ("true", "close", "spread"):
+        got = threads(bind)
+        assert got == base, "OMP_PROC_BIND=%s: %d threads, unbound %d" % (bind, got, base)
+    got = threads("master")  # every worker on the calling thread's place
+    assert 1 <= got <= base, got
+    if base > 1 and os.path.exists("/usr/bin/taskset"):
+        got = threads("close", ("/usr/bin/taskset", "-c", str(min(os.sched_getaffinity(0)))))
+        assert got == 1, "one CPU allowed, OMP_PROC_BIND=close: %d threads" % got
+
+
 def text_cases(fixture):
     return [c for c in golden(fixture)[0]["cases"] if c["kind"] in ("text", "pair")]
 

@@ -7,8 +7,53 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* CPUs of the places libgomp binds its threads to (OMP_PROC_BIND, OMP_PLACES,
+ * GOMP_CPU_AFFINITY), or 0 when it binds none. Binding pins the process's
+ * first thread to the first place as libgomp loads, so the affinity mask then
+ * names that place's CPUs alone (one, by default), while a team still goes to
+ * every place (close, spread) or to the calling thread's only (primary):
+ * counted from the mask, OMP_PROC_BIND=close ran BERT-base on 1 thread of 2. */
+static int bound_cpus(void)
+{
+#if defined(_OPENMP) && defined(CPU_COUNT)
+    omp_proc_bind_t bind = omp_get_proc_bind();
+    int places = omp_get_num_places();
+    if (bind == omp_proc_bind_false || places <= 0)
+        return 0;
+    int first = 0, last = places;
+    if ((int)bind == 2) { /* primary: "master" before OpenMP 5.1, headers name one or the other */
+        first = omp_get_place_num();
+        if (first < 0)
+            return 0;
+        last = first + 1;
+    }
+    int ids[CPU_SETSIZE];
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int p = first; p < last; p++) {
+        int n = omp_get_place_num_procs(p);
+        if (n <= 0 || n > CPU_SETSIZE)
+            continue;
+        omp_get_place_proc_ids(p, ids);
+        for (int i = 0; i < n; i++)
+            if (ids[i] >= 0 && ids[i] < CPU_SETSIZE)
+                CPU_SET(ids[i], &set);
+    }
+    return CPU_COUNT(&set);
+#else
+    return 0;
+#endif
+}
+
 int ce_cpus_usable(void)
 {
+    int bound = bound_cpus();
+    if (bound >= 1)
+        return bound;
 #ifdef CPU_COUNT
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0) {

@@ -234,14 +234,17 @@ def info():
 
 
 @test
-def openmp_binding_keeps_the_threads():
+def openmp_settings_and_the_threads():
     """OMP_PROC_BIND makes libgomp pin the first thread to one CPU as it loads; the thread
-    count must still be the CPUs the bound team may use, not that one (it once was 1)."""
-    def threads(bind, prefix=()):
+    count must still be the CPUs the bound team may use, not that one (it once was 1).
+    OMP_THREAD_LIMIT caps it: libgomp would start no more threads than that."""
+    def threads(bind, prefix=(), limit=None):
         env = {k: v for k, v in os.environ.items()
-               if k not in ("OMP_PROC_BIND", "OMP_PLACES", "GOMP_CPU_AFFINITY")}
+               if k not in ("OMP_PROC_BIND", "OMP_PLACES", "GOMP_CPU_AFFINITY", "OMP_THREAD_LIMIT")}
         if bind:
             env["OMP_PROC_BIND"] = bind
+        if limit:
+            env["OMP_THREAD_LIMIT"] = str(limit)
         p = subprocess.run(list(prefix) + [EXE, "info", "-m", need(UNCASED)], env=env,
                            capture_output=True, timeout=300)
         assert p.returncode == 0, (bind, p.stderr)
@@ -250,6 +253,8 @@ def openmp_binding_keeps_the_threads():
     for bind in ("true", "close", "spread"):
         got = threads(bind)
         assert got == base, "OMP_PROC_BIND=%s: %d threads, unbound %d" % (bind, got, base)
+    got = threads(None, limit=1)  # libgomp starts no more than that
+    assert got == 1, "OMP_THREAD_LIMIT=1: %d threads" % got
     got = threads("master")  # every worker on the calling thread's place
     assert 1 <= got <= base, got
     if base > 1 and os.path.exists("/usr/bin/taskset"):

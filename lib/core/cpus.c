@@ -49,7 +49,7 @@ static int bound_cpus(void)
 #endif
 }
 
-int ce_cpus_usable(void)
+static int cpus_of_process(void)
 {
     int bound = bound_cpus();
     if (bound >= 1)
@@ -64,6 +64,19 @@ int ce_cpus_usable(void)
 #endif
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n >= 1 ? (int)n : 1;
+}
+
+int ce_cpus_usable(void)
+{
+    int n = cpus_of_process();
+#ifdef _OPENMP
+    /* OMP_THREAD_LIMIT: libgomp starts no more whatever a region asks (a
+     * session counting 2 then ran its halves one after the other) */
+    int limit = omp_get_thread_limit();
+    if (limit >= 1 && n > limit)
+        n = limit;
+#endif
+    return n;
 }
 
 /* Runnable tasks of the whole system, from the 4th field of /proc/loadavg

@@ -5,7 +5,8 @@
 /* CPUs in the process's affinity mask (sched_getaffinity), else the online
  * count; at least 1. When libgomp binds threads to places (OMP_PROC_BIND,
  * OMP_PLACES, GOMP_CPU_AFFINITY), the CPUs of the places a team may use: the
- * mask then names only the place libgomp pinned the first thread to. */
+ * mask then names only the place libgomp pinned the first thread to. At
+ * most OMP_THREAD_LIMIT. */
 int ce_cpus_usable(void);
 
 /* How many of @p wanted threads (>= 1) to run a computation on now: @p wanted

@@ -262,6 +262,37 @@ def openmp_settings_and_the_threads():
         assert got == 1, "one CPU allowed, OMP_PROC_BIND=close: %d threads" % got
 
 
+@test
+def cpu_quota_caps_the_threads():
+    """In a cgroup granted one CPU's time (docker run --cpus=1), 2 threads only wait for each
+    other: the count is 1. Needs root and cgroup v1's cpu controller (CI's machines)."""
+    def info_threads(prefix=()):
+        p = subprocess.run(list(prefix) + [EXE, "info", "-m", need(UNCASED)],
+                           capture_output=True, timeout=300)
+        assert p.returncode == 0, p.stderr
+        return lines(p.stdout)[0]["threads"]
+    if info_threads() < 2:
+        raise Skip("one CPU: nothing to cap")
+    cpu = "/sys/fs/cgroup/cpu"
+    if os.geteuid() != 0 or not os.path.isfile(os.path.join(cpu, "cpu.cfs_quota_us")):
+        raise Skip("no cgroup v1 cpu controller to write (root and /sys/fs/cgroup/cpu)")
+    group = os.path.join(cpu, "contextembed-test-%d" % os.getpid())
+    try:
+        os.mkdir(group)
+    except OSError as e:
+        raise Skip("cannot make a cgroup: %s" % e)
+    try:
+        with open(os.path.join(group, "cpu.cfs_period_us")) as f:
+            period = int(f.read())
+        with open(os.path.join(group, "cpu.cfs_quota_us"), "w") as f:
+            f.write(str(period))
+        enter = ("sh", "-c", 'echo $$ > "$0/tasks" && exec "$@"', group)
+        got = info_threads(enter)
+        assert got == 1, "cgroup of 1 CPU: %d threads" % got
+    finally:
+        os.rmdir(group)
+
+
 def text_cases(fixture):
     return [c for c in golden(fixture)[0]["cases"] if c["kind"] in ("text", "pair")]
 

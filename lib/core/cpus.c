@@ -1,4 +1,5 @@
-/* CPU counts from the affinity mask and the kernel's run queue. */
+/* CPU counts from the affinity mask, OpenMP's places, the cgroup's quota
+ * (cpu_quota.c) and the kernel's run queue. */
 #include "core/cpus.h"
 
 #include <dirent.h>
@@ -68,7 +69,9 @@ static int cpus_of_process(void)
 
 int ce_cpus_usable(void)
 {
-    int n = cpus_of_process();
+    int n = cpus_of_process(), quota = ce_cpu_quota();
+    if (quota >= 1 && n > quota)
+        n = quota;
 #ifdef _OPENMP
     /* OMP_THREAD_LIMIT: libgomp starts no more whatever a region asks (a
      * session counting 2 then ran its halves one after the other) */

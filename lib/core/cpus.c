@@ -132,7 +132,10 @@ int ce_cpus_free_for(int wanted)
     if (all < 0 || own < 0)
         return wanted;
     int others = all - own;
-    int free_cpus = ce_cpus_usable() - (others > 0 ? others : 0);
+    /* the CPUs the threads may land on less those others keep busy; not the
+     * quota (wanted is within it): on a busy 64-CPU host a container's quota
+     * of 2 CPUs still finds 2 idle ones */
+    int free_cpus = cpus_of_process() - (others > 0 ? others : 0);
     if (free_cpus < 1)
         free_cpus = 1;
     return wanted < free_cpus ? wanted : free_cpus;

@@ -3,11 +3,9 @@
  * cgroup v2 and v1 (with the cpu controller alone or beside cpuacct), limits
  * on ancestors, a container's view of its own cgroup as the mount's root,
  * escaped mount points, no quota, and unreadable or malformed files. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/cpus.h"
@@ -15,41 +13,20 @@
 
 static char root[256];
 
-/* mkdir -p of <root>/<rel>'s directory part, then <rel> with @p text. */
 static void put(const char *rel, const char *text)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", root, rel);
-    for (char *p = path + strlen(root) + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            ck_assert_msg(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s", path);
-            *p = '/';
-        }
-    FILE *f = fopen(path, "w");
-    ck_assert_msg(f != NULL, "cannot write %s", path);
-    fputs(text, f);
-    fclose(f);
+    ce_test_tree_put(root, rel, text);
 }
 
 static void fresh_root(void)
 {
-    if (root[0]) {
-        char cmd[512];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-        ck_assert_int_eq(system(cmd), 0);
-    }
-    snprintf(root, sizeof root, "/tmp/ce-cpu-quota-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(root));
+    ce_test_tree_remove(root);
+    ce_test_tree_new(root, sizeof root, "ce-cpu-quota");
 }
 
 static void teardown(void)
 {
-    if (!root[0])
-        return;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    ck_assert_int_eq(system(cmd), 0);
+    ce_test_tree_remove(root);
     root[0] = '\0';
 }
 

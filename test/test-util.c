@@ -1,6 +1,7 @@
 /* Helpers shared by the Check suites. */
 #include "test-util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,37 @@ const char *ce_test_fixtures(void)
 {
     const char *dir = getenv("CE_FIXTURES");
     return dir ? dir : CE_FIXTURES_DIR;
+}
+
+void ce_test_tree_new(char *root, size_t size, const char *prefix)
+{
+    snprintf(root, size, "/tmp/%s-XXXXXX", prefix);
+    ck_assert_ptr_nonnull(mkdtemp(root));
+}
+
+void ce_test_tree_put(const char *root, const char *rel, const char *text)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    for (char *p = path + strlen(root) + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            ck_assert_msg(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s", path);
+            *p = '/';
+        }
+    FILE *f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+void ce_test_tree_remove(const char *root)
+{
+    if (!root[0])
+        return;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    ck_assert_int_eq(system(cmd), 0);
 }
 
 char *ce_test_read_file(const char *path, size_t *len)

@@ -18,6 +18,14 @@ const char *ce_test_fixtures(void);
 /* Read a whole file into a NUL-terminated malloc'd buffer (NULL on failure). */
 char *ce_test_read_file(const char *path, size_t *len);
 
+/* A made-up file tree (fake /proc and /sys files): a new directory under /tmp
+ * named from @p prefix into @p root (size >= 64), files written below it
+ * (their directories made), and the tree removed. Each fails the test on
+ * error. */
+void ce_test_tree_new(char *root, size_t size, const char *prefix);
+void ce_test_tree_put(const char *root, const char *rel, const char *text);
+void ce_test_tree_remove(const char *root);
+
 /* The backend runs of the model suites: every backend that may be built, at
  * 1 and 2 threads ("ref" is single-threaded); a run whose backend is not
  * built is skipped by the suite. */

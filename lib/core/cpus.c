@@ -18,7 +18,7 @@
  * names that place's CPUs alone (one, by default), while a team still goes to
  * every place (close, spread) or to the calling thread's only (primary):
  * counted from the mask, OMP_PROC_BIND=close ran BERT-base on 1 thread of 2. */
-static int bound_cpus(void)
+static int bound_cpus(cpu_set_t *set)
 {
 #if defined(_OPENMP) && defined(CPU_COUNT)
     omp_proc_bind_t bind = omp_get_proc_bind();
@@ -33,8 +33,7 @@ static int bound_cpus(void)
         last = first + 1;
     }
     int ids[CPU_SETSIZE];
-    cpu_set_t set;
-    CPU_ZERO(&set);
+    CPU_ZERO(set);
     for (int p = first; p < last; p++) {
         int n = omp_get_place_num_procs(p);
         if (n <= 0 || n > CPU_SETSIZE)
@@ -42,29 +41,41 @@ static int bound_cpus(void)
         omp_get_place_proc_ids(p, ids);
         for (int i = 0; i < n; i++)
             if (ids[i] >= 0 && ids[i] < CPU_SETSIZE)
-                CPU_SET(ids[i], &set);
+                CPU_SET(ids[i], set);
     }
-    return CPU_COUNT(&set);
+    return CPU_COUNT(set);
 #else
+    (void)set;
     return 0;
 #endif
 }
 
-static int cpus_of_process(void)
+/* The CPUs the process's threads may run on, into @p set: the bound places',
+ * else the affinity mask; 0 when neither can be had. */
+static int process_cpus(cpu_set_t *set)
 {
-    int bound = bound_cpus();
+    int bound = bound_cpus(set);
     if (bound >= 1)
         return bound;
-#ifdef CPU_COUNT
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0) {
-        int n = CPU_COUNT(&set);
+    if (sched_getaffinity(0, sizeof *set, set) == 0) {
+        int n = CPU_COUNT(set);
         if (n >= 1)
             return n;
     }
-#endif
+    return 0;
+}
+
+static int online_cpus(void)
+{
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n >= 1 ? (int)n : 1;
+}
+
+static int cpus_of_process(void)
+{
+    cpu_set_t set;
+    int n = process_cpus(&set);
+    return n >= 1 ? n : online_cpus();
 }
 
 int ce_cpus_usable(void)
@@ -124,18 +135,34 @@ static int own_running(void)
     return n;
 }
 
+/* Of @p cpus CPUs, a subset of the machine's, how many others keep busy:
+ * measured on those CPUs (cpu_busy.c), the system's run queue counting every
+ * CPU's tasks; -1 while unknown. */
+static int others_on(const cpu_set_t *set)
+{
+    double busy = ce_cpus_others_busy(set);
+    return busy < 0 ? -1 : (int)(busy + 0.5);
+}
+
 int ce_cpus_free_for(int wanted)
 {
     if (wanted <= 1)
         return 1;
-    int all = system_running(), own = own_running();
-    if (all < 0 || own < 0)
+    cpu_set_t set;
+    int mine = process_cpus(&set), others;
+    if (mine >= 1 && mine < online_cpus()) {
+        others = others_on(&set);
+    } else {
+        int all = system_running(), own = own_running();
+        others = all < 0 || own < 0 ? -1 : all - own;
+        mine = mine >= 1 ? mine : online_cpus();
+    }
+    if (others < 0)
         return wanted;
-    int others = all - own;
     /* the CPUs the threads may land on less those others keep busy; not the
      * quota (wanted is within it): on a busy 64-CPU host a container's quota
      * of 2 CPUs still finds 2 idle ones */
-    int free_cpus = cpus_of_process() - (others > 0 ? others : 0);
+    int free_cpus = mine - (others > 0 ? others : 0);
     if (free_cpus < 1)
         free_cpus = 1;
     return wanted < free_cpus ? wanted : free_cpus;

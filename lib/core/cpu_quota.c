@@ -13,7 +13,7 @@
 
 #include "core/cpus.h"
 
-#define PATH_CHARS 4096
+#define PATH_CHARS 1024 /* the sscanf widths below: 1023; some 16 KB of stack at most */
 
 /* A mount of a cgroup hierarchy: where it is and which cgroup is its root. */
 typedef struct cg_mount {
@@ -73,12 +73,12 @@ static int find_mount(const char *root, int v2, cg_mount *m)
         if (!dash)
             continue;
         char type[64], src[PATH_CHARS], opts[PATH_CHARS];
-        if (sscanf(dash + 3, "%63s %4095s %4095s", type, src, opts) != 3)
+        if (sscanf(dash + 3, "%63s %1023s %1023s", type, src, opts) != 3)
             continue;
         if (v2 ? strcmp(type, "cgroup2") != 0
                : strcmp(type, "cgroup") != 0 || !has_word(opts, "cpu"))
             continue;
-        if (sscanf(line, "%*s %*s %*s %4095s %4095s", m->root, m->point) != 2)
+        if (sscanf(line, "%*s %*s %*s %1023s %1023s", m->root, m->point) != 2)
             continue;
         unescape(m->root);
         unescape(m->point);

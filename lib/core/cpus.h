@@ -12,14 +12,15 @@
 int ce_cpus_usable(void);
 
 /* How many of @p wanted threads (>= 1) to run a computation on now: at most
- * the process's CPUs less those threads of other processes keep busy (the
- * runnable tasks of the system, /proc/loadavg, minus this process's own
- * running ones; when the process may use only some of the machine's CPUs, a
- * taskset or a container's cpuset, what others took of those over the last
- * 100 ms or more, ce_cpus_others_busy), never less than 1. Compute threads that wait on each other lose badly when
- * one of them shares its core with another program (a barrier waits for the
- * slowest), so while the machine is busy, fewer threads finish sooner. Costs a
- * few file reads; cheap beside a forward pass. */
+ * the process's CPUs less those threads of other processes keep busy, never
+ * less than 1. The busy ones: the runnable tasks of the system
+ * (/proc/loadavg) less this process's own running ones; when the process may
+ * use only some of the machine's CPUs (a taskset, a container's cpuset), what
+ * others took of those over the last 100 ms or more (ce_cpus_others_busy).
+ * Compute threads that wait on each other lose badly when one of them shares
+ * its core with another program (a barrier waits for the slowest), so while
+ * the machine is busy, fewer threads finish sooner. Costs a few file reads;
+ * cheap beside a forward pass. */
 int ce_cpus_free_for(int wanted);
 
 /* CPUs the CPU time of the process's cgroup amounts to: the CFS quota over
@@ -42,8 +43,8 @@ typedef struct ce_busy_sample {
  * <root>/proc/self/stat ("" for the system's); 0 when unreadable or none of
  * the CPUs is listed. */
 int ce_busy_sample_at(const char *root, const cpu_set_t *cpus, double t, ce_busy_sample *s);
-/* CPUs' worth of busy time between two samples that was not this process's
- * (at least 0), or -1 when they do not make a stretch of time. */
+/* How many CPUs, on average between two samples, were busy with work not
+ * this process's (at least 0); -1 when they do not make a stretch of time. */
 double ce_busy_between(const ce_busy_sample *a, const ce_busy_sample *b, double ticks_per_s);
 /* The same for the system's CPUs in @p cpus, over the last stretch of at
  * least 100 ms between calls; -1 until one has passed (or the set changed)

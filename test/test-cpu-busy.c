@@ -142,32 +142,50 @@ static int last_cpu(void)
     return cpu;
 }
 
+/* CPUs' worth others took of @p cpu while another process (@p other) or a
+ * thread of this one spins on it. */
+static double with_spinner(int cpu, int other)
+{
+    pid_t child = -1;
+    pthread_t th;
+    if (other) {
+        child = fork();
+        ck_assert_int_ge(child, 0);
+        if (child == 0) {
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(cpu, &one);
+            sched_setaffinity(0, sizeof one, &one);
+            for (;;)
+                ;
+        }
+    } else {
+        atomic_store(&spinning, 1);
+        ck_assert_int_eq(pthread_create(&th, NULL, spin, &cpu), 0);
+    }
+    usleep(50000);
+    double busy = measure(cpu);
+    if (other) {
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+    } else {
+        atomic_store(&spinning, 0);
+        pthread_join(th, NULL);
+    }
+    return busy;
+}
+
+/* Up to three tries each: other tests running beside this one take CPU
+ * time too, which rightly counts as others'. */
 START_TEST(test_another_process_counts_this_one_does_not)
 {
     int cpu = last_cpu();
-    pid_t child = fork();
-    ck_assert_int_ge(child, 0);
-    if (child == 0) {
-        cpu_set_t one;
-        CPU_ZERO(&one);
-        CPU_SET(cpu, &one);
-        sched_setaffinity(0, sizeof one, &one);
-        for (;;)
-            ;
-    }
-    usleep(50000);
-    double others = measure(cpu);
-    kill(child, SIGKILL);
-    waitpid(child, NULL, 0);
+    double others = 0, own = 1;
+    for (int i = 0; i < 3 && others <= 0.6; i++)
+        others = with_spinner(cpu, 1);
     ck_assert_msg(others > 0.6, "another process's busy loop on cpu %d: %.2f CPUs", cpu, others);
-
-    atomic_store(&spinning, 1);
-    pthread_t th;
-    ck_assert_int_eq(pthread_create(&th, NULL, spin, &cpu), 0);
-    usleep(50000);
-    double own = measure(cpu);
-    atomic_store(&spinning, 0);
-    pthread_join(th, NULL);
+    for (int i = 0; i < 3 && own >= 0.4; i++)
+        own = with_spinner(cpu, 0);
     ck_assert_msg(own < 0.4, "this process's busy loop on cpu %d: %.2f CPUs of others", cpu, own);
 }
 END_TEST

@@ -1557,6 +1557,68 @@ START_TEST(test_bf16_parity_no_amx)
 }
 END_TEST
 
+/* A wide x (rows of 2100 inputs: a chunk of 128 rows is 1.05 MB), which
+ * onednn's float32 kernel (and its bf16 weights on float32 FMAs) takes in
+ * groups of 4 blocks of outputs, each chunk of inputs under the four in
+ * turn: 300 outputs are a group of 4 and one of 1 (cut to 44), 2100 inputs
+ * 17 chunks (the last cut). At 1 thread 127, 128 and 256 rows (two chunks
+ * of 128) go in groups; at 2 threads 256 rows do (a chunk each), 127 and
+ * 128 are split by inputs and do not. Every backend that prepares, at f32
+ * and bf16, against the reference as check_linear. */
+static void check_wide_x(const char *name, int threads, ce_precision p, const ce_backend *ref,
+                         rng *r)
+{
+    ce_backend_model *bm = NULL, *rm = NULL;
+    ck_assert_int_eq(ce_backend_model_open_at(name, threads, p, &bm), CE_OK);
+    if (p != CE_PRECISION_F32)
+        ck_assert_int_eq(ce_backend_model_open_at("ref", 1, p, &rm), CE_OK);
+    ce_backend *b = NULL;
+    ck_assert_int_eq(ce_backend_open(name, threads, bm, &b), CE_OK);
+    static const size_t row_counts[] = {127, 128, 256};
+    for (int act = 0; act < 2; act++) {
+        lin_weight lw = {.in = 2100, .out = 300, .layout = act ? CE_NO_TRANS : CE_TRANS,
+                         .act = act ? CE_BACKEND_ACT_GELU_ERF : CE_BACKEND_ACT_NONE,
+                         .precision = p, .rm = rm};
+        prepare_weight(bm, r, &lw, act == 0, 0);
+        for (size_t k = 0; k < sizeof row_counts / sizeof *row_counts; k++)
+            run_linear(b, ref, r, &lw, row_counts[k], (k + (size_t)act) % 2 ? 1.0f : 0.0f, k % 2,
+                       1, NULL);
+        release_weight(bm, &lw);
+    }
+    ce_backend_close(b);
+    ce_backend_model_close(bm);
+    ce_backend_model_close(rm);
+}
+
+START_TEST(test_wide_x)
+{
+    rng r = {0xBF58476D1CE4E5B9ull};
+    ce_backend *ref;
+    ck_assert_int_eq(ce_backend_open("ref", 1, NULL, &ref), CE_OK);
+    size_t checked = 0;
+    static const ce_precision precisions[] = {CE_PRECISION_F32, CE_PRECISION_BF16};
+    for (size_t i = 0; i < ce_backend_count(); i++) {
+        const char *name = ce_backend_name(i);
+        ce_backend *probe;
+        ck_assert_int_eq(ce_backend_open(name, 1, NULL, &probe), CE_OK);
+        uint32_t have = ce_backend_prepared_precisions(&probe->ops);
+        ce_backend_close(probe);
+        for (size_t q = 0; q < 2; q++)
+            for (int threads = 1; (have & CE_PRECISION_BIT(precisions[q])) && threads <= 2;
+                 threads++, checked++) {
+                snprintf(where, sizeof where, "%s/%d threads/%s wide x", name, threads,
+                         ce_precision_name(precisions[q]));
+                n_failures = 0;
+                detail[0] = '\0';
+                check_wide_x(name, threads, precisions[q], ref, &r);
+                check_failures();
+            }
+    }
+    ck_assert_uint_ge(checked, 2);
+    ce_backend_close(ref);
+}
+END_TEST
+
 /* The float32 side of linear_same_x: onednn on an AVX-512 CPU runs groups
  * of 2 to 128 rows in one region (its own kernel, onednn_rows_f32.c) and
  * declines 1 and 300 rows; its outputs are the single products' within
@@ -1824,6 +1886,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_bf16_parity_no_amx);
     tcase_add_test(tc, test_accumulate_large_y);
     tcase_add_test(tc, test_same_x_f32);
+    tcase_add_test(tc, test_wide_x);
     /* last: it registers a backend of its own (which matters with CK_FORK=no) */
     tcase_add_test(tc, test_linear_parity);
     suite_add_tcase(s, tc);

@@ -14,8 +14,10 @@
  * multiply them: 24 accumulators (6 rows x 4 vectors of 16 outputs), four
  * loads of weights and six broadcasts of x per input, the FMA units' limit
  * rather than the loads'. The next chunk's weights are prefetched into L2
- * meanwhile. Partial sums wait in the thread's scratch (128 rows x 64),
- * starting from zero; the last chunk adds the bias, and y when accumulating,
+ * meanwhile. When x is wide, blocks go in groups of four, each chunk of
+ * inputs under all four in turn, so that x's chunk stays cached. Partial
+ * sums wait in the thread's scratch (128 rows x 64 a block), starting from
+ * zero; the last chunk adds the bias, and y when accumulating,
  * to its accumulators and stores them in y (a residual added first would
  * round every sum at its scale; a pass over the scratch after each block
  * made the products 2-3 % slower).
@@ -56,6 +58,11 @@
  * by did not both stay in L2 (BERT-base's 1024 x 3072 x 768, 2 threads: 299
  * against 307 GFLOP/s) */
 #define WIDE_ROW_CHUNK 64
+/* Blocks that go in turn over a chunk of inputs when rows x inputs of x
+ * take more than GROUP_X_BYTES (groups of 12 were no faster) */
+#define GROUP_MAX 4
+#define GROUP_X_BYTES ((size_t)1 << 20)
+#define SUMS (GROUP_MAX * ROW_CHUNK * NB) /* a thread's partial sums */
 #define AHEAD 1       /* chunks ahead whose weights are prefetched (2-8 measured no faster) */
 
 typedef struct f32_args {
@@ -67,7 +74,7 @@ typedef struct f32_args {
     float *y;
     int accumulate;
     ce_backend_activation act;
-    float *t[CE_CPU_MAX_THREADS]; /* each thread's partial sums, ROW_CHUNK x NB */
+    float *t[CE_CPU_MAX_THREADS]; /* each thread's partial sums, GROUP_MAX x ROW_CHUNK x NB */
     float *wide[CE_CPU_MAX_THREADS]; /* bf16: each thread's chunk of weights widened, KC x NB */
     float *xr[CE_CPU_MAX_THREADS];   /* bf16: each thread's rows of x rounded, ROW_CHUNK x in */
 } f32_args;
@@ -253,17 +260,9 @@ AVX512 static void tile_rows_widening(const uint16_t *src, float *wide, const fl
 #undef TILE
 }
 
-/* Block @p blk for rows [r0, r1) of x, whose row r0 is at @p x0 (stride
- * @p ldx): KC inputs of its weights at a time under every row. The chunk
- * AHEAD chunks on (of this block, or of the next ones before @p end) is
- * prefetched meanwhile, a few lines per input. A bf16 weight is widened
- * into @p wide (the thread's buffer) by the first tile of rows. */
-AVX512 static void block_rows(const f32_args *a, size_t blk, size_t end, size_t r0, size_t r1,
-                              const float *x0, size_t ldx, float *t, float *wide)
+/* Block @p blk's epilogue, its outputs' bias and lanes (y is set per tile). */
+AVX512 static epilogue block_epilogue(const f32_args *a, size_t blk)
 {
-    const char *wblk = a->w + blk * a->in_padded * NB * a->es;
-    size_t row_blocks = (r1 - r0 + MR - 1) / MR;
-    size_t n_chunks = (a->in + KC - 1) / KC;
     size_t col = blk * NB, nc = a->out - col < NB ? a->out - col : NB;
     epilogue e = {.accumulate = a->accumulate, .act = a->act, .ldy = a->ldy};
     for (size_t v = 0; v < 4; v++) {
@@ -272,35 +271,84 @@ AVX512 static void block_rows(const f32_args *a, size_t blk, size_t end, size_t 
         e.b[v] = a->bias ? _mm512_maskz_loadu_ps(e.m[v], a->bias + col + 16 * v)
                          : _mm512_setzero_ps();
     }
-    for (size_t k0 = 0; k0 < a->in; k0 += KC) {
+    return e;
+}
+
+/* The chunk of weights after chunk @p kc of block @p b in a group of @p gn
+ * blocks from @p b0 (chunks in the order group_rows runs them; then the
+ * next group's first): where it starts and its bytes, 0 past @p end. */
+static size_t next_chunk(const f32_args *a, size_t b0, size_t gn, size_t b, size_t kc,
+                         size_t end, const char **at)
+{
+    size_t n_chunks = (a->in + KC - 1) / KC;
+    size_t u = kc * gn + (b - b0) + AHEAD;
+    size_t nb = u < n_chunks * gn ? b0 + u % gn : b0 + gn + (u - n_chunks * gn) / n_chunks;
+    size_t nk = u < n_chunks * gn ? u / gn : (u - n_chunks * gn) % n_chunks;
+    size_t k0 = nk * KC, kn = a->in - k0 < KC ? a->in - k0 : KC;
+    *at = a->w + (nb * a->in_padded + k0) * NB * a->es;
+    return nb < end ? kn * NB * a->es : 0;
+}
+
+/* Blocks [b0, b0 + gn) for rows [r0, r1) of x, whose row r0 is at @p x0
+ * (stride @p ldx): KC inputs of each block's weights at a time under every
+ * row, the group's blocks in turn for each chunk of inputs, so that a chunk
+ * of x stays cached while they multiply it (with one block at a time, a
+ * wide x (128 rows of 3072, 1.5 MB) came from L3 again for every block:
+ * 153-157 GFLOP/s on one core, 171-183 in groups of 4). Block b's partial
+ * sums are t's (b - b0)-th ROW_CHUNK x NB. The chunk after (of the group,
+ * or of the next blocks before @p end) is prefetched meanwhile, a few lines
+ * per input. A bf16 weight is widened into @p wide (the thread's buffer) by
+ * the first tile of rows. */
+AVX512 static void group_rows(const f32_args *a, size_t b0, size_t gn, size_t end, size_t r0,
+                              size_t r1, const float *x0, size_t ldx, float *t, float *wide)
+{
+    size_t row_blocks = (r1 - r0 + MR - 1) / MR;
+    epilogue ep[GROUP_MAX];
+    for (size_t j = 0; j < gn; j++)
+        ep[j] = block_epilogue(a, b0 + j);
+    for (size_t k0 = 0, kc = 0; k0 < a->in; k0 += KC, kc++) {
         size_t kn = a->in - k0 < KC ? a->in - k0 : KC;
         int last = k0 + kn >= a->in;
-        size_t ahead = blk * n_chunks + k0 / KC + AHEAD;
-        size_t pb = ahead / n_chunks, pk0 = ahead % n_chunks * KC;
-        size_t pkn = a->in - pk0 < KC ? a->in - pk0 : KC;
-        const char *nxt = a->w + (pb * a->in_padded + pk0) * NB * a->es;
-        size_t lines = pb < end ? (pkn * NB * a->es + 63) / 64 : 0;
-        const void *chunk = wblk + k0 * NB * a->es;
-        const float *wk = wide ? wide : chunk;
-        size_t per_block = (lines + row_blocks - 1) / row_blocks;
-        size_t done = 0;
-        for (size_t r = r0; r < r1; r += MR) {
-            size_t m = r1 - r < MR ? r1 - r : MR;
-            prefetch f = {nxt, done, done + per_block < lines ? done + per_block : lines};
-            yfetch g = {a->y + r * a->ldy + blk * NB, a->ldy, 0, k0 == 0 ? m * Y_LINES : 0};
-            e.y = a->y + r * a->ldy + col;
-            const float *xr = x0 + (r - r0) * ldx + k0;
-            if (r == r0 && wide)
-                tile_rows_widening(chunk, wide, xr, ldx, kn, t, k0 == 0, &f, &g, last ? &e : NULL,
-                                   m);
-            else
-                tile_rows(wk, xr, ldx, kn, t + (r - r0) * NB, k0 == 0, &f, &g, last ? &e : NULL,
-                          m);
-            done = f.lines;
+        for (size_t j = 0; j < gn; j++) {
+            size_t blk = b0 + j;
+            const char *nxt;
+            size_t lines = (next_chunk(a, b0, gn, blk, kc, end, &nxt) + 63) / 64;
+            const void *chunk = a->w + (blk * a->in_padded + k0) * NB * a->es;
+            const float *wk = wide ? wide : chunk;
+            float *tb = t + j * ROW_CHUNK * NB;
+            size_t per_block = (lines + row_blocks - 1) / row_blocks;
+            size_t done = 0;
+            for (size_t r = r0; r < r1; r += MR) {
+                size_t m = r1 - r < MR ? r1 - r : MR;
+                prefetch f = {nxt, done, done + per_block < lines ? done + per_block : lines};
+                yfetch g = {a->y + r * a->ldy + blk * NB, a->ldy, 0, k0 == 0 ? m * Y_LINES : 0};
+                ep[j].y = a->y + r * a->ldy + blk * NB;
+                const float *xr = x0 + (r - r0) * ldx + k0;
+                if (r == r0 && wide)
+                    tile_rows_widening(chunk, wide, xr, ldx, kn, tb, k0 == 0, &f, &g,
+                                       last ? &ep[j] : NULL, m);
+                else
+                    tile_rows(wk, xr, ldx, kn, tb + (r - r0) * NB, k0 == 0, &f, &g,
+                              last ? &ep[j] : NULL, m);
+                done = f.lines;
+            }
         }
     }
-    for (size_t r = r0; r < r1; r++) /* sigmoid and tanh; a no-op for the rest */
-        ce_vm_activate_row(a->act, a->y + r * a->ldy + col, nc);
+    for (size_t j = 0; j < gn; j++) { /* sigmoid and tanh; a no-op for the rest */
+        size_t col = (b0 + j) * NB, nc = a->out - col < NB ? a->out - col : NB;
+        for (size_t r = r0; r < r1; r++)
+            ce_vm_activate_row(a->act, a->y + r * a->ldy + col, nc);
+    }
+}
+
+/* Blocks [begin, end) for rows [r0, r1): in groups when a chunk of rows of
+ * x is too wide to stay cached over a block's weights. */
+AVX512 static void blocks_rows(const f32_args *a, size_t begin, size_t end, size_t r0, size_t r1,
+                               const float *x0, size_t ldx, float *t, float *wide)
+{
+    size_t g = (r1 - r0) * a->in * sizeof(float) > GROUP_X_BYTES ? GROUP_MAX : 1;
+    for (size_t b = begin; b < end; b += g)
+        group_rows(a, b, end - b < g ? end - b : g, end, r0, r1, x0, ldx, t, wide);
 }
 
 static int thread_slot(const f32_args *a)
@@ -325,16 +373,19 @@ static const float *rows_of_x(const f32_args *a, int t, size_t r0, size_t r1, si
     return a->xr[t];
 }
 
-/* Blocks [begin, end) for every chunk of rows. */
+/* Blocks [begin, end) for every chunk of rows, the chunks of equal size:
+ * each chunk reads all of the blocks' weights, and 132 rows as 128 + 4 read
+ * them again for 4 rows (one thread, 132 x 768 x 3072: 144 -> 155 GFLOP/s;
+ * 162 at 128 rows). */
 static void blocks_part(const void *args, size_t begin, size_t end)
 {
     const f32_args *a = args;
     int t = thread_slot(a);
-    for (size_t r0 = 0; r0 < a->rows; r0 += ROW_CHUNK) {
-        size_t r1 = a->rows - r0 < ROW_CHUNK ? a->rows : r0 + ROW_CHUNK, ldx;
+    size_t chunk = ce_dnnl_row_chunk(a->rows, ROW_CHUNK, 1, 1);
+    for (size_t r0 = 0; r0 < a->rows; r0 += chunk) {
+        size_t r1 = a->rows - r0 < chunk ? a->rows : r0 + chunk, ldx;
         const float *x0 = rows_of_x(a, t, r0, r1, &ldx);
-        for (size_t b = begin; b < end; b++)
-            block_rows(a, b, end, r0, r1, x0, ldx, a->t[t], a->wide[t]);
+        blocks_rows(a, begin, end, r0, r1, x0, ldx, a->t[t], a->wide[t]);
     }
 }
 
@@ -349,8 +400,7 @@ static void chunks_part(const void *args, size_t begin, size_t end)
         size_t r0 = i * a->row_chunk, ldx;
         size_t r1 = a->rows - r0 < a->row_chunk ? a->rows : r0 + a->row_chunk;
         const float *x0 = rows_of_x(a, t, r0, r1, &ldx);
-        for (size_t b = 0; b < blocks; b++)
-            block_rows(a, b, blocks, r0, r1, x0, ldx, a->t[t], a->wide[t]);
+        blocks_rows(a, 0, blocks, r0, r1, x0, ldx, a->t[t], a->wide[t]);
     }
 }
 
@@ -411,14 +461,14 @@ static int take_scratch(void *ctx, f32_args *a, size_t extra, float **extra_at)
 {
     size_t wide = a->es == 2 ? KC * NB : 0, xr = a->es == 2 ? ROW_CHUNK * a->in : 0;
     for (int t = 0; t < ce_cpu_threads(ctx); t++) {
-        float *s = ce_cpu_scratch(ctx, t, ROW_CHUNK * NB + wide + xr + extra);
+        float *s = ce_cpu_scratch(ctx, t, SUMS + wide + xr + extra);
         if (!s)
             return 0;
         a->t[t] = s;
-        a->wide[t] = wide ? s + ROW_CHUNK * NB : NULL;
-        a->xr[t] = xr ? s + ROW_CHUNK * NB + wide : NULL;
+        a->wide[t] = wide ? s + SUMS : NULL;
+        a->xr[t] = xr ? s + SUMS + wide : NULL;
         if (extra_at)
-            extra_at[t] = s + ROW_CHUNK * NB + wide + xr;
+            extra_at[t] = s + SUMS + wide + xr;
     }
     return 1;
 }
@@ -445,9 +495,8 @@ static void same_x_part(const void *args, size_t begin, size_t end)
     const float *x0 = rows_of_x(&s->a[0], t, 0, s->a[0].rows, &ldx);
     for (size_t i = 0; i < s->n; i++)
         if (ce_dnnl_product_range(s->first[i], s->first[i + 1] - s->first[i], begin, end, &lo, &hi))
-            for (size_t b = lo; b < hi; b++)
-                block_rows(&s->a[i], b, hi, 0, s->a[i].rows, x0, ldx, s->a[0].t[t],
-                           s->a[0].wide[t]);
+            blocks_rows(&s->a[i], lo, hi, 0, s->a[i].rows, x0, ldx, s->a[0].t[t],
+                        s->a[0].wide[t]);
 }
 
 int ce_dnnl_rows_f32_same_x(void *ctx, size_t n, const ce_dnnl_product *p, size_t rows,

@@ -541,6 +541,13 @@ def jsonl_input():
     objs = embed(["--jsonl"], stdin)
     assert len(objs) == 3 and objs[0]["offsets"][1] == [0, 5]
     usage_error(["tokenize", "-m", UNCASED, "--jsonl"], b'"ok"\nnot json\n', rc=1, want="line 2")
+    # U+2028 / U+2029 raw in a line (as serde_json and json.dumps(ensure_ascii=False) write
+    # them), the spaces around them kept: the same tokens and offsets as the text given whole
+    raw = "hello  \u2028  world\u2029\t x"
+    (got,) = lines(run(["tokenize", "-m", UNCASED, "--jsonl"],
+                       json.dumps(raw, ensure_ascii=False).encode() + b"\n")[0])
+    (want,) = lines(run(["tokenize", "-m", UNCASED, "--", raw])[0])
+    assert got == want and want["offsets"][-1] == [len(raw.encode()) - 1, len(raw.encode())], got
 
 
 @test

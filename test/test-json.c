@@ -1,4 +1,5 @@
 /* The JSON/YAML tree reader: values, escapes, surrogate pairs, bad documents. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,26 @@ START_TEST(test_raw_characters_yaml_dislikes)
 }
 END_TEST
 
+/* U+2028 and U+2029 raw in a string (a key too), with the spaces and tabs
+ * around them that YAML would trim as it folds a line break. */
+START_TEST(test_raw_line_separators_keep_their_spaces)
+{
+    static const char ls[] = "\xe2\x80\xa8", ps[] = "\xe2\x80\xa9";
+    ce_json *j = parse("{\"k \xe2\x80\xa8 \": [\"a\xe2\x80\xa8  b\", \"a \t\xe2\x80\xa9\", "
+                       "\"\xe2\x80\xa9 \\u2028 \xe2\x80\xa8\"]}");
+    ck_assert_uint_eq(j->n, 1);
+    ck_assert_str_eq(j->keys[0], "k \xe2\x80\xa8 ");
+    const ce_json *a = j->items[0];
+    char want[3][32];
+    snprintf(want[0], sizeof want[0], "a%s  b", ls);
+    snprintf(want[1], sizeof want[1], "a \t%s", ps);
+    snprintf(want[2], sizeof want[2], "%s %s %s", ps, ls, ls);
+    for (int i = 0; i < 3; i++)
+        ck_assert_str_eq(a->items[i]->str, want[i]);
+    ce_json_free(j);
+}
+END_TEST
+
 START_TEST(test_bad_documents)
 {
     const char *bad[] = {"{\"a\": ", "[1, 2", "{\"a\": 1}}", "\"\\ud83d\"", "", "{[1]: 2}", "\"\xff\""};
@@ -98,6 +119,7 @@ int main(void)
     tcase_add_test(tc, test_quoted_numbers_stay_strings);
     tcase_add_test(tc, test_surrogates_and_nul);
     tcase_add_test(tc, test_raw_characters_yaml_dislikes);
+    tcase_add_test(tc, test_raw_line_separators_keep_their_spaces);
     tcase_add_test(tc, test_bad_documents);
     tcase_add_test(tc, test_deep_nesting_refused);
     suite_add_tcase(s, tc);

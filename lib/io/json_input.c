@@ -89,6 +89,12 @@ static size_t yaml_unsafe(const unsigned char *p, const unsigned char *end, unsi
         *cp = 0xFFFEu + (unsigned)(p[2] - 0xBE);
         return 3;
     }
+    /* U+2028 and U+2029: line breaks to YAML 1.1, which then trims the
+     * spaces and tabs on both sides ("a\u2028  b" came out as "a\u2028b") */
+    if (p[0] == 0xE2 && end - p >= 3 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9)) {
+        *cp = 0x2028u + (unsigned)(p[2] - 0xA8);
+        return 3;
+    }
     return 0;
 }
 
@@ -134,7 +140,7 @@ static size_t plain_run(const char *p, size_t avail, size_t room)
     size_t n = avail < room ? avail : room, k = 0;
     while (k < n) {
         unsigned char c = (unsigned char)p[k];
-        if (c == '"' || c == '\\' || c == 0x7F || c == 0xC2 || c == 0xEF)
+        if (c == '"' || c == '\\' || c == 0x7F || c == 0xC2 || c == 0xE2 || c == 0xEF)
             break;
         k++;
     }

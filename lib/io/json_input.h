@@ -3,7 +3,9 @@
  * libyaml implements YAML 1.1, which refuses JSON's UTF-16 surrogate-pair
  * escapes ("\ud83d\ude00", as Python's json.dump writes emoji) and some raw
  * characters JSON allows in strings (DEL, U+FFFE/U+FFFF; it folds NEL and the
- * other C1 controls). The input rewrites surrogate pairs to UTF-8 and those
+ * other C1 controls, and takes U+2028 and U+2029 for line breaks, trimming
+ * the white space around them; serde_json, which writes Hugging Face's
+ * tokenizer.json, leaves all of these raw). The input rewrites surrogate pairs to UTF-8 and those
  * raw characters to \u escapes as libyaml pulls the text, a few kilobytes at
  * a time: the document is never copied whole (it was, into a buffer of six
  * times its size), and a file is never read whole either. */

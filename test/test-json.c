@@ -67,6 +67,20 @@ START_TEST(test_raw_characters_yaml_dislikes)
 }
 END_TEST
 
+/* Tabs are JSON's white space anywhere between tokens (YAML refuses one
+ * before the first); inside a string, raw or escaped, a tab stays a tab. */
+START_TEST(test_tabs_between_tokens)
+{
+    ce_json *j = parse("\t[\t1 ,\t{\t\"a\tb\"\t:\t\"c\\td\"\t}\t,\n\t\ttrue\t]\t\n");
+    ck_assert_uint_eq(j->n, 3);
+    ck_assert(j->items[0]->is_integer && j->items[0]->integer == 1);
+    ck_assert_str_eq(j->items[1]->keys[0], "a\tb");
+    ck_assert_str_eq(j->items[1]->items[0]->str, "c\td");
+    ck_assert(j->items[2]->type == CE_JSON_BOOL && j->items[2]->boolean);
+    ce_json_free(j);
+}
+END_TEST
+
 /* U+2028 and U+2029 raw in a string (a key too), with the spaces and tabs
  * around them that YAML would trim as it folds a line break. */
 START_TEST(test_raw_line_separators_keep_their_spaces)
@@ -120,6 +134,7 @@ int main(void)
     tcase_add_test(tc, test_surrogates_and_nul);
     tcase_add_test(tc, test_raw_characters_yaml_dislikes);
     tcase_add_test(tc, test_raw_line_separators_keep_their_spaces);
+    tcase_add_test(tc, test_tabs_between_tokens);
     tcase_add_test(tc, test_bad_documents);
     tcase_add_test(tc, test_deep_nesting_refused);
     suite_add_tcase(s, tc);

@@ -173,7 +173,8 @@ int ce_json_input_read(void *data, unsigned char *buffer, size_t size, size_t *s
             in->pos += n;
             continue;
         }
-        /* outside strings, copy up to the next quote as it is */
+        /* outside strings, copy up to the next quote, tabs as spaces: JSON's
+         * white space, where YAML refuses a tab before the first token */
         const char *p = in->data + in->pos;
         size_t n = in->len - in->pos < size - o ? in->len - in->pos : size - o;
         const char *q = memchr(p, '"', n);
@@ -181,7 +182,8 @@ int ce_json_input_read(void *data, unsigned char *buffer, size_t size, size_t *s
             n = (size_t)(q - p) + 1;
             in->in_string = true;
         }
-        memcpy(buffer + o, p, n);
+        for (size_t i = 0; i < n; i++)
+            buffer[o + i] = p[i] == '\t' ? ' ' : (unsigned char)p[i];
         o += n;
         in->pos += n;
     }

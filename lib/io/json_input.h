@@ -5,10 +5,12 @@
  * characters JSON allows in strings (DEL, U+FFFE/U+FFFF; it folds NEL and the
  * other C1 controls, and takes U+2028 and U+2029 for line breaks, trimming
  * the white space around them; serde_json, which writes Hugging Face's
- * tokenizer.json, leaves all of these raw). The input rewrites surrogate pairs to UTF-8 and those
- * raw characters to \u escapes as libyaml pulls the text, a few kilobytes at
- * a time: the document is never copied whole (it was, into a buffer of six
- * times its size), and a file is never read whole either. */
+ * tokenizer.json, leaves all of these raw), and a tab before the first
+ * token. The input rewrites surrogate pairs to UTF-8, those raw characters
+ * to \u escapes and tabs between tokens to spaces as libyaml pulls the
+ * text, a few kilobytes at a time: the document is never copied whole (it
+ * was, into a buffer of six times its size), and a file is never read whole
+ * either. */
 #ifndef CE_IO_JSON_INPUT_H
 #define CE_IO_JSON_INPUT_H
 

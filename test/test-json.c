@@ -81,6 +81,30 @@ START_TEST(test_tabs_between_tokens)
 }
 END_TEST
 
+/* Keys YAML would end early as implicit keys: past 1024 characters, and a
+ * line break before the colon; a block YAML document (contextembed.yaml)
+ * keeps its own keys, whatever braces its comments hold. */
+START_TEST(test_long_keys_and_breaks_before_colons)
+{
+    char doc[2200], key[2001];
+    memset(key, 'k', 2000);
+    key[2000] = '\0';
+    snprintf(doc, sizeof doc, "{\"%s\": [{\"a\"\n\t: 1}, {\"%s\" : 2}]}", key, "b");
+    ce_json *j = parse(doc);
+    ck_assert_uint_eq(j->n, 1);
+    ck_assert_str_eq(j->keys[0], key);
+    const ce_json *a = j->items[0];
+    ck_assert_str_eq(a->items[0]->keys[0], "a");
+    ck_assert(a->items[0]->items[0]->integer == 1);
+    ck_assert_str_eq(a->items[1]->keys[0], "b");
+    ce_json_free(j);
+    j = parse("# one of {bert, gpt2\n\"architecture\": \"bert\"\nx: {\"y\": [1]}\n");
+    ck_assert_str_eq(ce_json_get_string(j, "architecture"), "bert");
+    ck_assert_uint_eq(ce_json_get(ce_json_get(j, "x"), "y")->n, 1);
+    ce_json_free(j);
+}
+END_TEST
+
 /* U+2028 and U+2029 raw in a string (a key too), with the spaces and tabs
  * around them that YAML would trim as it folds a line break. */
 START_TEST(test_raw_line_separators_keep_their_spaces)
@@ -135,6 +159,7 @@ int main(void)
     tcase_add_test(tc, test_raw_characters_yaml_dislikes);
     tcase_add_test(tc, test_raw_line_separators_keep_their_spaces);
     tcase_add_test(tc, test_tabs_between_tokens);
+    tcase_add_test(tc, test_long_keys_and_breaks_before_colons);
     tcase_add_test(tc, test_bad_documents);
     tcase_add_test(tc, test_deep_nesting_refused);
     suite_add_tcase(s, tc);

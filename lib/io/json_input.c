@@ -147,6 +147,57 @@ static size_t plain_run(const char *p, size_t avail, size_t room)
     return k;
 }
 
+static bool is_object(const ce_json_input *in, size_t d)
+{
+    return d < CE_JSON_INPUT_DEPTH && (in->objects[d / 8] >> (d % 8) & 1);
+}
+
+/* Bytes outside strings up to the next quote (at most n), into out: tabs
+ * as spaces (JSON's white space, where YAML refuses a tab before the first
+ * token), and the containers they open and close noted. */
+static size_t structure_run(ce_json_input *in, const char *p, size_t n, unsigned char *out)
+{
+    size_t i = 0;
+    for (; i < n && p[i] != '"'; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '{' || c == '[') {
+            if (in->depth < CE_JSON_INPUT_DEPTH) {
+                unsigned char bit = (unsigned char)(1u << (in->depth % 8));
+                in->objects[in->depth / 8] = (unsigned char)(c == '{' ? in->objects[in->depth / 8] | bit
+                                                                      : in->objects[in->depth / 8] & ~bit);
+            }
+            in->depth++;
+            in->expect_key = c == '{';
+        } else if (c == '}' || c == ']' || c == ':') {
+            in->depth -= c != ':' && in->depth > 0;
+            in->expect_key = false;
+        } else if (c == ',') {
+            in->expect_key = in->depth > 0 && is_object(in, in->depth - 1);
+        } else if (c == '\t') {
+            c = ' ';
+        }
+        if (!in->opening && c < 0x80 && c != ' ' && c != '\n' && c != '\r')
+            in->opening = c;
+        out[i] = c;
+    }
+    return i;
+}
+
+/* The quote at in->pos opens a string: an object's key in a document that
+ * opens with '{' or '[' goes as an explicit key. */
+static void open_string(ce_json_input *in)
+{
+    bool key = in->expect_key && (in->opening == '{' || in->opening == '[');
+    if (!in->opening)
+        in->opening = '"';
+    memcpy(in->pend, key ? "? \"" : "\"", key ? 3 : 1);
+    in->pend_len = key ? 3 : 1;
+    in->pend_pos = 0;
+    in->expect_key = false;
+    in->in_string = true;
+    in->pos++;
+}
+
 int ce_json_input_read(void *data, unsigned char *buffer, size_t size, size_t *size_read)
 {
     ce_json_input *in = data;
@@ -173,19 +224,12 @@ int ce_json_input_read(void *data, unsigned char *buffer, size_t size, size_t *s
             in->pos += n;
             continue;
         }
-        /* outside strings, copy up to the next quote, tabs as spaces: JSON's
-         * white space, where YAML refuses a tab before the first token */
-        const char *p = in->data + in->pos;
         size_t n = in->len - in->pos < size - o ? in->len - in->pos : size - o;
-        const char *q = memchr(p, '"', n);
-        if (q) {
-            n = (size_t)(q - p) + 1;
-            in->in_string = true;
-        }
-        for (size_t i = 0; i < n; i++)
-            buffer[o + i] = p[i] == '\t' ? ' ' : (unsigned char)p[i];
+        n = structure_run(in, in->data + in->pos, n, buffer + o);
         o += n;
         in->pos += n;
+        if (in->pos < in->len && in->data[in->pos] == '"' && o < size)
+            open_string(in);
     }
     *size_read = o;
     return 1;

@@ -6,9 +6,10 @@
  * other C1 controls, and takes U+2028 and U+2029 for line breaks, trimming
  * the white space around them; serde_json, which writes Hugging Face's
  * tokenizer.json, leaves all of these raw), and a tab before the first
- * token. The input rewrites surrogate pairs to UTF-8, those raw characters
- * to \u escapes and tabs between tokens to spaces as libyaml pulls the
- * text, a few kilobytes at a time: the document is never copied whole (it
+ * token; its keys end at 1024 characters or at a line break before the
+ * colon. The input rewrites surrogate pairs to UTF-8, those raw characters
+ * to \u escapes, tabs between tokens to spaces and keys to explicit keys
+ * as libyaml pulls the text, a few kilobytes at a time: the document is never copied whole (it
  * was, into a buffer of six times its size), and a file is never read whole
  * either. */
 #ifndef CE_IO_JSON_INPUT_H
@@ -21,6 +22,8 @@
 #include "contextembed/common.h"
 
 #define CE_JSON_INPUT_WINDOW 65536
+/* containers whose kind the input tracks (the tree refuses deeper ones) */
+#define CE_JSON_INPUT_DEPTH 1024
 
 typedef struct ce_json_input {
     FILE *file;        /* NULL: the document is data[0, len) */
@@ -29,6 +32,13 @@ typedef struct ce_json_input {
     size_t total, max; /* file: bytes read so far, and the cap */
     bool eof, too_big, read_error;
     bool in_string;
+    /* the keys of a document that opens with '{' or '[' go to libyaml as
+     * explicit keys ("? "), which YAML does not cut at 1024 characters nor
+     * at a line break before the colon */
+    unsigned char opening; /* the document's first ASCII character other than white space, or 0 */
+    bool expect_key;       /* the next string is an object's key */
+    size_t depth;          /* containers open */
+    unsigned char objects[CE_JSON_INPUT_DEPTH / 8]; /* bit d: container d is an object */
     char pend[8]; /* rewritten bytes libyaml has not taken yet */
     unsigned pend_len, pend_pos;
     char window[]; /* file: the part read, CE_JSON_INPUT_WINDOW bytes */

@@ -58,8 +58,10 @@ int main(void)
     char *buf = malloc(cap);
     while (buf && (got = fread(buf + len, 1, cap - len, stdin)) > 0) {
         len += got;
-        if (len == cap)
-            buf = realloc(buf, cap *= 2);
+        char *grown = len == cap ? realloc(buf, cap *= 2) : buf;
+        if (!grown)
+            free(buf);
+        buf = grown;
     }
     if (!buf)
         return 2;

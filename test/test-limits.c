@@ -382,14 +382,15 @@ START_TEST(test_json_peak_memory)
 }
 END_TEST
 
-/* Surrogate pairs and raw characters YAML dislikes or folds, across the file
- * window's edge (64 KB): the streamed rewrite sees the same units. */
+/* Surrogate pairs, raw characters YAML dislikes or folds, and a long key
+ * rewritten as an explicit key, across the file window's edge (64 KB): the
+ * streamed rewrite sees the same units. */
 START_TEST(test_json_file_window_edges)
 {
     char *dir = new_dir();
     char *p = path_in(dir, "edge.json");
-    size_t body = 65536 - 16;
-    char *doc = malloc(body + 64);
+    size_t body = 65536 - 16, key = 1100;
+    char *doc = malloc(body + key + 64);
     for (size_t shift = 0; shift < 20; shift++) {
         memcpy(doc, "[\"", 2);
         memset(doc + 2, 'x', body + shift);
@@ -400,6 +401,21 @@ START_TEST(test_json_file_window_edges)
         const ce_json *s = j->items[0];
         ck_assert_uint_eq(s->len, body + shift + 4 + 1 + 2 + 5 + 1);
         ck_assert_mem_eq(s->str + body + shift, "\xf0\x9f\x98\x80\x7f\xc2\x85 \xe2\x80\xa8 \"", 13);
+        ce_json_free(j);
+        /* an object's key past 1024 characters, its colon on the next line,
+         * written to libyaml as an explicit key across the edge */
+        size_t at = body - key / 2 + shift;
+        memset(doc, ' ', at);
+        doc[0] = '{';
+        strcpy(doc + at, "\"a\":1,\t\"");
+        at += strlen(doc + at);
+        memset(doc + at, 'k', key);
+        strcpy(doc + at + key, "\"\n:\t{\"b\":[\"c\"]}}");
+        write_file(dir, "edge.json", doc);
+        ck_assert_msg(ce_json_parse_file(p, &j) == CE_OK, "key, shift %zu: %s", shift, ce_last_error());
+        ck_assert_uint_eq(j->n, 2);
+        ck_assert_uint_eq(j->key_lens[1], key);
+        ck_assert_str_eq(ce_json_get(ce_json_get(j, j->keys[1]), "b")->items[0]->str, "c");
         ce_json_free(j);
     }
     free(doc);

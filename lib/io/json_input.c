@@ -162,14 +162,16 @@ static size_t structure_run(ce_json_input *in, const char *p, size_t n, unsigned
         unsigned char c = (unsigned char)p[i];
         if (c == '{' || c == '[') {
             if (in->depth < CE_JSON_INPUT_DEPTH) {
-                unsigned char bit = (unsigned char)(1u << (in->depth % 8));
-                in->objects[in->depth / 8] = (unsigned char)(c == '{' ? in->objects[in->depth / 8] | bit
-                                                                      : in->objects[in->depth / 8] & ~bit);
+                unsigned char *byte = &in->objects[in->depth / 8];
+                unsigned bit = 1u << (in->depth % 8);
+                *byte = (unsigned char)(c == '{' ? *byte | bit : *byte & ~bit);
             }
             in->depth++;
             in->expect_key = c == '{';
-        } else if (c == '}' || c == ']' || c == ':') {
-            in->depth -= c != ':' && in->depth > 0;
+        } else if (c == '}' || c == ']') {
+            in->depth -= in->depth > 0;
+            in->expect_key = false;
+        } else if (c == ':') {
             in->expect_key = false;
         } else if (c == ',') {
             in->expect_key = in->depth > 0 && is_object(in, in->depth - 1);

@@ -9,9 +9,9 @@
  * token; its keys end at 1024 characters or at a line break before the
  * colon. The input rewrites surrogate pairs to UTF-8, those raw characters
  * to \u escapes, tabs between tokens to spaces and keys to explicit keys
- * as libyaml pulls the text, a few kilobytes at a time: the document is never copied whole (it
- * was, into a buffer of six times its size), and a file is never read whole
- * either. */
+ * as libyaml pulls the text, a few kilobytes at a time: the document is
+ * never copied whole (it was, into a buffer of six times its size), and a
+ * file is never read whole either. */
 #ifndef CE_IO_JSON_INPUT_H
 #define CE_IO_JSON_INPUT_H
 
